@@ -1,0 +1,36 @@
+import { ConfigError, parseConfig } from './config.schema';
+
+describe('parseConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = parseConfig({});
+    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
+    expect(config.MYSQL_URL).toBe('mysql://root@127.0.0.1:3306/invalidator');
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379/0');
+    expect(config.HTTP_PORT).toBe(3000);
+    expect(config.LOCK_TTL_MS).toBe(5000);
+    expect(config.LOCK_RETRY_ATTEMPTS).toBe(3);
+    expect(config.LOCK_RETRY_DELAY_MS).toBe(100);
+    expect(config.ERROR_RATE_THRESHOLD).toBe(0.05);
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  it('a bad value stops start-up with a message naming every bad variable', () => {
+    let error: unknown;
+    try {
+      parseConfig({ HTTP_PORT: 'eighty', LOCK_TTL_MS: '-1', MYSQL_URL: 'postgres://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('HTTP_PORT');
+    expect(message).toContain('LOCK_TTL_MS');
+    expect(message).toContain('MYSQL_URL');
+    expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('splits a broker list and rejects a broker without a port', () => {
+    expect(parseConfig({ KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
+    expect(() => parseConfig({ KAFKA_BROKERS: 'a' })).toThrow(/KAFKA_BROKERS/);
+  });
+});

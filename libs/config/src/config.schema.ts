@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
+
+function urlWithProtocol(protocols: string[]) {
+  return z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+}
+
+/** Every variable the service reads, with its default. Nothing else reads process.env. */
+export const configSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((v) => v.split(',').map((b) => b.trim()))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each broker must be host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).default('invalidator'),
+  KAFKA_GROUP_ID: z.string().min(1).default('invalidator'),
+  KAFKA_TOPIC_PRODUCT: topic.default('shop.product-updated'),
+  KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
+  KAFKA_TOPIC_DLQ: topic.default('shop.cache-invalidation.dlq'),
+  KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
+  KAFKA_SESSION_TIMEOUT_MS: intIn(6000, 300000).default(30000),
+  KAFKA_MAX_BYTES_PER_PARTITION: intIn(65536, 100 * 1024 * 1024).default(1048576),
+  MYSQL_URL: urlWithProtocol(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/invalidator'),
+  MYSQL_POOL_SIZE: intIn(1, 100).default(10),
+  MYSQL_MIGRATIONS_RUN: boolFlag.default(true),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  HTTP_PORT: intIn(0, 65535).default(3000),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOCK_TTL_MS: intIn(100, 600000).default(5000),
+  LOCK_RETRY_ATTEMPTS: intIn(0, 100).default(3),
+  LOCK_RETRY_DELAY_MS: intIn(1, 60000).default(100),
+  VERSION_LOCK_TIMEOUT_MS: intIn(100, 600000).default(10000),
+  PERFORMANCE_THRESHOLD_MS: intIn(1, 600000).default(1000),
+  ERROR_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),
+  RETRY_MAX_DELAY_MS: intIn(10, 600000).default(5000),
+  SHUTDOWN_TIMEOUT_MS: intIn(1000, 600000).default(25000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const result = configSchema.safeParse(blankAsUnset);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+  );
+}

@@ -1,0 +1,12 @@
+export {
+  MAX_EVENT_BYTES,
+  categoryUpdatedSchema,
+  entityId,
+  productUpdatedSchema,
+  shopEventSchema,
+} from './events';
+export type { CategoryUpdated, EventType, ProductUpdated, ShopEvent } from './events';
+export { InvalidEventError, parseEvent } from './parse-event';
+export { DATA_TYPES, planFor } from './invalidation-plan';
+export type { InvalidationPlan } from './invalidation-plan';
+export { jsonSchemas } from './json-schema';

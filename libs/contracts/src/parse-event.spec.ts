@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jsonSchemas } from './json-schema';
+import { InvalidEventError, parseEvent } from './parse-event';
+import { planFor } from './invalidation-plan';
+
+const product = {
+  eventId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+  type: 'ProductUpdated',
+  action: 'updated',
+  productId: '123',
+  categoryIds: ['7', '9'],
+  occurredAt: '2026-11-23T10:00:00.000Z',
+};
+const category = {
+  eventId: '6fa459ea-ee8a-3ca4-894e-db77e160355e',
+  type: 'CategoryUpdated',
+  action: 'created',
+  categoryId: '7',
+  occurredAt: '2026-11-23T10:00:00.000Z',
+};
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+function reasonFor(value: Buffer | null): string {
+  try {
+    parseEvent(value);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidEventError);
+    return (e as InvalidEventError).reason;
+  }
+  throw new Error('expected the event to be rejected');
+}
+
+describe('parseEvent', () => {
+  it('accepts both contract examples', () => {
+    expect(parseEvent(encode(product))).toEqual(product);
+    expect(parseEvent(encode(category))).toEqual(category);
+  });
+
+  it('normalizes integer ids to strings and defaults categoryIds to []', () => {
+    const { categoryIds: _omitted, ...rest } = product;
+    const event = parseEvent(encode({ ...rest, productId: 123 }));
+    expect(event).toMatchObject({ productId: '123', categoryIds: [] });
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('{nope'), /not JSON/],
+    ['an empty value', null, /empty/],
+    ['an unknown type', encode({ ...product, type: 'PriceChanged' }), /type/],
+    ['a missing field', encode({ ...product, productId: undefined }), /productId/],
+    ['a bad action', encode({ ...product, action: 'renamed' }), /action/],
+    ['an id with a space', encode({ ...product, productId: 'a b' }), /productId/],
+    ['an id of 65 characters', encode({ ...product, productId: 'x'.repeat(65) }), /productId/],
+    ['a negative id', encode({ ...product, productId: -4 }), /productId/],
+    ['a bad eventId', encode({ ...product, eventId: 'abc' }), /eventId/],
+    ['a bad timestamp', encode({ ...product, occurredAt: 'yesterday' }), /occurredAt/],
+    ['a bad category id', encode({ ...product, categoryIds: ['ok', ''] }), /categoryIds\.1/],
+  ])('rejects %s with a reason naming it', (_name, value, reason) => {
+    expect(reasonFor(value)).toMatch(reason);
+  });
+
+  it('rejects a value over 64 KiB before parsing it', () => {
+    const big = encode({ ...product, padding: 'x'.repeat(64 * 1024) });
+    expect(reasonFor(big)).toMatch(/over the 65536 byte limit/);
+  });
+});
+
+describe('planFor', () => {
+  it('maps ProductUpdated to the contract table', () => {
+    expect(planFor(parseEvent(encode(product)))).toEqual({
+      dataTypes: ['products', 'global'],
+      tags: ['products', 'product:123', 'category:7', 'category:9'],
+    });
+  });
+
+  it('maps CategoryUpdated to the contract table', () => {
+    expect(planFor(parseEvent(encode(category)))).toEqual({
+      dataTypes: ['categories', 'products', 'global'],
+      tags: ['categories', 'products', 'category:7'],
+    });
+  });
+});
+
+describe('JSON Schema files', () => {
+  it('are current with the zod schemas (run npm run schemas after a change)', () => {
+    for (const [file, schema] of Object.entries(jsonSchemas())) {
+      const onDisk = readFileSync(join(__dirname, '..', 'json-schema', file), 'utf8');
+      expect(JSON.parse(onDisk)).toEqual(schema);
+    }
+  });
+});

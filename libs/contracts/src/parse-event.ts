@@ -1,0 +1,30 @@
+import { MAX_EVENT_BYTES, ShopEvent, shopEventSchema } from './events';
+
+/** A message that can never be applied: it goes to the dead-letter topic, never retried. */
+export class InvalidEventError extends Error {
+  readonly retryable = false;
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Decodes one Kafka message value into a typed event, or throws InvalidEventError saying why. */
+export function parseEvent(value: Buffer | null): ShopEvent {
+  if (value === null || value.length === 0) throw new InvalidEventError('empty message value');
+  if (value.length > MAX_EVENT_BYTES) {
+    throw new InvalidEventError(`message is ${value.length} bytes, over the ${MAX_EVENT_BYTES} byte limit`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (e) {
+    throw new InvalidEventError(`not JSON: ${(e as Error).message}`);
+  }
+  const result = shopEventSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issues = result.error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw new InvalidEventError(`schema violation: ${issues}`);
+}
