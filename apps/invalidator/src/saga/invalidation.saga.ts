@@ -1,0 +1,207 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
+import { TagPurger, VersionPublisher } from '@invalidator/cache';
+import { FencedLock, LockService, LockUnavailableError, backoffDelay } from '@invalidator/locking';
+import { InvalidatorMetrics } from '@invalidator/monitoring';
+import { InboxEntry, VersionRepository, globalVersionString } from '@invalidator/versioning';
+import { DeadLetter, DeadLetterPublisher } from '../kafka/dead-letter.publisher';
+import { IncomingBatch, IncomingMessage } from '../kafka/incoming-batch';
+import { BatchAbandonedError } from './saga-errors';
+import { SAGA_LOG } from './saga-log';
+
+interface ValidEvent {
+  message: IncomingMessage;
+  event: ShopEvent;
+}
+
+/** A batch coalesced into one unit of work: one lock set, one transaction, one purge. */
+interface SagaWork {
+  inbox: InboxEntry[];
+  dataTypes: string[];
+  tags: string[];
+}
+
+interface SagaReport {
+  path: 'lock' | 'fallback';
+  dataTypes: string[];
+  bumped: number;
+  appliedEventIds: Set<string>;
+  duplicates: number;
+  invalidatedKeys: number;
+}
+
+/**
+ * The invalidation saga, in the order of DESIGN.md: validate, coalesce, lock, transaction,
+ * publish versions, purge, release, commit offsets, metrics and log. Nothing else knows the order.
+ */
+@Injectable()
+export class InvalidationSaga {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly locks: LockService,
+    private readonly versions: VersionRepository,
+    private readonly publisher: VersionPublisher,
+    private readonly purger: TagPurger,
+    private readonly deadLetters: DeadLetterPublisher,
+    private readonly metrics: InvalidatorMetrics,
+    @InjectPinoLogger('InvalidationSaga') private readonly logger: PinoLogger,
+  ) {}
+
+  /** Runs a batch to its commit, retrying transient failures with back-off; never skips an event. */
+  async handle(batch: IncomingBatch): Promise<void> {
+    const started = performance.now();
+    const { valid, invalid } = this.validate(batch.messages);
+    const work = this.coalesce(valid);
+    let deadLettered = false;
+    let report: SagaReport | undefined;
+    for (let attempt = 0; report === undefined; attempt++) {
+      try {
+        if (!deadLettered) {
+          await this.deadLetters.publish(invalid);
+          deadLettered = true;
+        }
+        report = await this.apply(work);
+      } catch (error) {
+        await this.afterFailure(error, attempt, work, batch);
+      }
+    }
+    await batch.commit();
+    this.record(report, valid, invalid, started);
+  }
+
+  private validate(messages: IncomingMessage[]) {
+    const valid: ValidEvent[] = [];
+    const invalid: DeadLetter[] = [];
+    const seen = new Set<string>();
+    for (const message of messages) {
+      try {
+        const event = parseEvent(message.value);
+        // The same event twice in one batch is applied once; the second copy is a duplicate.
+        if (!seen.has(event.eventId)) valid.push({ message, event });
+        seen.add(event.eventId);
+      } catch (error) {
+        if (!(error instanceof InvalidEventError)) throw error;
+        invalid.push({ message, reason: error.reason });
+      }
+    }
+    return { valid, invalid };
+  }
+
+  private coalesce(valid: ValidEvent[]): SagaWork {
+    const dataTypes = new Set<string>();
+    const tags = new Set<string>();
+    const inbox = valid.map(({ message, event }) => {
+      const plan = planFor(event);
+      plan.dataTypes.forEach((t) => dataTypes.add(t));
+      plan.tags.forEach((t) => tags.add(t));
+      return {
+        eventId: event.eventId,
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        dataTypes: plan.dataTypes,
+      };
+    });
+    return { inbox, dataTypes: [...dataTypes].sort(), tags: [...tags] };
+  }
+
+  private async apply(work: SagaWork): Promise<SagaReport> {
+    if (work.inbox.length === 0) {
+      return {
+        path: 'lock',
+        dataTypes: [],
+        bumped: 0,
+        appliedEventIds: new Set(),
+        duplicates: 0,
+        invalidatedKeys: 0,
+      };
+    }
+    const lock = await this.lockOrFallback(work);
+    try {
+      const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
+      const result = await this.versions.bumpVersions({
+        events: work.inbox,
+        fenceToken,
+        actor: 'consumer',
+        lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+        beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
+      });
+      // Versions go out before the purge: the web tier keys on them, so every older entry is
+      // unreachable from here on even if the purge below fails and is retried.
+      await this.publisher.publish(result.current, globalVersionString(result.current));
+      const purged = await this.purger.purge(work.tags);
+      return {
+        path: lock ? 'lock' : 'fallback',
+        dataTypes: work.dataTypes,
+        bumped: result.bumped.length,
+        appliedEventIds: new Set(result.appliedEventIds),
+        duplicates: result.duplicateEventIds.length,
+        invalidatedKeys: purged.keys,
+      };
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+    try {
+      return await this.locks.acquireFenced(work.dataTypes);
+    } catch (error) {
+      if (!(error instanceof LockUnavailableError)) throw error;
+      this.metrics.lockFailures.inc({ reason: 'unavailable' });
+      this.metrics.lockFallbacks.inc();
+      this.logger.warn(
+        { data_types: work.dataTypes, event_ids: work.inbox.map((e) => e.eventId) },
+        SAGA_LOG.fallback,
+      );
+      return undefined;
+    }
+  }
+
+  private async afterFailure(error: unknown, attempt: number, work: SagaWork, batch: IncomingBatch) {
+    const eventIds = work.inbox.map((e) => e.eventId);
+    const name = error instanceof Error ? error.name : 'Error';
+    this.metrics.sagaRetries.inc({ error: name });
+    this.logger.warn(
+      { err: error, attempt, data_types: work.dataTypes, event_ids: eventIds.slice(0, 20), events: eventIds.length },
+      SAGA_LOG.retry,
+    );
+    if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
+    let remaining = backoffDelay(attempt, this.config.LOCK_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS);
+    while (remaining > 0) {
+      const slice = Math.min(remaining, 1000);
+      await new Promise((resolve) => setTimeout(resolve, slice));
+      remaining -= slice;
+      if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
+      await batch.heartbeat().catch(() => undefined);
+    }
+  }
+
+  private record(report: SagaReport, valid: ValidEvent[], invalid: DeadLetter[], started: number) {
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
+    this.metrics.batchSize.observe(valid.length + invalid.length);
+    this.metrics.keysPurged.inc(report.invalidatedKeys);
+    for (const letter of invalid) this.metrics.deadLetters.inc({ reason: letter.reason.split(':')[0] });
+    for (const { event } of valid) {
+      const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
+      this.metrics.events.inc({ type: event.type, outcome });
+    }
+    this.logger.info(
+      {
+        data_types: report.dataTypes,
+        invalidated_keys: report.invalidatedKeys,
+        duration_ms: Math.round(seconds * 1000),
+        events: valid.length,
+        applied: report.appliedEventIds.size,
+        duplicates: report.duplicates,
+        dead_lettered: invalid.length,
+        path: report.path,
+        outcome: 'success',
+      },
+      SAGA_LOG.completed,
+    );
+  }
+}

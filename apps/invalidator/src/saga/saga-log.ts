@@ -1,0 +1,8 @@
+/** Log messages as constants, so a grep and a log query find the same words. */
+export const SAGA_LOG = {
+  completed: 'invalidation saga completed',
+  retry: 'invalidation saga failed; retrying with back-off',
+  fallback: 'redis lock unavailable; running the MySQL row-lock fallback',
+  abandoned: 'batch abandoned before commit; it will be redelivered',
+  commitFailed: 'offset commit failed; the batch will be redelivered and deduplicated by the inbox',
+} as const;

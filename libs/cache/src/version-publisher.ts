@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { GLOBAL_VERSION_KEY, versionKey } from './cache-keys';
+import { REDIS_CLIENT } from './redis.provider';
+
+export interface PublishedVersion {
+  dataType: string;
+  version: bigint;
+  hash: string;
+  updatedAt: Date;
+}
+
+// Compare-and-set: a key is written only when the new version is higher than the stored one,
+// so a late writer (a stalled process, the fallback path) can never move Redis backwards.
+const PUBLISH_SCRIPT = `
+local n = tonumber(ARGV[1])
+local globalWritten = false
+for i = 1, n do
+  local version = tonumber(ARGV[2 * i])
+  local current = redis.call('GET', KEYS[i])
+  if (not current) or tonumber(cjson.decode(current).version) < version then
+    redis.call('SET', KEYS[i], ARGV[2 * i + 1])
+    if ARGV[2 * n + 2] == tostring(i) then globalWritten = true end
+  end
+end
+if globalWritten then redis.call('SET', KEYS[n + 1], ARGV[2 * n + 3]) end
+return globalWritten and 1 or 0
+`;
+
+@Injectable()
+export class VersionPublisher {
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+
+  /** Writes `shop.version.{type}` for each version and, with `global`, `inertia.data.version`. */
+  async publish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
+    if (versions.length === 0) return;
+    const globalIndex = versions.findIndex((v) => v.dataType === 'global') + 1;
+    const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
+    const args = [String(versions.length)];
+    for (const v of versions) {
+      args.push(
+        v.version.toString(),
+        JSON.stringify({
+          version: Number(v.version),
+          hash: v.hash,
+          updatedAt: v.updatedAt.toISOString(),
+        }),
+      );
+    }
+    args.push(String(globalIndex), globalVersion);
+    await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
+  }
+
+  async readAll(dataTypes: string[]): Promise<Record<string, unknown>> {
+    const keys = [...dataTypes.map(versionKey), GLOBAL_VERSION_KEY];
+    const values = await this.redis.mget(...keys);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+  }
+}

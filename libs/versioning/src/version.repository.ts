@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { InboxRaceError, StaleFenceError } from './errors';
+import { versionHash } from './version-hash';
+
+export interface InboxEntry {
+  eventId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  dataTypes: string[];
+}
+
+export interface BumpRequest {
+  /** Events of the batch; those already in the inbox are skipped (exactly-once effect). */
+  events: InboxEntry[];
+  /** Types to bump with no event behind them (manual bumps). */
+  extraDataTypes?: string[];
+  fenceToken: bigint;
+  actor: string;
+  lockWaitTimeoutMs: number;
+  /** Runs just before COMMIT; throwing aborts the transaction (e.g. the lock could not be extended). */
+  beforeCommit?: () => Promise<void>;
+}
+
+export interface VersionState {
+  dataType: string;
+  version: bigint;
+  hash: string;
+  updatedAt: Date;
+}
+
+export interface BumpResult {
+  bumped: VersionState[];
+  /** Every type's row as this transaction left them: what Redis must show after the saga. */
+  current: VersionState[];
+  appliedEventIds: string[];
+  duplicateEventIds: string[];
+}
+
+interface VersionRow {
+  data_type: string;
+  version: string;
+  hash: string;
+  fence_token: string;
+  updated_at: Date;
+}
+
+const toState = (row: VersionRow): VersionState => ({
+  dataType: row.data_type,
+  version: BigInt(row.version),
+  hash: row.hash,
+  updatedAt: row.updated_at,
+});
+
+/** All SQL of the version transaction lives here, in the order it runs. */
+@Injectable()
+export class VersionRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async readAll(): Promise<VersionState[]> {
+    const rows: VersionRow[] = await this.dataSource.query(
+      'SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions ORDER BY data_type',
+    );
+    return rows.map(toState);
+  }
+
+  /**
+   * One REPEATABLE READ transaction: inbox insert, fenced version bump (+1, new hash,
+   * microsecond timestamp), one audit row per bumped type.
+   */
+  async bumpVersions(request: BumpRequest): Promise<BumpResult> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [
+        Math.max(1, Math.ceil(request.lockWaitTimeoutMs / 1000)),
+      ]);
+      await runner.startTransaction('REPEATABLE READ');
+      try {
+        const result = await this.bumpInTransaction(runner, request);
+        await request.beforeCommit?.();
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {
+    const { applied, duplicates } = await this.insertIntoInbox(runner, request.events);
+    const dataTypes = new Set(request.extraDataTypes ?? []);
+    for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
+    const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
+    await this.writeAudit(runner, bumped, applied, request);
+    const current: VersionRow[] = await runner.query(
+      'SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions ORDER BY data_type',
+    );
+    return {
+      bumped: bumped.map((b) => b.next),
+      current: current.map(toState),
+      appliedEventIds: applied.map((e) => e.eventId),
+      duplicateEventIds: duplicates,
+    };
+  }
+
+  private async insertIntoInbox(runner: QueryRunner, events: InboxEntry[]) {
+    if (events.length === 0) return { applied: [], duplicates: [] };
+    const ids = events.map((e) => e.eventId);
+    const seen: { event_id: string }[] = await runner.query(
+      'SELECT event_id FROM processed_events WHERE event_id IN (?)',
+      [ids],
+    );
+    const seenIds = new Set(seen.map((r) => r.event_id));
+    const applied = events.filter((e) => !seenIds.has(e.eventId));
+    if (applied.length > 0) {
+      const rows = applied.map((e) => [e.eventId, e.topic, e.partition, e.offset]);
+      const insert = await runner.query(
+        `INSERT IGNORE INTO processed_events (event_id, topic, \`partition\`, \`offset\`, processed_at)
+         VALUES ${rows.map(() => '(?, ?, ?, ?, NOW(6))').join(', ')}`,
+        rows.flat(),
+        true,
+      );
+      // A concurrent transaction (e.g. during a rebalance) took some of them first.
+      if (insert.affected !== applied.length) throw new InboxRaceError(applied.map((e) => e.eventId));
+    }
+    return { applied, duplicates: events.filter((e) => seenIds.has(e.eventId)).map((e) => e.eventId) };
+  }
+
+  private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
+    if (dataTypes.length === 0) return [];
+    await runner.query(
+      `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
+       VALUES ${dataTypes.map(() => '(?, 0, SHA2(CONCAT(?, \':0\'), 256), 0, NOW(6))').join(', ')}`,
+      dataTypes.flatMap((t) => [t, t]),
+    );
+    // Locking read: sees the latest committed row, not the transaction's snapshot, and holds
+    // the rows so the fallback path (no Redis lock) is serialized by MySQL alone.
+    const current: VersionRow[] = await runner.query(
+      `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
+       WHERE data_type IN (?) ORDER BY data_type FOR UPDATE`,
+      [dataTypes],
+    );
+    const bumped = [];
+    for (const row of current) {
+      const previous = toState(row);
+      const version = previous.version + 1n;
+      const hash = versionHash(row.data_type, version, fenceToken);
+      const update = await runner.query(
+        `UPDATE shop_data_versions SET version = ?, hash = ?, fence_token = ?, updated_at = NOW(6)
+         WHERE data_type = ? AND version = ? AND fence_token < ?`,
+        [String(version), hash, String(fenceToken), row.data_type, row.version, String(fenceToken)],
+        true,
+      );
+      if (update.affected !== 1) throw new StaleFenceError(row.data_type, String(fenceToken));
+      bumped.push({ previous, next: { dataType: row.data_type, version, hash, updatedAt: new Date() } });
+    }
+    return bumped;
+  }
+
+  private async writeAudit(
+    runner: QueryRunner,
+    bumped: { previous: VersionState; next: VersionState }[],
+    applied: InboxEntry[],
+    request: BumpRequest,
+  ): Promise<void> {
+    if (bumped.length === 0) return;
+    const rows = bumped.map(({ previous, next }) => [
+      next.dataType,
+      String(previous.version),
+      String(next.version),
+      next.hash,
+      String(request.fenceToken),
+      request.actor,
+      JSON.stringify(applied.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId)),
+    ]);
+    await runner.query(
+      `INSERT INTO version_audit
+         (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
+       VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, NOW(6))').join(', ')}`,
+      rows.flat(),
+    );
+  }
+}
