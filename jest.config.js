@@ -2,8 +2,11 @@
 const moduleNameMapper = {
   '^@invalidator/(.*)$': '<rootDir>/libs/$1/src',
 };
-const transform = { '^.+\\.ts$': 'ts-jest' };
-const base = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform, moduleNameMapper, rootDir: __dirname };
+// @nestjs 12 ships ES modules only; Node 20 can require() them but jest cannot, so jest
+// compiles them to CommonJS along with our TypeScript.
+const transform = { '^.+\\.[tj]s$': '<rootDir>/test/support/jest-transformer.js' };
+const transformIgnorePatterns = ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)'];
+const base = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform, transformIgnorePatterns, moduleNameMapper, rootDir: __dirname };
 
 module.exports = {
   projects: [

@@ -30,6 +30,8 @@ export class LockService {
   ) {
     // Our own retry loop (exponential, jittered) replaces redlock's fixed-delay retries.
     this.redlock = new Redlock([redis], { retryCount: 0, driftFactor: 0.01 });
+    // Redlock emits every failed vote as 'error'; an EventEmitter with no listener would throw.
+    this.redlock.on('error', () => undefined);
   }
 
   /**

@@ -1,0 +1,132 @@
+import { ServiceProcess } from './support/service-process';
+import { waitFor } from './support/test-env';
+import { categoryUpdated, productUpdated } from './support/events';
+import { World } from './support/world';
+
+describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
+  let world: World;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    world = await World.create('saga');
+    service = await ServiceProcess.start(world.env);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await world?.close();
+  });
+
+  it('a ProductUpdated bumps products and global by one, publishes versions, purges its tags only', async () => {
+    await world.tag('products', ['page:list:1', 'page:list:2']);
+    await world.tag('product:123', ['page:product:123']);
+    await world.tag('category:7', ['page:cat:7']);
+    await world.tag('category:9', ['page:cat:9']);
+    await world.tag('product:999', ['page:product:999']);
+    await world.tag('categories', ['page:cats']);
+    const before = await world.versions();
+    const event = productUpdated({ productId: 123, categoryIds: ['7', 9] });
+
+    await world.publish([event]);
+    await waitFor('the event in the inbox', async () => (await world.inboxCount([event.eventId])) === 1);
+    await waitFor('the offset committed', async () => (await world.committedOffsets(world.env.topics.product)) === 1);
+
+    const after = await world.versions();
+    expect(after.products).toBe(before.products + 1);
+    expect(after.global).toBe(before.global + 1);
+    expect(after.categories).toBe(before.categories);
+
+    const published = JSON.parse((await world.redis.get('shop.version.products')) ?? '{}');
+    expect(published.version).toBe(after.products);
+    expect(published.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Date(published.updatedAt).getTime()).toBeGreaterThan(0);
+    const global = await world.redis.get('inertia.data.version');
+    expect(global).toMatch(new RegExp(`^${after.global}\\.[0-9a-f]{16}$`));
+
+    for (const tag of ['products', 'product:123', 'category:7', 'category:9']) {
+      expect(await world.exists(`shop.tag.${tag}`)).toBe(false);
+    }
+    for (const key of ['page:list:1', 'page:list:2', 'page:product:123', 'page:cat:7', 'page:cat:9']) {
+      expect(await world.exists(key)).toBe(false);
+    }
+    expect(await world.exists('shop.tag.product:999')).toBe(true);
+    expect(await world.exists('page:product:999')).toBe(true);
+    expect(await world.exists('shop.tag.categories')).toBe(true);
+    expect(await world.exists('page:cats')).toBe(true);
+
+    const [saga] = service.logLines('invalidation saga completed');
+    expect(saga).toMatchObject({ data_types: ['global', 'products'], events: 1, outcome: 'success' });
+    expect(saga.invalidated_keys).toBe(5);
+    expect(typeof saga.duration_ms).toBe('number');
+  });
+
+  it('a CategoryUpdated bumps categories, products and global, and /versions serves them with an ETag', async () => {
+    const before = await world.versions();
+    const event = categoryUpdated(7);
+    await world.publish([event]);
+    await waitFor('the event in the inbox', async () => (await world.inboxCount([event.eventId])) === 1);
+    const after = await world.versions();
+    expect(after).toEqual({
+      categories: before.categories + 1,
+      products: before.products + 1,
+      global: before.global + 1,
+    });
+
+    const res = await fetch(`${service.url}/versions`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { global: string; versions: Record<string, { version: number }> };
+    expect(body.versions.categories.version).toBe(after.categories);
+    expect(body.global).toBe(await world.redis.get('inertia.data.version'));
+    const etag = res.headers.get('etag');
+    expect(etag).toBeTruthy();
+    const again = await fetch(`${service.url}/versions`, { headers: { 'If-None-Match': etag ?? '' } });
+    expect(again.status).toBe(304);
+  });
+
+  it('the same event delivered twice bumps once, and its tags are purged again', async () => {
+    const before = await world.versions();
+    const event = productUpdated({ productId: 'dup-1' });
+    await world.publish([event]);
+    await waitFor('the first delivery applied', async () => (await world.inboxCount([event.eventId])) === 1);
+    await world.tag('product:dup-1', ['page:product:dup-1']);
+    const committed = await world.committedOffsets(world.env.topics.product);
+    await world.publish([event]);
+    await waitFor(
+      'the second delivery committed',
+      async () => (await world.committedOffsets(world.env.topics.product)) === committed + 1,
+    );
+
+    const after = await world.versions();
+    expect(after.products).toBe(before.products + 1);
+    expect(after.global).toBe(before.global + 1);
+    expect(await world.inboxCount([event.eventId])).toBe(1);
+    expect(await world.exists('page:product:dup-1')).toBe(false);
+    expect(await service.metric('invalidator_events_total', { outcome: 'duplicate' })).toBe(1);
+  });
+
+  it('500 events over 50 products: each id in the inbox once, versions grew by the batches that touched them', async () => {
+    const before = await world.versions();
+    const auditBefore = (await world.audit()).length;
+    const events = Array.from({ length: 500 }, (_, i) => productUpdated({ productId: `p${i % 50}`, categoryIds: [i % 7] }));
+    await world.publish(events);
+    const ids = events.map((e) => e.eventId);
+    await waitFor('all 500 in the inbox', async () => (await world.inboxCount(ids)) === 500, 120000);
+
+    const counts = await world.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?) GROUP BY event_id HAVING n > 1',
+      [ids],
+    );
+    expect(counts).toEqual([]);
+    const audit = (await world.audit()).slice(auditBefore);
+    const after = await world.versions();
+    const batchesTouching = (type: string) => audit.filter((a) => a.data_type === type).length;
+    expect(after.products - before.products).toBe(batchesTouching('products'));
+    expect(after.global - before.global).toBe(batchesTouching('global'));
+    expect(after.categories).toBe(before.categories);
+    // Every event id is named by exactly one audit row of products: each bump accounts for its batch.
+    const audited = audit.filter((a) => a.data_type === 'products').flatMap((a) => JSON.parse(a.event_ids));
+    expect(audited.sort()).toEqual([...ids].sort());
+    // Batches coalesce: far fewer bumps than events.
+    expect(batchesTouching('products')).toBeLessThan(500);
+  });
+});

@@ -1,0 +1,108 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { TestEnv, freePort, serviceEnv, waitFor } from './test-env';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'invalidator', 'apps', 'invalidator', 'src', 'main.js');
+
+/** The built service, run as a real child process against the real stack. */
+export class ServiceProcess {
+  private child?: ChildProcess;
+  private output: string[] = [];
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+
+  private constructor(
+    readonly env: TestEnv,
+    readonly port: number,
+    private readonly extra: Record<string, string>,
+  ) {}
+
+  static async start(env: TestEnv, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    const service = new ServiceProcess(env, await freePort(), extra);
+    await service.spawn();
+    return service;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  logs(): string {
+    return this.output.join('');
+  }
+
+  /** Parsed JSON log lines whose msg matches. */
+  logLines(msg: string): Record<string, unknown>[] {
+    return this.logs()
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.includes(msg))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === msg);
+  }
+
+  async spawn(): Promise<void> {
+    this.exitCode = null;
+    this.exitSignal = null;
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...serviceEnv(this.env, this.port, this.extra) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    child.on('exit', (code, signal) => {
+      this.exitCode = code;
+      this.exitSignal = signal;
+    });
+    await this.waitReady();
+  }
+
+  async waitReady(timeoutMs = 60000): Promise<void> {
+    await waitFor(
+      `service on port ${this.port} to be ready`,
+      async () => {
+        if (this.exited()) throw new Error(`service exited: ${this.logs().slice(-2000)}`);
+        const res = await fetch(`${this.url}/health/ready`);
+        return res.status === 200;
+      },
+      timeoutMs,
+    );
+  }
+
+  exited(): boolean {
+    return this.exitCode !== null || this.exitSignal !== null;
+  }
+
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const match = /^([^{\s]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const labelText = match[2] ?? '';
+      if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) {
+        total += Number(match[3]);
+      }
+    }
+    return total;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30000): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited()) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
+  }
+}

@@ -1,0 +1,163 @@
+import Redis from 'ioredis';
+import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
+import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
+import { MYSQL_ROOT_URL, TestEnv, newTestEnv } from './test-env';
+import { TestEvent, entityKey } from './events';
+
+export interface AuditRow {
+  data_type: string;
+  old_version: string;
+  new_version: string;
+  new_hash: string;
+  fence_token: string;
+  actor: string;
+  event_ids: string;
+}
+
+/**
+ * A test's view of the real stack: publishes like a shop service, reads the stores like an
+ * oracle, and removes everything it created when the test ends.
+ */
+export class World {
+  readonly kafka: Kafka;
+  private producer?: Producer;
+  private adminClient?: Admin;
+  private root?: Connection;
+  private db?: Connection;
+  readonly redis: Redis;
+
+  private constructor(readonly env: TestEnv) {
+    this.kafka = new Kafka({ clientId: `test-${env.id}`, brokers: env.brokers, logLevel: logLevel.NOTHING });
+    this.redis = new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
+  }
+
+  static async create(name: string, partitions = 6): Promise<World> {
+    const world = new World(newTestEnv(name, partitions));
+    world.root = await mysql.createConnection(MYSQL_ROOT_URL);
+    await world.root.query(`CREATE DATABASE \`${world.env.database}\``);
+    world.db = await mysql.createConnection({ uri: world.env.mysqlUrl, supportBigNumbers: true, bigNumberStrings: true });
+    world.adminClient = world.kafka.admin();
+    await world.adminClient.connect();
+    await world.adminClient.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(world.env.topics).map((topic) => ({ topic, numPartitions: partitions })),
+    });
+    return world;
+  }
+
+  get sql(): Connection {
+    if (!this.db) throw new Error('world not created');
+    return this.db;
+  }
+
+  get admin(): Admin {
+    if (!this.adminClient) throw new Error('world not created');
+    return this.adminClient;
+  }
+
+  async publish(events: (TestEvent | { key: string; value: Buffer | string })[], topic?: string) {
+    if (!this.producer) {
+      this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    const byTopic = new Map<string, { key: string; value: Buffer | string }[]>();
+    for (const event of events) {
+      const message =
+        'value' in event ? event : { key: entityKey(event), value: JSON.stringify(event) };
+      const target =
+        topic ?? ('type' in event && event.type === 'CategoryUpdated' ? this.env.topics.category : this.env.topics.product);
+      byTopic.set(target, [...(byTopic.get(target) ?? []), message]);
+    }
+    for (const [target, messages] of byTopic) {
+      for (let i = 0; i < messages.length; i += 500) {
+        await this.producer.send({ topic: target, acks: -1, messages: messages.slice(i, i + 500) });
+      }
+    }
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = await this.sql.query<RowDataPacket[]>(sql, params);
+    return rows as T[];
+  }
+
+  async versions(): Promise<Record<string, number>> {
+    const rows = await this.query<{ data_type: string; version: string }>(
+      'SELECT data_type, version FROM shop_data_versions',
+    );
+    return Object.fromEntries(rows.map((r) => [r.data_type, Number(r.version)]));
+  }
+
+  async inboxCount(eventIds?: string[]): Promise<number> {
+    if (eventIds && eventIds.length === 0) return 0;
+    const [row] = await this.query<{ n: number }>(
+      eventIds
+        ? 'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?)'
+        : 'SELECT COUNT(*) AS n FROM processed_events',
+      eventIds ? [eventIds] : [],
+    );
+    return Number(row.n);
+  }
+
+  audit(): Promise<AuditRow[]> {
+    return this.query<AuditRow>('SELECT * FROM version_audit ORDER BY id');
+  }
+
+  /** Writes cache keys under a tag the way the web tier does. */
+  async tag(tag: string, keys: string[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.set(key, 'cached');
+    pipeline.sadd(`shop.tag.${tag}`, ...keys.map((k) => `${this.env.redisPrefix}${k}`));
+    await pipeline.exec();
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.redis.exists(key)) === 1;
+  }
+
+  /** Sum of committed offsets of the group over a topic (-1 partitions count as 0). */
+  async committedOffsets(topic: string): Promise<number> {
+    const offsets = await this.admin.fetchOffsets({ groupId: this.env.groupId, topics: [topic] });
+    return offsets
+      .flatMap((t) => t.partitions)
+      .reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  }
+
+  async dlqMessages(): Promise<{ value: string; headers: Record<string, string> }[]> {
+    const consumer = this.kafka.consumer({ groupId: `dlq-reader-${this.env.id}-${Date.now()}` });
+    const out: { value: string; headers: Record<string, string> }[] = [];
+    const offsets = await this.admin.fetchTopicOffsets(this.env.topics.dlq);
+    const total = offsets.reduce((s, p) => s + Number(p.high), 0);
+    if (total === 0) return out;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.env.topics.dlq, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+          out.push({ value: message.value?.toString() ?? '', headers });
+          if (out.length >= total) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    if (this.adminClient) {
+      await this.adminClient.deleteTopics({ topics: Object.values(this.env.topics) }).catch(() => undefined);
+      await this.adminClient.deleteGroups([this.env.groupId]).catch(() => undefined);
+      await this.adminClient.disconnect();
+    }
+    const keys = await this.redis.keys(`${this.env.redisPrefix}*`);
+    const plain = new Redis(this.env.redisUrl);
+    if (keys.length > 0) await plain.del(...keys);
+    await plain.quit();
+    await this.redis.quit();
+    await this.db?.end();
+    await this.root?.query(`DROP DATABASE IF EXISTS \`${this.env.database}\``);
+    await this.root?.end();
+  }
+}

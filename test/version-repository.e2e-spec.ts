@@ -1,0 +1,111 @@
+import { DataSource } from 'typeorm';
+import { StaleFenceError, VersionRepository } from '@invalidator/versioning';
+import { migratedDataSource } from './support/versioning-db';
+import { World } from './support/world';
+
+const entry = (eventId: string, dataTypes = ['products', 'global']) => ({
+  eventId,
+  topic: 't',
+  partition: 0,
+  offset: '0',
+  dataTypes,
+});
+
+describe('VersionRepository against a real MariaDB', () => {
+  let world: World;
+  let dataSource: DataSource;
+  let repository: VersionRepository;
+
+  beforeAll(async () => {
+    world = await World.create('repo', 1);
+    dataSource = await migratedDataSource(world.env.mysqlUrl);
+    repository = new VersionRepository(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await world?.close();
+  });
+
+  const bump = (eventId: string, fenceToken: bigint) =>
+    repository.bumpVersions({
+      events: [entry(eventId)],
+      fenceToken,
+      actor: 'test',
+      lockWaitTimeoutMs: 2000,
+    });
+
+  it('a stale fencing token is refused by the version update and nothing of it is committed', async () => {
+    await bump('00000000-0000-4000-8000-000000000001', 10n);
+    const before = await world.versions();
+
+    await expect(bump('00000000-0000-4000-8000-000000000002', 9n)).rejects.toBeInstanceOf(StaleFenceError);
+    await expect(bump('00000000-0000-4000-8000-000000000003', 10n)).rejects.toBeInstanceOf(StaleFenceError);
+
+    expect(await world.versions()).toEqual(before);
+    expect(await world.inboxCount(['00000000-0000-4000-8000-000000000002'])).toBe(0);
+    const [row] = await world.query<{ fence_token: string }>(
+      "SELECT fence_token FROM shop_data_versions WHERE data_type = 'products'",
+    );
+    expect(row.fence_token).toBe('10');
+    await bump('00000000-0000-4000-8000-000000000004', 11n);
+    expect((await world.versions()).products).toBe(before.products + 1);
+  });
+
+  it('bumps by exactly one with a new hash, a microsecond timestamp and an audit row per type', async () => {
+    const before = await world.versions();
+    const result = await bump('00000000-0000-4000-8000-000000000005', 12n);
+    expect(result.bumped.map((b) => [b.dataType, Number(b.version)])).toEqual([
+      ['global', before.global + 1],
+      ['products', before.products + 1],
+    ]);
+    const [row] = await world.query<{ updated_at: string }>(
+      "SELECT DATE_FORMAT(updated_at, '%f') AS updated_at FROM shop_data_versions WHERE data_type = 'products'",
+    );
+    expect(row.updated_at).toMatch(/^\d{6}$/);
+    const audit = (await world.audit()).filter((a) => a.fence_token === '12');
+    expect(audit.map((a) => [a.data_type, Number(a.old_version), Number(a.new_version)])).toEqual([
+      ['global', before.global, before.global + 1],
+      ['products', before.products, before.products + 1],
+    ]);
+  });
+
+  it('an event already in the inbox is never bumped again', async () => {
+    const before = await world.versions();
+    const again = await bump('00000000-0000-4000-8000-000000000005', 13n);
+    expect(again.bumped).toEqual([]);
+    expect(again.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000005']);
+    expect(await world.versions()).toEqual(before);
+  });
+
+  it('a failure in beforeCommit rolls the whole transaction back', async () => {
+    const before = await world.versions();
+    await expect(
+      repository.bumpVersions({
+        events: [entry('00000000-0000-4000-8000-000000000006')],
+        fenceToken: 14n,
+        actor: 'test',
+        lockWaitTimeoutMs: 2000,
+        beforeCommit: async () => {
+          throw new Error('lock lost');
+        },
+      }),
+    ).rejects.toThrow('lock lost');
+    expect(await world.versions()).toEqual(before);
+    expect(await world.inboxCount(['00000000-0000-4000-8000-000000000006'])).toBe(0);
+  });
+
+  it('the schema itself refuses two bumps of a type with the same version or hash', async () => {
+    const [last] = await world.query<{ new_version: string; new_hash: string }>(
+      "SELECT new_version, new_hash FROM version_audit WHERE data_type = 'products' ORDER BY id DESC LIMIT 1",
+    );
+    const insert = (version: string, hash: string) =>
+      world.sql.query(
+        `INSERT INTO version_audit (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
+         VALUES ('products', 0, ?, ?, 0, 'test', '[]', NOW(6))`,
+        [version, hash],
+      );
+    await expect(insert(last.new_version, 'f'.repeat(64))).rejects.toThrow(/Duplicate/);
+    await expect(insert('999999', last.new_hash)).rejects.toThrow(/Duplicate/);
+  });
+});
