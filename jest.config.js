@@ -5,12 +5,25 @@ const moduleNameMapper = {
 // @nestjs 12 ships ES modules only; Node 20 can require() them but jest cannot, so jest
 // compiles them to CommonJS along with our TypeScript.
 const transform = { '^.+\\.[tj]s$': '<rootDir>/test/support/jest-transformer.js' };
-const transformIgnorePatterns = ['/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)'];
-const base = { testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'], transform, transformIgnorePatterns, moduleNameMapper, rootDir: __dirname };
+const transformIgnorePatterns = [
+  '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
+];
+const base = {
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transform,
+  transformIgnorePatterns,
+  moduleNameMapper,
+  rootDir: __dirname,
+};
 
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+    },
     {
       ...base,
       displayName: 'e2e',

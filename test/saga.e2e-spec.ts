@@ -28,8 +28,14 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     const event = productUpdated({ productId: 123, categoryIds: ['7', 9] });
 
     await world.publish([event]);
-    await waitFor('the event in the inbox', async () => (await world.inboxCount([event.eventId])) === 1);
-    await waitFor('the offset committed', async () => (await world.committedOffsets(world.env.topics.product)) === 1);
+    await waitFor(
+      'the event in the inbox',
+      async () => (await world.inboxCount([event.eventId])) === 1,
+    );
+    await waitFor(
+      'the offset committed',
+      async () => (await world.committedOffsets(world.env.topics.product)) === 1,
+    );
 
     const after = await world.versions();
     expect(after.products).toBe(before.products + 1);
@@ -46,7 +52,13 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     for (const tag of ['products', 'product:123', 'category:7', 'category:9']) {
       expect(await world.exists(`shop.tag.${tag}`)).toBe(false);
     }
-    for (const key of ['page:list:1', 'page:list:2', 'page:product:123', 'page:cat:7', 'page:cat:9']) {
+    for (const key of [
+      'page:list:1',
+      'page:list:2',
+      'page:product:123',
+      'page:cat:7',
+      'page:cat:9',
+    ]) {
       expect(await world.exists(key)).toBe(false);
     }
     expect(await world.exists('shop.tag.product:999')).toBe(true);
@@ -55,7 +67,11 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     expect(await world.exists('page:cats')).toBe(true);
 
     const [saga] = service.logLines('invalidation saga completed');
-    expect(saga).toMatchObject({ data_types: ['global', 'products'], events: 1, outcome: 'success' });
+    expect(saga).toMatchObject({
+      data_types: ['global', 'products'],
+      events: 1,
+      outcome: 'success',
+    });
     expect(saga.invalidated_keys).toBe(5);
     expect(typeof saga.duration_ms).toBe('number');
   });
@@ -64,7 +80,10 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     const before = await world.versions();
     const event = categoryUpdated(7);
     await world.publish([event]);
-    await waitFor('the event in the inbox', async () => (await world.inboxCount([event.eventId])) === 1);
+    await waitFor(
+      'the event in the inbox',
+      async () => (await world.inboxCount([event.eventId])) === 1,
+    );
     const after = await world.versions();
     expect(after).toEqual({
       categories: before.categories + 1,
@@ -74,12 +93,17 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
 
     const res = await fetch(`${service.url}/versions`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { global: string; versions: Record<string, { version: number }> };
+    const body = (await res.json()) as {
+      global: string;
+      versions: Record<string, { version: number }>;
+    };
     expect(body.versions.categories.version).toBe(after.categories);
     expect(body.global).toBe(await world.redis.get('inertia.data.version'));
     const etag = res.headers.get('etag');
     expect(etag).toBeTruthy();
-    const again = await fetch(`${service.url}/versions`, { headers: { 'If-None-Match': etag ?? '' } });
+    const again = await fetch(`${service.url}/versions`, {
+      headers: { 'If-None-Match': etag ?? '' },
+    });
     expect(again.status).toBe(304);
   });
 
@@ -87,7 +111,10 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     const before = await world.versions();
     const event = productUpdated({ productId: 'dup-1' });
     await world.publish([event]);
-    await waitFor('the first delivery applied', async () => (await world.inboxCount([event.eventId])) === 1);
+    await waitFor(
+      'the first delivery applied',
+      async () => (await world.inboxCount([event.eventId])) === 1,
+    );
     await world.tag('product:dup-1', ['page:product:dup-1']);
     const committed = await world.committedOffsets(world.env.topics.product);
     await world.publish([event]);
@@ -107,10 +134,16 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
   it('500 events over 50 products: each id in the inbox once, versions grew by the batches that touched them', async () => {
     const before = await world.versions();
     const auditBefore = (await world.audit()).length;
-    const events = Array.from({ length: 500 }, (_, i) => productUpdated({ productId: `p${i % 50}`, categoryIds: [i % 7] }));
+    const events = Array.from({ length: 500 }, (_, i) =>
+      productUpdated({ productId: `p${i % 50}`, categoryIds: [i % 7] }),
+    );
     await world.publish(events);
     const ids = events.map((e) => e.eventId);
-    await waitFor('all 500 in the inbox', async () => (await world.inboxCount(ids)) === 500, 120000);
+    await waitFor(
+      'all 500 in the inbox',
+      async () => (await world.inboxCount(ids)) === 500,
+      120000,
+    );
 
     const counts = await world.query<{ n: number }>(
       'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?) GROUP BY event_id HAVING n > 1',
@@ -124,7 +157,9 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     expect(after.global - before.global).toBe(batchesTouching('global'));
     expect(after.categories).toBe(before.categories);
     // Every event id is named by exactly one audit row of products: each bump accounts for its batch.
-    const audited = audit.filter((a) => a.data_type === 'products').flatMap((a) => JSON.parse(a.event_ids));
+    const audited = audit
+      .filter((a) => a.data_type === 'products')
+      .flatMap((a) => JSON.parse(a.event_ids));
     expect(audited.sort()).toEqual([...ids].sort());
     // Batches coalesce: far fewer bumps than events.
     expect(batchesTouching('products')).toBeLessThan(500);

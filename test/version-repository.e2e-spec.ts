@@ -39,8 +39,12 @@ describe('VersionRepository against a real MariaDB', () => {
     await bump('00000000-0000-4000-8000-000000000001', 10n);
     const before = await world.versions();
 
-    await expect(bump('00000000-0000-4000-8000-000000000002', 9n)).rejects.toBeInstanceOf(StaleFenceError);
-    await expect(bump('00000000-0000-4000-8000-000000000003', 10n)).rejects.toBeInstanceOf(StaleFenceError);
+    await expect(bump('00000000-0000-4000-8000-000000000002', 9n)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
+    await expect(bump('00000000-0000-4000-8000-000000000003', 10n)).rejects.toBeInstanceOf(
+      StaleFenceError,
+    );
 
     expect(await world.versions()).toEqual(before);
     expect(await world.inboxCount(['00000000-0000-4000-8000-000000000002'])).toBe(0);

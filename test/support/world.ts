@@ -27,7 +27,11 @@ export class World {
   readonly redis: Redis;
 
   private constructor(readonly env: TestEnv) {
-    this.kafka = new Kafka({ clientId: `test-${env.id}`, brokers: env.brokers, logLevel: logLevel.NOTHING });
+    this.kafka = new Kafka({
+      clientId: `test-${env.id}`,
+      brokers: env.brokers,
+      logLevel: logLevel.NOTHING,
+    });
     this.redis = new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
   }
 
@@ -35,12 +39,19 @@ export class World {
     const world = new World(newTestEnv(name, partitions));
     world.root = await mysql.createConnection(MYSQL_ROOT_URL);
     await world.root.query(`CREATE DATABASE \`${world.env.database}\``);
-    world.db = await mysql.createConnection({ uri: world.env.mysqlUrl, supportBigNumbers: true, bigNumberStrings: true });
+    world.db = await mysql.createConnection({
+      uri: world.env.mysqlUrl,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
     world.adminClient = world.kafka.admin();
     await world.adminClient.connect();
     await world.adminClient.createTopics({
       waitForLeaders: true,
-      topics: Object.values(world.env.topics).map((topic) => ({ topic, numPartitions: partitions })),
+      topics: Object.values(world.env.topics).map((topic) => ({
+        topic,
+        numPartitions: partitions,
+      })),
     });
     return world;
   }
@@ -65,7 +76,10 @@ export class World {
       const message =
         'value' in event ? event : { key: entityKey(event), value: JSON.stringify(event) };
       const target =
-        topic ?? ('type' in event && event.type === 'CategoryUpdated' ? this.env.topics.category : this.env.topics.product);
+        topic ??
+        ('type' in event && event.type === 'CategoryUpdated'
+          ? this.env.topics.category
+          : this.env.topics.product);
       byTopic.set(target, [...(byTopic.get(target) ?? []), message]);
     }
     for (const [target, messages] of byTopic) {
@@ -147,7 +161,9 @@ export class World {
   async close(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
     if (this.adminClient) {
-      await this.adminClient.deleteTopics({ topics: Object.values(this.env.topics) }).catch(() => undefined);
+      await this.adminClient
+        .deleteTopics({ topics: Object.values(this.env.topics) })
+        .catch(() => undefined);
       await this.adminClient.deleteGroups([this.env.groupId]).catch(() => undefined);
       await this.adminClient.disconnect();
     }

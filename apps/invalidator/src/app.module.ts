@@ -6,7 +6,11 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
 import { MonitoringModule } from '@invalidator/monitoring';
-import { VERSIONING_ENTITIES, VERSIONING_MIGRATIONS, VersioningModule } from '@invalidator/versioning';
+import {
+  VERSIONING_ENTITIES,
+  VERSIONING_MIGRATIONS,
+  VersioningModule,
+} from '@invalidator/versioning';
 import { HealthController } from './http/health.controller';
 import { MetricsController } from './http/metrics.controller';
 import { VersionsController } from './http/versions.controller';

@@ -5,13 +5,16 @@ const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'tru
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
 
 function urlWithProtocol(protocols: string[]) {
-  return z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 }
 
 /** Every variable the service reads, with its default. Nothing else reads process.env. */
@@ -29,7 +32,9 @@ export const configSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
   KAFKA_SESSION_TIMEOUT_MS: intIn(6000, 300000).default(30000),
   KAFKA_MAX_BYTES_PER_PARTITION: intIn(65536, 100 * 1024 * 1024).default(1048576),
-  MYSQL_URL: urlWithProtocol(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/invalidator'),
+  MYSQL_URL: urlWithProtocol(['mysql:', 'mariadb:']).default(
+    'mysql://root@127.0.0.1:3306/invalidator',
+  ),
   MYSQL_POOL_SIZE: intIn(1, 100).default(10),
   MYSQL_MIGRATIONS_RUN: boolFlag.default(true),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),

@@ -13,7 +13,9 @@ export class InvalidEventError extends Error {
 export function parseEvent(value: Buffer | null): ShopEvent {
   if (value === null || value.length === 0) throw new InvalidEventError('empty message value');
   if (value.length > MAX_EVENT_BYTES) {
-    throw new InvalidEventError(`message is ${value.length} bytes, over the ${MAX_EVENT_BYTES} byte limit`);
+    throw new InvalidEventError(
+      `message is ${value.length} bytes, over the ${MAX_EVENT_BYTES} byte limit`,
+    );
   }
   let json: unknown;
   try {

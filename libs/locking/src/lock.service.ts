@@ -61,7 +61,9 @@ export class LockService {
     const attempts = this.config.LOCK_RETRY_ATTEMPTS + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
-        await sleep(backoffDelay(attempt - 1, this.config.LOCK_RETRY_DELAY_MS, this.config.LOCK_TTL_MS));
+        await sleep(
+          backoffDelay(attempt - 1, this.config.LOCK_RETRY_DELAY_MS, this.config.LOCK_TTL_MS),
+        );
       }
       try {
         const lock = await this.redlock.acquire(resources, this.config.LOCK_TTL_MS);
@@ -79,7 +81,9 @@ export class LockService {
 
   private async noVotes(error: ExecutionError): Promise<boolean> {
     const stats = await Promise.all(error.attempts);
-    return stats.every((s) => s.votesFor.size === 0 && [...s.votesAgainst.values()].some(isConnectionError));
+    return stats.every(
+      (s) => s.votesFor.size === 0 && [...s.votesAgainst.values()].some(isConnectionError),
+    );
   }
 
   private wrap(dataTypes: string[], initial: Lock, fenceToken: bigint): FencedLock {

@@ -7,7 +7,11 @@ import { InvalidatorMetrics } from './metrics';
 @Module({
   providers: [
     { provide: Registry, useFactory: () => new Registry() },
-    { provide: InvalidatorMetrics, inject: [Registry], useFactory: (r: Registry) => new InvalidatorMetrics(r) },
+    {
+      provide: InvalidatorMetrics,
+      inject: [Registry],
+      useFactory: (r: Registry) => new InvalidatorMetrics(r),
+    },
   ],
   exports: [Registry, InvalidatorMetrics],
 })

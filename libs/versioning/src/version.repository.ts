@@ -127,16 +127,20 @@ export class VersionRepository {
         true,
       );
       // A concurrent transaction (e.g. during a rebalance) took some of them first.
-      if (insert.affected !== applied.length) throw new InboxRaceError(applied.map((e) => e.eventId));
+      if (insert.affected !== applied.length)
+        throw new InboxRaceError(applied.map((e) => e.eventId));
     }
-    return { applied, duplicates: events.filter((e) => seenIds.has(e.eventId)).map((e) => e.eventId) };
+    return {
+      applied,
+      duplicates: events.filter((e) => seenIds.has(e.eventId)).map((e) => e.eventId),
+    };
   }
 
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
     if (dataTypes.length === 0) return [];
     await runner.query(
       `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
-       VALUES ${dataTypes.map(() => '(?, 0, SHA2(CONCAT(?, \':0\'), 256), 0, NOW(6))').join(', ')}`,
+       VALUES ${dataTypes.map(() => "(?, 0, SHA2(CONCAT(?, ':0'), 256), 0, NOW(6))").join(', ')}`,
       dataTypes.flatMap((t) => [t, t]),
     );
     // Locking read: sees the latest committed row, not the transaction's snapshot, and holds
@@ -158,7 +162,10 @@ export class VersionRepository {
         true,
       );
       if (update.affected !== 1) throw new StaleFenceError(row.data_type, String(fenceToken));
-      bumped.push({ previous, next: { dataType: row.data_type, version, hash, updatedAt: new Date() } });
+      bumped.push({
+        previous,
+        next: { dataType: row.data_type, version, hash, updatedAt: new Date() },
+      });
     }
     return bumped;
   }
@@ -177,7 +184,9 @@ export class VersionRepository {
       next.hash,
       String(request.fenceToken),
       request.actor,
-      JSON.stringify(applied.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId)),
+      JSON.stringify(
+        applied.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId),
+      ),
     ]);
     await runner.query(
       `INSERT INTO version_audit

@@ -39,7 +39,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => (this.joined = true));
-    for (const event of [CRASH, STOP, DISCONNECT]) this.consumer.on(event, () => (this.joined = false));
+    for (const event of [CRASH, STOP, DISCONNECT])
+      this.consumer.on(event, () => (this.joined = false));
   }
 
   /** True while the consumer is a member of its group: one of the readiness conditions. */
@@ -73,7 +74,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   on(): never {
-    throw new Error('KafkaBatchTransport dispatches to the invalidation saga, not to event handlers');
+    throw new Error(
+      'KafkaBatchTransport dispatches to the invalidation saga, not to event handlers',
+    );
   }
 
   unwrap<T>(): T {
@@ -93,7 +96,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (wanted.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: wanted.map((topic) => ({ topic, numPartitions: this.config.KAFKA_TOPIC_PARTITIONS })),
+          topics: wanted.map((topic) => ({
+            topic,
+            numPartitions: this.config.KAFKA_TOPIC_PARTITIONS,
+          })),
         });
       }
     } finally {
@@ -116,7 +122,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           resolveOffset(last);
           // The committed offset is the next one to read, not the last one handled.
           const offset = (BigInt(last) + 1n).toString();
-          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
+          await this.consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset },
+          ]);
         },
       };
       try {
@@ -127,7 +135,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           return;
         }
         // A failed commit after a finished saga: redelivery is harmless (the inbox skips it).
-        this.log.error({ err: error, topic: batch.topic, partition: batch.partition }, SAGA_LOG.commitFailed);
+        this.log.error(
+          { err: error, topic: batch.topic, partition: batch.partition },
+          SAGA_LOG.commitFailed,
+        );
         return;
       }
       await heartbeat().catch(() => undefined);

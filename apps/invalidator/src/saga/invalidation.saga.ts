@@ -160,16 +160,31 @@ export class InvalidationSaga {
     }
   }
 
-  private async afterFailure(error: unknown, attempt: number, work: SagaWork, batch: IncomingBatch) {
+  private async afterFailure(
+    error: unknown,
+    attempt: number,
+    work: SagaWork,
+    batch: IncomingBatch,
+  ) {
     const eventIds = work.inbox.map((e) => e.eventId);
     const name = error instanceof Error ? error.name : 'Error';
     this.metrics.sagaRetries.inc({ error: name });
     this.logger.warn(
-      { err: error, attempt, data_types: work.dataTypes, event_ids: eventIds.slice(0, 20), events: eventIds.length },
+      {
+        err: error,
+        attempt,
+        data_types: work.dataTypes,
+        event_ids: eventIds.slice(0, 20),
+        events: eventIds.length,
+      },
       SAGA_LOG.retry,
     );
     if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
-    let remaining = backoffDelay(attempt, this.config.LOCK_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS);
+    let remaining = backoffDelay(
+      attempt,
+      this.config.LOCK_RETRY_DELAY_MS,
+      this.config.RETRY_MAX_DELAY_MS,
+    );
     while (remaining > 0) {
       const slice = Math.min(remaining, 1000);
       await new Promise((resolve) => setTimeout(resolve, slice));
@@ -184,7 +199,8 @@ export class InvalidationSaga {
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
-    for (const letter of invalid) this.metrics.deadLetters.inc({ reason: letter.reason.split(':')[0] });
+    for (const letter of invalid)
+      this.metrics.deadLetters.inc({ reason: letter.reason.split(':')[0] });
     for (const { event } of valid) {
       const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
       this.metrics.events.inc({ type: event.type, outcome });

@@ -46,7 +46,9 @@ export class InitialSchema1732400000000 implements MigrationInterface {
         value BIGINT UNSIGNED NOT NULL,
         PRIMARY KEY (name)
       ) ENGINE=InnoDB`);
-    await queryRunner.query(`INSERT INTO lock_fence_sequence (name, value) VALUES ('lock:fence', 0)`);
+    await queryRunner.query(
+      `INSERT INTO lock_fence_sequence (name, value) VALUES ('lock:fence', 0)`,
+    );
     await queryRunner.query(`
       INSERT INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
       VALUES ('products', 0, SHA2('products:0', 256), 0, NOW(6)),
