@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The local stack: Apache Kafka (KRaft, combined broker+controller) from Maven Central's jars
+# on Java 17, and the machine's MariaDB and Redis (started only when they do not answer).
+# Idempotent: `up` twice is the same as once; `down` stops only what this script started.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+STACK_DIR="${STACK_DIR:-$root/.stack}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}"
+MYSQL_PORT="${MYSQL_PORT:-3306}"
+MYSQL_DATABASE="${MYSQL_DATABASE:-invalidator}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+
+kafka_dir="$STACK_DIR/kafka"
+libs="$kafka_dir/libs"
+pidfile="$kafka_dir/kafka.pid"
+logfile="$kafka_dir/kafka.log"
+
+say() { echo "stack: $*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_until() { # seconds, description, command...
+  local seconds=$1 what=$2
+  shift 2
+  for _ in $(seq 1 $((seconds * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  say "timed out after ${seconds}s waiting for $what"
+  return 1
+}
+
+mysql_up() {
+  if ! mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping >/dev/null 2>&1; then
+    say "MariaDB not answering on $MYSQL_HOST:$MYSQL_PORT; starting it"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_until 60 "MariaDB" mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping
+  fi
+  mysql --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root \
+    -e "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`"
+  say "MariaDB ready on $MYSQL_HOST:$MYSQL_PORT (database $MYSQL_DATABASE)"
+}
+
+redis_up() {
+  if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    say "Redis not answering on 127.0.0.1:$REDIS_PORT; starting it"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
+      --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    wait_until 30 "Redis" redis-cli -p "$REDIS_PORT" ping
+  fi
+  say "Redis ready on 127.0.0.1:$REDIS_PORT"
+}
+
+kafka_jars() {
+  if [ ! -f "$libs/.complete" ]; then
+    say "fetching the Kafka broker jars from Maven Central (once; ~/.m2 caches them)"
+    mkdir -p "$libs"
+    mvn -q -f scripts/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$libs"
+    touch "$libs/.complete"
+  fi
+}
+
+kafka_config() {
+  mkdir -p "$kafka_dir/data"
+  cat >"$kafka_dir/server.properties" <<PROPS
+node.id=1
+process.roles=broker,controller
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+log.dirs=$kafka_dir/data
+num.partitions=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+log.segment.bytes=67108864
+PROPS
+  if [ ! -f "$kafka_dir/data/meta.properties" ]; then
+    say "formatting KRaft storage"
+    java -cp "$libs/*" -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.yaml" \
+      kafka.tools.StorageTool format --config "$kafka_dir/server.properties" \
+      --cluster-id "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" \
+      --ignore-formatted >/dev/null
+  fi
+}
+
+kafka_running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+kafka_up() {
+  if port_open "$KAFKA_PORT"; then
+    say "Kafka already answering on 127.0.0.1:$KAFKA_PORT"
+    return 0
+  fi
+  kafka_jars
+  kafka_config
+  say "starting Kafka (KRaft) on 127.0.0.1:$KAFKA_PORT"
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.yaml" \
+    -cp "$libs/*" kafka.Kafka "$kafka_dir/server.properties" >"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+  if ! wait_until 120 "Kafka metadata" node scripts/kafka-wait.js "127.0.0.1:$KAFKA_PORT"; then
+    tail -n 40 "$logfile" >&2
+    return 1
+  fi
+  say "Kafka ready on 127.0.0.1:$KAFKA_PORT (log: ${logfile#"$root"/})"
+}
+
+kafka_down() {
+  if kafka_running; then
+    local pid
+    pid="$(cat "$pidfile")"
+    say "stopping Kafka (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  else
+    say "no Kafka started by this script is running"
+  fi
+  rm -f "$pidfile"
+}
+
+status() {
+  port_open "$KAFKA_PORT" && say "Kafka: up on $KAFKA_PORT" || say "Kafka: down"
+  mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping >/dev/null 2>&1 &&
+    say "MariaDB: up" || say "MariaDB: down"
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && say "Redis: up" || say "Redis: down"
+}
+
+case "${1:-}" in
+  up) mysql_up && redis_up && kafka_up ;;
+  down) kafka_down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
