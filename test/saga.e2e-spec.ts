@@ -135,7 +135,7 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     const before = await world.versions();
     const auditBefore = (await world.audit()).length;
     const events = Array.from({ length: 500 }, (_, i) =>
-      productUpdated({ productId: `p${i % 50}`, categoryIds: [i % 7] }),
+      productUpdated({ productId: `p${i % 50}`, categoryIds: [(i % 7) + 1] }),
     );
     await world.publish(events);
     const ids = events.map((e) => e.eventId);
