@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'coverage/**', 'scripts/**/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -18,6 +18,8 @@ export default tseslint.config(
         __filename: 'readonly',
         console: 'readonly',
         process: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -2,7 +2,12 @@
 const { Kafka, logLevel } = require('kafkajs');
 
 const broker = process.argv[2] || '127.0.0.1:9092';
-const kafka = new Kafka({ clientId: 'stack-wait', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+const kafka = new Kafka({
+  clientId: 'stack-wait',
+  brokers: [broker],
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 0 },
+});
 const admin = kafka.admin();
 
 admin

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm run demo`: stack up if needed, build if needed, then the demo itself.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/stack.sh up
+[ -f dist/apps/invalidator/apps/invalidator/src/main.js ] || npm run -s build
+KAFKAJS_NO_PARTITIONER_WARNING=1 node scripts/demo.js
