@@ -5,3 +5,4 @@ export { globalVersionString, versionHash } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
 export { VersioningModule } from './versioning.module';
+export { mysqlOptions } from './mysql-options';

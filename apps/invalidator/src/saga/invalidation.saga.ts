@@ -5,7 +5,12 @@ import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
 import { FencedLock, LockService, LockUnavailableError, backoffDelay } from '@invalidator/locking';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { InboxEntry, VersionRepository, globalVersionString } from '@invalidator/versioning';
+import {
+  InboxEntry,
+  VersionRepository,
+  VersionState,
+  globalVersionString,
+} from '@invalidator/versioning';
 import { DeadLetter, DeadLetterPublisher } from '../kafka/dead-letter.publisher';
 import { IncomingBatch, IncomingMessage } from '../kafka/incoming-batch';
 import { BatchAbandonedError } from './saga-errors';
@@ -21,6 +26,15 @@ interface SagaWork {
   inbox: InboxEntry[];
   dataTypes: string[];
   tags: string[];
+  actor: string;
+  /** Types bumped with no event behind them (manual bumps). */
+  manualDataTypes: string[];
+}
+
+export interface ManualBumpResult {
+  versions: { dataType: string; version: number; hash: string }[];
+  invalidatedKeys: number;
+  path: 'lock' | 'fallback';
 }
 
 interface SagaReport {
@@ -30,6 +44,7 @@ interface SagaReport {
   appliedEventIds: Set<string>;
   duplicates: number;
   invalidatedKeys: number;
+  versions: VersionState[];
 }
 
 /**
@@ -104,11 +119,40 @@ export class InvalidationSaga {
         dataTypes: plan.dataTypes,
       };
     });
-    return { inbox, dataTypes: [...dataTypes].sort(), tags: [...tags] };
+    return {
+      inbox,
+      dataTypes: [...dataTypes].sort(),
+      tags: [...tags],
+      actor: 'consumer',
+      manualDataTypes: [],
+    };
+  }
+
+  /**
+   * The manual atomic update (CLI and admin route): the same lock, transaction, publish and
+   * purge as an event, with `global` always bumped and each type's own tag purged.
+   */
+  async bumpManually(dataTypes: string[], actor: string): Promise<ManualBumpResult> {
+    const types = [...new Set([...dataTypes, 'global'])].sort();
+    const work: SagaWork = {
+      inbox: [],
+      dataTypes: types,
+      tags: types,
+      actor,
+      manualDataTypes: types,
+    };
+    const report = await this.apply(work);
+    return {
+      versions: report.versions
+        .filter((v) => types.includes(v.dataType))
+        .map((v) => ({ dataType: v.dataType, version: Number(v.version), hash: v.hash })),
+      invalidatedKeys: report.invalidatedKeys,
+      path: report.path,
+    };
   }
 
   private async apply(work: SagaWork): Promise<SagaReport> {
-    if (work.inbox.length === 0) {
+    if (work.inbox.length === 0 && work.manualDataTypes.length === 0) {
       return {
         path: 'lock',
         dataTypes: [],
@@ -116,6 +160,7 @@ export class InvalidationSaga {
         appliedEventIds: new Set(),
         duplicates: 0,
         invalidatedKeys: 0,
+        versions: [],
       };
     }
     const lock = await this.lockOrFallback(work);
@@ -123,8 +168,9 @@ export class InvalidationSaga {
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
       const result = await this.versions.bumpVersions({
         events: work.inbox,
+        extraDataTypes: work.manualDataTypes,
         fenceToken,
-        actor: 'consumer',
+        actor: work.actor,
         lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
         beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
       });
@@ -139,6 +185,7 @@ export class InvalidationSaga {
         appliedEventIds: new Set(result.appliedEventIds),
         duplicates: result.duplicateEventIds.length,
         invalidatedKeys: purged.keys,
+        versions: result.current,
       };
     } finally {
       await lock?.release();
