@@ -1,3 +1,4 @@
+import mysql, { Connection } from 'mysql2/promise';
 import { ServiceProcess } from './support/service-process';
 import { waitFor } from './support/test-env';
 import { productUpdated } from './support/events';
@@ -6,39 +7,39 @@ import { World } from './support/world';
 describe('a MySQL failure inside the transaction', () => {
   let world: World;
   let service: ServiceProcess;
+  let blocker: Connection;
 
   beforeAll(async () => {
     world = await World.create('mysqlfail');
     service = await ServiceProcess.start(world.env, {
-      LOCK_RETRY_DELAY_MS: '50',
+      VERSION_LOCK_TIMEOUT_MS: '1000',
       RETRY_MAX_DELAY_MS: '500',
     });
-    // A real server-side error raised by MariaDB after the inbox insert and the version update.
-    await world.sql.query('CREATE TABLE fail_switch (id INT PRIMARY KEY)');
-    await world.sql.query(`
-      CREATE TRIGGER fail_audit BEFORE INSERT ON version_audit FOR EACH ROW
-      BEGIN
-        IF (SELECT COUNT(*) FROM fail_switch) > 0 THEN
-          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure';
-        END IF;
-      END`);
+    blocker = await mysql.createConnection(world.env.mysqlUrl);
   });
 
   afterAll(async () => {
+    await blocker?.end();
     await service?.stop();
     await world?.close();
   });
 
   it('commits nothing, commits no offset, and the event is applied on redelivery', async () => {
-    await world.sql.query('INSERT INTO fail_switch VALUES (1)');
+    // Another session holds the products row: the saga's transaction has already written
+    // its inbox row when its version update fails with ER_LOCK_WAIT_TIMEOUT.
+    await blocker.query('START TRANSACTION');
+    await blocker.query("SELECT * FROM shop_data_versions WHERE data_type = 'products' FOR UPDATE");
     await world.tag('product:7', ['page:product:7']);
     const before = await world.versions();
     const event = productUpdated({ productId: 7 });
 
     await world.publish([event]);
     await waitFor(
-      'three failed attempts',
-      async () => (await service.metric('invalidator_saga_retries_total')) >= 3,
+      'two failed attempts',
+      async () =>
+        (await service.metric('invalidator_saga_retries_total', {
+          error: 'ER_LOCK_WAIT_TIMEOUT',
+        })) >= 2,
     );
 
     expect(await world.versions()).toEqual(before);
@@ -54,7 +55,7 @@ describe('a MySQL failure inside the transaction', () => {
 
     // The uncommitted offset means Kafka delivers the event again to a fresh process.
     await service.kill();
-    await world.sql.query('DELETE FROM fail_switch');
+    await blocker.query('ROLLBACK');
     service = await ServiceProcess.start(world.env);
     await waitFor('the event applied', async () => (await world.inboxCount([event.eventId])) === 1);
     await waitFor(
@@ -65,5 +66,6 @@ describe('a MySQL failure inside the transaction', () => {
     expect(after.products).toBe(before.products + 1);
     expect(after.global).toBe(before.global + 1);
     expect(await world.exists('page:product:7')).toBe(false);
+    expect(await world.dlqMessages()).toEqual([]);
   });
 });

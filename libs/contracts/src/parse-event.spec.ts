@@ -21,12 +21,12 @@ const category = {
 };
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
 
-function reasonFor(value: Buffer | null): string {
+function rejection(value: Buffer | null): InvalidEventError {
   try {
     parseEvent(value);
   } catch (e) {
     expect(e).toBeInstanceOf(InvalidEventError);
-    return (e as InvalidEventError).reason;
+    return e as InvalidEventError;
   }
   throw new Error('expected the event to be rejected');
 }
@@ -44,24 +44,46 @@ describe('parseEvent', () => {
   });
 
   it.each([
-    ['not JSON', Buffer.from('{nope'), /not JSON/],
-    ['an empty value', null, /empty/],
-    ['an unknown type', encode({ ...product, type: 'PriceChanged' }), /type/],
-    ['a missing field', encode({ ...product, productId: undefined }), /productId/],
-    ['a bad action', encode({ ...product, action: 'renamed' }), /action/],
-    ['an id with a space', encode({ ...product, productId: 'a b' }), /productId/],
-    ['an id of 65 characters', encode({ ...product, productId: 'x'.repeat(65) }), /productId/],
-    ['a negative id', encode({ ...product, productId: -4 }), /productId/],
-    ['a bad eventId', encode({ ...product, eventId: 'abc' }), /eventId/],
-    ['a bad timestamp', encode({ ...product, occurredAt: 'yesterday' }), /occurredAt/],
-    ['a bad category id', encode({ ...product, categoryIds: ['ok', ''] }), /categoryIds\.1/],
-  ])('rejects %s with a reason naming it', (_name, value, reason) => {
-    expect(reasonFor(value)).toMatch(reason);
+    ['not JSON', Buffer.from('{nope'), 'not_json', /not JSON/],
+    ['an empty value', null, 'empty', /empty/],
+    [
+      'an unknown type',
+      encode({ ...product, type: 'PriceChanged' }),
+      'unknown_type',
+      /PriceChanged/,
+    ],
+    ['a missing type', encode({ ...product, type: undefined }), 'unknown_type', /missing/],
+    ['a JSON array', encode([product]), 'unknown_type', /type/],
+    ['a missing field', encode({ ...product, productId: undefined }), 'schema', /productId/],
+    ['a bad action', encode({ ...product, action: 'renamed' }), 'schema', /action/],
+    ['an id with a space', encode({ ...product, productId: 'a b' }), 'schema', /productId/],
+    [
+      'an id of 65 characters',
+      encode({ ...product, productId: 'x'.repeat(65) }),
+      'schema',
+      /productId/,
+    ],
+    ['a negative id', encode({ ...product, productId: -4 }), 'schema', /productId/],
+    ['a bad eventId', encode({ ...product, eventId: 'abc' }), 'schema', /eventId/],
+    ['a bad timestamp', encode({ ...product, occurredAt: 'yesterday' }), 'schema', /occurredAt/],
+    [
+      'a bad category id',
+      encode({ ...product, categoryIds: ['ok', ''] }),
+      'schema',
+      /categoryIds\.1/,
+    ],
+  ])('rejects %s with a reason naming it', (_name, value, kind, reason) => {
+    const error = rejection(value);
+    expect(error.kind).toBe(kind);
+    expect(error.reason).toMatch(reason);
   });
 
   it('rejects a value over 64 KiB before parsing it', () => {
     const big = encode({ ...product, padding: 'x'.repeat(64 * 1024) });
-    expect(reasonFor(big)).toMatch(/over the 65536 byte limit/);
+    expect(rejection(big)).toMatchObject({
+      kind: 'oversized',
+      reason: expect.stringMatching(/over the 65536 byte limit/),
+    });
   });
 });
 

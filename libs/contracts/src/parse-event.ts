@@ -1,9 +1,16 @@
 import { MAX_EVENT_BYTES, ShopEvent, shopEventSchema } from './events';
 
 /** A message that can never be applied: it goes to the dead-letter topic, never retried. */
+export type InvalidEventKind = 'empty' | 'oversized' | 'not_json' | 'unknown_type' | 'schema';
+
+const KNOWN_TYPES: readonly unknown[] = ['ProductUpdated', 'CategoryUpdated'];
+
 export class InvalidEventError extends Error {
   readonly retryable = false;
-  constructor(readonly reason: string) {
+  constructor(
+    readonly kind: InvalidEventKind,
+    readonly reason: string,
+  ) {
     super(reason);
     this.name = 'InvalidEventError';
   }
@@ -11,9 +18,11 @@ export class InvalidEventError extends Error {
 
 /** Decodes one Kafka message value into a typed event, or throws InvalidEventError saying why. */
 export function parseEvent(value: Buffer | null): ShopEvent {
-  if (value === null || value.length === 0) throw new InvalidEventError('empty message value');
+  if (value === null || value.length === 0)
+    throw new InvalidEventError('empty', 'empty message value');
   if (value.length > MAX_EVENT_BYTES) {
     throw new InvalidEventError(
+      'oversized',
       `message is ${value.length} bytes, over the ${MAX_EVENT_BYTES} byte limit`,
     );
   }
@@ -21,12 +30,19 @@ export function parseEvent(value: Buffer | null): ShopEvent {
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch (e) {
-    throw new InvalidEventError(`not JSON: ${(e as Error).message}`);
+    throw new InvalidEventError('not_json', `not JSON: ${(e as Error).message}`);
+  }
+  const type = (json as { type?: unknown } | null)?.type;
+  if (typeof json === 'object' && json !== null && !KNOWN_TYPES.includes(type)) {
+    throw new InvalidEventError(
+      'unknown_type',
+      `unknown type: ${JSON.stringify(type) ?? 'missing'}`,
+    );
   }
   const result = shopEventSchema.safeParse(json);
   if (result.success) return result.data;
   const issues = result.error.issues
     .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
     .join('; ');
-  throw new InvalidEventError(`schema violation: ${issues}`);
+  throw new InvalidEventError('schema', `schema violation: ${issues}`);
 }

@@ -6,6 +6,8 @@ import { KAFKA } from './kafka.provider';
 
 export interface DeadLetter {
   message: IncomingMessage;
+  /** A fixed word for metrics: the InvalidEventError kind, or 'poison'. */
+  kind: string;
   reason: string;
 }
 

@@ -14,7 +14,20 @@ import {
 import { DeadLetter, DeadLetterPublisher } from '../kafka/dead-letter.publisher';
 import { IncomingBatch, IncomingMessage } from '../kafka/incoming-batch';
 import { BatchAbandonedError } from './saga-errors';
+import { errorName, failureKind } from './failure-kind';
 import { SAGA_LOG } from './saga-log';
+
+/** The event type of a message for metrics: one of the contract's, or 'unknown'. */
+function typeOf(message: IncomingMessage): string {
+  const type = /"type"\s*:\s*"(ProductUpdated|CategoryUpdated)"/.exec(
+    message.value?.toString() ?? '',
+  );
+  return type?.[1] ?? 'unknown';
+}
+
+/** Attempts failing with a data error before the batch is searched for the message at fault. */
+const POISON_BUDGET = 3;
+const ISOLATION_ATTEMPTS = 2;
 
 interface ValidEvent {
   message: IncomingMessage;
@@ -68,22 +81,66 @@ export class InvalidationSaga {
   async handle(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
     const { valid, invalid } = this.validate(batch.messages);
-    const work = this.coalesce(valid);
-    let deadLettered = false;
+    let events = valid;
+    let unsent = invalid;
+    const deadLettered: DeadLetter[] = [...invalid];
+    const appliedAlone = new Set<string>();
+    let messageFaults = 0;
     let report: SagaReport | undefined;
     for (let attempt = 0; report === undefined; attempt++) {
+      const work = this.coalesce(events);
       try {
-        if (!deadLettered) {
-          await this.deadLetters.publish(invalid);
-          deadLettered = true;
+        if (messageFaults >= POISON_BUDGET) {
+          const poison = await this.isolatePoison(events, appliedAlone);
+          events = events.filter((e) => !poison.some((p) => p.message === e.message));
+          unsent = [...unsent, ...poison];
+          deadLettered.push(...poison);
+          messageFaults = 0;
         }
-        report = await this.apply(work);
+        // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
+        await this.deadLetters.publish(unsent);
+        unsent = [];
+        report = await this.apply(this.coalesce(events));
       } catch (error) {
+        if (failureKind(error) === 'message') messageFaults++;
         await this.afterFailure(error, attempt, work, batch);
       }
     }
     await batch.commit();
-    this.record(report, valid, invalid, started);
+    appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+    this.record(report, events, deadLettered, started);
+  }
+
+  /**
+   * A batch keeps failing with a data error: run its events one by one to find the ones at
+   * fault. Only those go to the dead-letter topic; a transient error stops the search.
+   */
+  private async isolatePoison(events: ValidEvent[], applied: Set<string>): Promise<DeadLetter[]> {
+    const poison: DeadLetter[] = [];
+    for (const event of events) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const report = await this.apply(this.coalesce([event]));
+          report.appliedEventIds.forEach((id) => applied.add(id));
+          break;
+        } catch (error) {
+          if (failureKind(error) !== 'message') throw error;
+          if (attempt < ISOLATION_ATTEMPTS) continue;
+          const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempt} attempts)`;
+          poison.push({ message: event.message, kind: 'poison', reason });
+          this.logger.error(
+            {
+              event_ids: [event.event.eventId],
+              data_types: planFor(event.event).dataTypes,
+              err: error,
+            },
+            SAGA_LOG.poison,
+          );
+          break;
+        }
+      }
+    }
+    return poison;
   }
 
   private validate(messages: IncomingMessage[]) {
@@ -98,7 +155,7 @@ export class InvalidationSaga {
         seen.add(event.eventId);
       } catch (error) {
         if (!(error instanceof InvalidEventError)) throw error;
-        invalid.push({ message, reason: error.reason });
+        invalid.push({ message, kind: error.kind, reason: error.reason });
       }
     }
     return { valid, invalid };
@@ -214,8 +271,7 @@ export class InvalidationSaga {
     batch: IncomingBatch,
   ) {
     const eventIds = work.inbox.map((e) => e.eventId);
-    const name = error instanceof Error ? error.name : 'Error';
-    this.metrics.sagaRetries.inc({ error: name });
+    this.metrics.sagaRetries.inc({ error: errorName(error) });
     this.logger.warn(
       {
         err: error,

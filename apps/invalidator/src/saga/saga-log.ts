@@ -3,6 +3,7 @@ export const SAGA_LOG = {
   completed: 'invalidation saga completed',
   retry: 'invalidation saga failed; retrying with back-off',
   fallback: 'redis lock unavailable; running the MySQL row-lock fallback',
+  poison: 'event keeps failing with a data error; sent to the dead-letter topic',
   abandoned: 'batch abandoned before commit; it will be redelivered',
   commitFailed: 'offset commit failed; the batch will be redelivered and deduplicated by the inbox',
 } as const;
