@@ -302,8 +302,10 @@ export class InvalidationSaga {
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
-    for (const letter of invalid)
-      this.metrics.deadLetters.inc({ reason: letter.reason.split(':')[0] });
+    for (const letter of invalid) {
+      this.metrics.deadLetters.inc({ reason: letter.kind });
+      this.metrics.events.inc({ type: typeOf(letter.message), outcome: 'dead_lettered' });
+    }
     for (const { event } of valid) {
       const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
       this.metrics.events.inc({ type: event.type, outcome });
