@@ -7,6 +7,8 @@ import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { mysqlOptions } from '@invalidator/versioning';
 import { HealthController } from './http/health.controller';
+import { MonitoringController } from './http/monitoring.controller';
+import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
 import { MetricsController } from './http/metrics.controller';
 import { VersionsController } from './http/versions.controller';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
@@ -37,8 +39,8 @@ export class AppModule {
         CacheModule,
         SagaModule,
       ],
-      controllers: [VersionsController, MetricsController, HealthController],
-      providers: [KafkaBatchTransport],
+      controllers: [VersionsController, MetricsController, HealthController, MonitoringController],
+      providers: [KafkaBatchTransport, LockSweepScheduler],
     };
   }
 }

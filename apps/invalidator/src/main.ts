@@ -1,23 +1,54 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, parseConfig } from '@invalidator/config';
+import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 
-async function bootstrap(): Promise<void> {
-  let config;
+function loadConfig(): AppConfig {
   try {
-    config = parseConfig(process.env);
+    return parseConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`invalidator: ${error.message}\n`);
     process.exit(2);
   }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  const logger = app.get(Logger);
+  app.useLogger(logger);
   app.connectMicroservice({ strategy: app.get(KafkaBatchTransport) }, { inheritAppConfig: true });
+
+  // Our own signal handling rather than enableShutdownHooks(), which re-raises the signal and
+  // so never exits 0. Stop fetching, let the batch in flight commit or be abandoned
+  // uncommitted, leave the group, close the pools, and exit within the bound.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log({ signal, bound_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
+    const bound = setTimeout(() => {
+      logger.error({ bound_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown bound exceeded; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    bound.unref();
+    app.close().then(
+      () => {
+        logger.log('shut down cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
   await app.listen(config.HTTP_PORT, '0.0.0.0');
   await app.startAllMicroservices();
 }

@@ -3,3 +3,5 @@ export { LockLostError, LockUnavailableError } from './errors';
 export { lockKey, LockService } from './lock.service';
 export type { FencedLock, ReleaseOutcome } from './lock.service';
 export { LockingModule } from './locking.module';
+export { LockSweeper } from './lock-sweeper';
+export type { SweptLock } from './lock-sweeper';

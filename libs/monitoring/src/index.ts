@@ -1,3 +1,10 @@
-export { InvalidatorMetrics, METRIC } from './metrics';
-export type { EventOutcome, SagaOutcome } from './metrics';
+export { AlertService } from './alert.service';
+export { CircuitBreakerService } from './circuit-breaker.service';
+export type { CircuitState } from './circuit-breaker.service';
+export { IncidentRepository } from './incident.repository';
+export type { Incident, IncidentSeverity, NewIncident } from './incident.repository';
+export { CIRCUIT_STATE, InvalidatorMetrics, METRIC } from './metrics';
+export type { EventOutcome, SagaOutcome, SagaStage } from './metrics';
 export { MonitoringModule } from './monitoring.module';
+export { SagaStats } from './saga-stats';
+export type { SagaFigures } from './saga-stats';

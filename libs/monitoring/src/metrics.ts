@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Every metric name in one place, so a dashboard and a grep find the same words. */
 export const METRIC = {
@@ -10,7 +10,17 @@ export const METRIC = {
   batchSize: 'invalidator_batch_size_events',
   sagaRetries: 'invalidator_saga_retries_total',
   deadLetters: 'invalidator_dead_letters_total',
+  stageDuration: 'invalidator_stage_duration_seconds',
+  lockAcquireDuration: 'invalidator_lock_acquire_duration_seconds',
+  circuitState: 'invalidator_circuit_state',
+  alerts: 'invalidator_alerts_total',
+  dataVersion: 'invalidator_data_version',
+  consumerLag: 'invalidator_consumer_lag_messages',
 } as const;
+
+export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
+/** 0 closed, 1 half-open, 2 open: alert on `== 2`. */
+export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
 export type SagaOutcome = 'success' | 'error';
 export type EventOutcome = 'applied' | 'duplicate' | 'dead_lettered' | 'failed';
@@ -24,6 +34,12 @@ export class InvalidatorMetrics {
   readonly batchSize: Histogram;
   readonly sagaRetries: Counter<'error'>;
   readonly deadLetters: Counter<'reason'>;
+  readonly stageDuration: Histogram<'stage'>;
+  readonly lockAcquireDuration: Histogram<'outcome'>;
+  readonly circuitState: Gauge;
+  readonly alerts: Counter<'kind'>;
+  readonly dataVersion: Gauge<'type'>;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -72,6 +88,43 @@ export class InvalidatorMetrics {
       name: METRIC.deadLetters,
       help: 'Messages sent to the dead-letter topic, by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.stageDuration = new Histogram({
+      name: METRIC.stageDuration,
+      help: 'Duration of one saga stage: lock, transaction, publish or purge',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.lockAcquireDuration = new Histogram({
+      name: METRIC.lockAcquireDuration,
+      help: 'Time to take the Redis locks of a saga, retries included, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.circuitState = new Gauge({
+      name: METRIC.circuitState,
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+      registers: [registry],
+    });
+    this.alerts = new Counter({
+      name: METRIC.alerts,
+      help: 'Alerts raised, by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.dataVersion = new Gauge({
+      name: METRIC.dataVersion,
+      help: 'Current data version by type, as last published by this instance',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    this.consumerLag = new Gauge({
+      name: METRIC.consumerLag,
+      help: 'Messages behind the high watermark, per assigned partition, at the last batch',
+      labelNames: ['topic', 'partition'],
       registers: [registry],
     });
   }

@@ -1,6 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { Registry } from 'prom-client';
+import { AlertService } from './alert.service';
+import { CircuitBreakerService } from './circuit-breaker.service';
+import { IncidentRepository } from './incident.repository';
 import { InvalidatorMetrics } from './metrics';
+import { SagaStats } from './saga-stats';
 
 /** An injected registry, never prom-client's global one (no double registration in tests). */
 @Global()
@@ -12,7 +16,18 @@ import { InvalidatorMetrics } from './metrics';
       inject: [Registry],
       useFactory: (r: Registry) => new InvalidatorMetrics(r),
     },
+    IncidentRepository,
+    AlertService,
+    SagaStats,
+    CircuitBreakerService,
   ],
-  exports: [Registry, InvalidatorMetrics],
+  exports: [
+    Registry,
+    InvalidatorMetrics,
+    IncidentRepository,
+    AlertService,
+    SagaStats,
+    CircuitBreakerService,
+  ],
 })
 export class MonitoringModule {}

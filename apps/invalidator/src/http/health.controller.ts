@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
@@ -6,24 +6,43 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import Redis from 'ioredis';
+import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { REDIS_CLIENT } from '@invalidator/cache';
+import { CircuitBreakerService } from '@invalidator/monitoring';
 import { KafkaBatchTransport } from '../kafka/kafka-batch.transport';
 
+/** A process whose event loop stalls this long cannot serve anything: restart it. */
+const MAX_EVENT_LOOP_DELAY_MS = 2000;
+
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
+  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly mysql: TypeOrmHealthIndicator,
     private readonly transport: KafkaBatchTransport,
+    private readonly breaker: CircuitBreakerService,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-  ) {}
+  ) {
+    this.loop.enable();
+  }
 
-  /** The process answers: no dependency is checked, so a store outage never restarts pods. */
+  /** The process itself only: never a dependency, so a store outage never restarts pods. */
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check([]);
+    return this.health.check([
+      () => {
+        const indicator = this.indicators.check('event_loop');
+        const maxDelayMs = Math.round(this.loop.max / 1e6);
+        this.loop.reset();
+        return maxDelayMs < MAX_EVENT_LOOP_DELAY_MS
+          ? indicator.up({ max_delay_ms: maxDelayMs })
+          : indicator.down({ max_delay_ms: maxDelayMs });
+      },
+    ]);
   }
 
   @Get('ready')
@@ -44,6 +63,15 @@ export class HealthController {
           return redis.down((error as Error).message);
         }
       },
+      () => {
+        const breaker = this.indicators.check('breaker');
+        const state = this.breaker.state;
+        return state === 'open' ? breaker.down({ state }) : breaker.up({ state });
+      },
     ]);
+  }
+
+  onModuleDestroy(): void {
+    this.loop.disable();
   }
 }

@@ -3,6 +3,7 @@ import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
 import { InvalidationSaga } from '../saga/invalidation.saga';
 import { BatchAbandonedError } from '../saga/saga-errors';
 import { SAGA_LOG } from '../saga/saga-log';
@@ -26,9 +27,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly saga: InvalidationSaga,
+    private readonly metrics: InvalidatorMetrics,
+    breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
+    // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
+    breaker.onTransition((state) => (state === 'open' ? this.pause() : this.resume()));
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -41,6 +46,22 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.consumer.on(GROUP_JOIN, () => (this.joined = true));
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
+  }
+
+  private topics(): { topic: string }[] {
+    return [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY].map((topic) => ({
+      topic,
+    }));
+  }
+
+  private pause(): void {
+    this.consumer.pause(this.topics());
+    this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+  }
+
+  private resume(): void {
+    this.consumer.resume(this.topics());
+    this.log.info({ topics: this.topics() }, 'consumption resumed');
   }
 
   /** True while the consumer is a member of its group: one of the readiness conditions. */
@@ -110,6 +131,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const isActive = () => isRunning() && !isStale();
+    this.metrics.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(batch.offsetLag()),
+    );
     for (let start = 0; start < batch.messages.length; start += MAX_EVENTS_PER_SAGA) {
       if (!isActive()) return;
       const chunk = batch.messages.slice(start, start + MAX_EVENTS_PER_SAGA);

@@ -3,10 +3,24 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
-import { FencedLock, LockService, LockUnavailableError, backoffDelay } from '@invalidator/locking';
-import { InvalidatorMetrics } from '@invalidator/monitoring';
+import {
+  FencedLock,
+  LockLostError,
+  LockService,
+  LockUnavailableError,
+  backoffDelay,
+} from '@invalidator/locking';
+import {
+  AlertService,
+  CircuitBreakerService,
+  InvalidatorMetrics,
+  SagaStage,
+  SagaStats,
+} from '@invalidator/monitoring';
 import {
   InboxEntry,
+  InboxRaceError,
+  StaleFenceError,
   VersionRepository,
   VersionState,
   globalVersionString,
@@ -74,8 +88,20 @@ export class InvalidationSaga {
     private readonly purger: TagPurger,
     private readonly deadLetters: DeadLetterPublisher,
     private readonly metrics: InvalidatorMetrics,
+    private readonly breaker: CircuitBreakerService,
+    private readonly stats: SagaStats,
+    private readonly alerts: AlertService,
     @InjectPinoLogger('InvalidationSaga') private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    // Lost races and bad messages say nothing about the stores' health.
+    breaker.ignore(
+      (error) =>
+        error instanceof StaleFenceError ||
+        error instanceof InboxRaceError ||
+        error instanceof LockLostError ||
+        failureKind(error) === 'message',
+    );
+  }
 
   /** Runs a batch to its commit, retrying transient failures with back-off; never skips an event. */
   async handle(batch: IncomingBatch): Promise<void> {
@@ -89,6 +115,7 @@ export class InvalidationSaga {
     let report: SagaReport | undefined;
     for (let attempt = 0; report === undefined; attempt++) {
       const work = this.coalesce(events);
+      const attemptStarted = performance.now();
       try {
         if (messageFaults >= POISON_BUDGET) {
           const poison = await this.isolatePoison(events, appliedAlone);
@@ -103,6 +130,10 @@ export class InvalidationSaga {
         report = await this.apply(this.coalesce(events));
       } catch (error) {
         if (failureKind(error) === 'message') messageFaults++;
+        if (!CircuitBreakerService.isRefusal(error)) {
+          const seconds = (performance.now() - attemptStarted) / 1000;
+          this.metrics.sagaDuration.observe({ outcome: 'error', path: 'unknown' }, seconds);
+        }
         await this.afterFailure(error, attempt, work, batch);
       }
     }
@@ -220,21 +251,32 @@ export class InvalidationSaga {
         versions: [],
       };
     }
-    const lock = await this.lockOrFallback(work);
+    // The breaker counts every attempt; while it is open it refuses at once.
+    return this.breaker.fire(() => this.applyLocked(work));
+  }
+
+  private async applyLocked(work: SagaWork): Promise<SagaReport> {
+    const lock = await this.timed('lock', () => this.lockOrFallback(work));
     try {
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
-      const result = await this.versions.bumpVersions({
-        events: work.inbox,
-        extraDataTypes: work.manualDataTypes,
-        fenceToken,
-        actor: work.actor,
-        lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
-        beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
-      });
+      const result = await this.timed('transaction', () =>
+        this.versions.bumpVersions({
+          events: work.inbox,
+          extraDataTypes: work.manualDataTypes,
+          fenceToken,
+          actor: work.actor,
+          lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+          beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
+        }),
+      );
       // Versions go out before the purge: the web tier keys on them, so every older entry is
       // unreachable from here on even if the purge below fails and is retried.
-      await this.publisher.publish(result.current, globalVersionString(result.current));
-      const purged = await this.purger.purge(work.tags);
+      await this.timed('publish', () =>
+        this.publisher.publish(result.current, globalVersionString(result.current)),
+      );
+      for (const v of result.current)
+        this.metrics.dataVersion.set({ type: v.dataType }, Number(v.version));
+      const purged = await this.timed('purge', () => this.purger.purge(work.tags));
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,
@@ -249,10 +291,23 @@ export class InvalidationSaga {
     }
   }
 
-  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+  private async timed<T>(stage: SagaStage, step: () => Promise<T>): Promise<T> {
+    const end = this.metrics.stageDuration.startTimer({ stage });
     try {
-      return await this.locks.acquireFenced(work.dataTypes);
+      return await step();
+    } finally {
+      end();
+    }
+  }
+
+  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+    const end = this.metrics.lockAcquireDuration.startTimer();
+    try {
+      const lock = await this.locks.acquireFenced(work.dataTypes);
+      end({ outcome: 'acquired' });
+      return lock;
     } catch (error) {
+      end({ outcome: error instanceof LockUnavailableError ? 'unavailable' : 'error' });
       if (!(error instanceof LockUnavailableError)) throw error;
       this.metrics.lockFailures.inc({ reason: 'unavailable' });
       this.metrics.lockFallbacks.inc();
@@ -272,6 +327,7 @@ export class InvalidationSaga {
   ) {
     const eventIds = work.inbox.map((e) => e.eventId);
     this.metrics.sagaRetries.inc({ error: errorName(error) });
+    if (!CircuitBreakerService.isRefusal(error)) this.stats.failure();
     this.logger.warn(
       {
         err: error,
@@ -293,7 +349,10 @@ export class InvalidationSaga {
       await new Promise((resolve) => setTimeout(resolve, slice));
       remaining -= slice;
       if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
-      await batch.heartbeat().catch(() => undefined);
+      // A failed heartbeat means a rebalance: give the partition back rather than hold it.
+      await batch.heartbeat().catch(() => {
+        throw new BatchAbandonedError(eventIds);
+      });
     }
   }
 
@@ -306,9 +365,34 @@ export class InvalidationSaga {
       this.metrics.deadLetters.inc({ reason: letter.kind });
       this.metrics.events.inc({ type: typeOf(letter.message), outcome: 'dead_lettered' });
     }
+    let applied = 0;
     for (const { event } of valid) {
       const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
+      if (outcome === 'applied') applied++;
       this.metrics.events.inc({ type: event.type, outcome });
+    }
+    const durationMs = seconds * 1000;
+    this.stats.success(durationMs, {
+      applied,
+      duplicate: valid.length - applied,
+      deadLettered: invalid.length,
+    });
+    if (durationMs > this.config.PERFORMANCE_THRESHOLD_MS) {
+      void this.alerts.raise({
+        kind: 'slow_saga',
+        severity: 'WARNING',
+        message: `invalidation saga took ${Math.round(durationMs)} ms, over the ${this.config.PERFORMANCE_THRESHOLD_MS} ms threshold`,
+        correctiveAction:
+          'Check MySQL row-lock waits and Redis latency (stage durations in /metrics); a lock fallback or ' +
+          'retries inflate a saga. Sustained: scale out partitions/instances or raise PERFORMANCE_THRESHOLD_MS.',
+        details: {
+          duration_ms: Math.round(durationMs),
+          data_types: report.dataTypes,
+          events: valid.length,
+          event_ids: valid.slice(0, 20).map((v) => v.event.eventId),
+          path: report.path,
+        },
+      });
     }
     this.logger.info(
       {

@@ -13,6 +13,6 @@ import { InvalidationSaga } from './invalidation.saga';
 @Module({
   imports: [LockingModule, VersioningModule],
   providers: [kafkaProvider, DeadLetterPublisher, InvalidationSaga],
-  exports: [InvalidationSaga, KAFKA, VersioningModule],
+  exports: [InvalidationSaga, KAFKA, VersioningModule, LockingModule],
 })
 export class SagaModule {}

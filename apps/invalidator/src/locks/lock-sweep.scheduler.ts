@@ -1,0 +1,51 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { LockSweeper } from '@invalidator/locking';
+import { AlertService } from '@invalidator/monitoring';
+
+/** Every LOCK_SWEEP_INTERVAL_MS: remove stuck lock keys, each with an incident. */
+@Injectable()
+export class LockSweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sweeper: LockSweeper,
+    private readonly alerts: AlertService,
+    @InjectPinoLogger('LockSweepScheduler') private readonly logger: PinoLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweepOnce().finally(() => (this.running = undefined));
+    }, this.config.LOCK_SWEEP_INTERVAL_MS).unref();
+  }
+
+  async sweepOnce(): Promise<void> {
+    try {
+      for (const lock of await this.sweeper.sweep()) {
+        await this.alerts.raise({
+          kind: 'stuck_lock',
+          severity: 'WARNING',
+          message: `stuck lock ${lock.key} removed (${lock.reason})`,
+          correctiveAction:
+            lock.reason === 'no_ttl'
+              ? 'Removed a lock key without expiry. Find the client that wrote it with SET and no PX; ' +
+                'only the Redlock scripts may write lock keys.'
+              : `Removed a lock key whose TTL (${lock.ttlMs} ms) exceeds LOCK_TTL_MS; ` +
+                'find the client that set it and check LOCK_TTL_MS across instances.',
+          details: { key: lock.key, reason: lock.reason, ttl_ms: lock.ttlMs },
+        });
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'stuck-lock sweep failed; will retry at the next interval');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
