@@ -5,3 +5,4 @@ export type { FencedLock, ReleaseOutcome } from './lock.service';
 export { LockingModule } from './locking.module';
 export { LockSweeper } from './lock-sweeper';
 export type { SweptLock } from './lock-sweeper';
+export { FenceTokenRepository } from './fence-token.repository';
