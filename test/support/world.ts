@@ -20,7 +20,7 @@ export interface AuditRow {
  */
 export class World {
   readonly kafka: Kafka;
-  private producer?: Producer;
+  private producer?: Promise<Producer>;
   private adminClient?: Admin;
   private root?: Connection;
   private db?: Connection;
@@ -67,10 +67,8 @@ export class World {
   }
 
   async publish(events: (TestEvent | { key: string; value: Buffer | string })[], topic?: string) {
-    if (!this.producer) {
-      this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await this.producer.connect();
-    }
+    this.producer ??= this.connectProducer();
+    const producer = await this.producer;
     const byTopic = new Map<string, { key: string; value: Buffer | string }[]>();
     for (const event of events) {
       const message =
@@ -84,9 +82,15 @@ export class World {
     }
     for (const [target, messages] of byTopic) {
       for (let i = 0; i < messages.length; i += 500) {
-        await this.producer.send({ topic: target, acks: -1, messages: messages.slice(i, i + 500) });
+        await producer.send({ topic: target, acks: -1, messages: messages.slice(i, i + 500) });
       }
     }
+  }
+
+  private async connectProducer(): Promise<Producer> {
+    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    return producer;
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -159,7 +163,7 @@ export class World {
   }
 
   async close(): Promise<void> {
-    await this.producer?.disconnect().catch(() => undefined);
+    await (await this.producer)?.disconnect().catch(() => undefined);
     if (this.adminClient) {
       await this.adminClient
         .deleteTopics({ topics: Object.values(this.env.topics) })
