@@ -15,11 +15,11 @@ export class TcpProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, targetHost, targetPort));
+    const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
+    const proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
+    server.on('connection', (client: Socket) => proxy.accept(client, targetHost, targetPort));
     return proxy;
   }
 
