@@ -43,6 +43,15 @@ export class InvalidatorMetrics {
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
+    // prom-client names three gauges `*_total`, which Prometheus reserves for counters (promtool
+    // flags them); their totals-without-breakdown twins (nodejs_active_*) carry the same data.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      registry.removeSingleMetric(name);
+    }
     this.sagaDuration = new Histogram({
       name: METRIC.sagaDuration,
       help: 'Duration of one invalidation saga (one batch), by outcome and lock path',
