@@ -6,6 +6,7 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { mysqlOptions } from '@invalidator/versioning';
+import { AdminController } from './http/admin.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
@@ -39,7 +40,13 @@ export class AppModule {
         CacheModule,
         SagaModule,
       ],
-      controllers: [VersionsController, MetricsController, HealthController, MonitoringController],
+      controllers: [
+        VersionsController,
+        MetricsController,
+        HealthController,
+        MonitoringController,
+        AdminController,
+      ],
       providers: [KafkaBatchTransport, LockSweepScheduler],
     };
   }

@@ -11,3 +11,5 @@ export type { InvalidEventKind } from './parse-event';
 export { DATA_TYPES, planFor } from './invalidation-plan';
 export type { InvalidationPlan } from './invalidation-plan';
 export { jsonSchemas } from './json-schema';
+export { dataTypeName, manualBumpRequest } from './manual-bump';
+export type { ManualBumpRequest } from './manual-bump';

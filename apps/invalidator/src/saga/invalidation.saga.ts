@@ -62,6 +62,8 @@ export interface ManualBumpResult {
   versions: { dataType: string; version: number; hash: string }[];
   invalidatedKeys: number;
   path: 'lock' | 'fallback';
+  lockWaitMs: number;
+  durationMs: number;
 }
 
 interface SagaReport {
@@ -72,6 +74,7 @@ interface SagaReport {
   duplicates: number;
   invalidatedKeys: number;
   versions: VersionState[];
+  lockWaitMs: number;
 }
 
 /**
@@ -218,10 +221,17 @@ export class InvalidationSaga {
 
   /**
    * The manual atomic update (CLI and admin route): the same lock, transaction, publish and
-   * purge as an event, with `global` always bumped and each type's own tag purged.
+   * purge as an event, with `global` bumped too and each type's own tag purged. Validation
+   * runs leave `global` alone (`withGlobal: false`): their throwaway types must not disturb it.
    */
-  async bumpManually(dataTypes: string[], actor: string): Promise<ManualBumpResult> {
-    const types = [...new Set([...dataTypes, 'global'])].sort();
+  async bumpManually(
+    dataTypes: string[],
+    actor: string,
+    options: { withGlobal?: boolean } = {},
+  ): Promise<ManualBumpResult> {
+    const withGlobal = options.withGlobal ?? true;
+    const types = [...new Set([...dataTypes, ...(withGlobal ? ['global'] : [])])].sort();
+    const started = performance.now();
     const work: SagaWork = {
       inbox: [],
       dataTypes: types,
@@ -236,6 +246,8 @@ export class InvalidationSaga {
         .map((v) => ({ dataType: v.dataType, version: Number(v.version), hash: v.hash })),
       invalidatedKeys: report.invalidatedKeys,
       path: report.path,
+      lockWaitMs: report.lockWaitMs,
+      durationMs: performance.now() - started,
     };
   }
 
@@ -249,6 +261,7 @@ export class InvalidationSaga {
         duplicates: 0,
         invalidatedKeys: 0,
         versions: [],
+        lockWaitMs: 0,
       };
     }
     // The breaker counts every attempt; while it is open it refuses at once.
@@ -256,7 +269,9 @@ export class InvalidationSaga {
   }
 
   private async applyLocked(work: SagaWork): Promise<SagaReport> {
+    const lockStarted = performance.now();
     const lock = await this.timed('lock', () => this.lockOrFallback(work));
+    const lockWaitMs = performance.now() - lockStarted;
     try {
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
       const result = await this.timed('transaction', () =>
@@ -285,6 +300,7 @@ export class InvalidationSaga {
         duplicates: result.duplicateEventIds.length,
         invalidatedKeys: purged.keys,
         versions: result.current,
+        lockWaitMs,
       };
     } finally {
       await lock?.release();

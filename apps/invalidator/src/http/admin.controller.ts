@@ -1,0 +1,48 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Post,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { manualBumpRequest } from '@invalidator/contracts';
+import { InvalidationSaga, ManualBumpResult } from '../saga/invalidation.saga';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Manual atomic bumps through the saga. Off (404) unless ADMIN_TOKEN is set: never open. */
+@Controller('admin')
+export class AdminController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly saga: InvalidationSaga,
+  ) {}
+
+  @Post('versions/bump')
+  @HttpCode(200)
+  async bump(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+  ): Promise<ManualBumpResult> {
+    const token = this.config.ADMIN_TOKEN;
+    if (token === undefined) throw new NotFoundException();
+    const presented = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
+    // Both sides hashed first: timingSafeEqual throws on unequal lengths, which would leak them.
+    if (!timingSafeEqual(digest(presented), digest(token))) {
+      throw new UnauthorizedException('a valid bearer token is required');
+    }
+    const request = manualBumpRequest.safeParse(body);
+    if (!request.success) {
+      throw new BadRequestException(
+        request.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+      );
+    }
+    return this.saga.bumpManually(request.data.types, 'admin');
+  }
+}
