@@ -1,3 +1,4 @@
+export { CacheInspector } from './cache-inspector';
 export { CacheModule } from './cache.module';
 export { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
 export { REDIS_CLIENT } from './redis.provider';

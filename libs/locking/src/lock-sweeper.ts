@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT } from '@invalidator/cache';
+import { CacheInspector, REDIS_CLIENT } from '@invalidator/cache';
 import { lockKey } from './lock.service';
 
 export interface SweptLock {
@@ -24,24 +24,27 @@ export class LockSweeper {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cache: CacheInspector,
   ) {}
 
+  /** Lock keys that no legitimate holder can have written, with the value seen. */
+  async stuck(): Promise<(SweptLock & { value: string })[]> {
+    const found: (SweptLock & { value: string })[] = [];
+    for (const key of await this.cache.scanKeys(lockKey('*'))) {
+      const replies = (await this.redis.multi().pttl(key).get(key).exec()) ?? [];
+      const ttlMs = replies[0]?.[1] as number;
+      const value = replies[1]?.[1] as string | null;
+      const reason =
+        ttlMs === -1 ? 'no_ttl' : ttlMs > this.config.LOCK_TTL_MS ? 'ttl_too_long' : null;
+      if (reason && value !== null) found.push({ key, reason, ttlMs, value });
+    }
+    return found;
+  }
+
   async sweep(): Promise<SweptLock[]> {
-    const prefix = this.config.REDIS_KEY_PREFIX;
     const swept: SweptLock[] = [];
-    // SCAN patterns are not prefixed by ioredis: add the prefix, and strip it from the results.
-    const stream = this.redis.scanStream({ match: `${prefix}${lockKey('*')}`, count: 200 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      for (const raw of batch) {
-        const key = raw.slice(prefix.length);
-        const [[, ttlMs], [, value]] = ((await this.redis.multi().pttl(key).get(key).exec()) ??
-          []) as [[unknown, number], [unknown, string | null]];
-        const reason =
-          ttlMs === -1 ? 'no_ttl' : ttlMs > this.config.LOCK_TTL_MS ? 'ttl_too_long' : null;
-        if (!reason || value === null) continue;
-        if ((await this.redis.eval(DELETE_IF_VALUE, 1, key, value)) === 1)
-          swept.push({ key, reason, ttlMs });
-      }
+    for (const { value, ...lock } of await this.stuck()) {
+      if ((await this.redis.eval(DELETE_IF_VALUE, 1, lock.key, value)) === 1) swept.push(lock);
     }
     return swept;
   }

@@ -1,8 +1,10 @@
 export { VERSIONING_ENTITIES, ProcessedEvent, ShopDataVersion, VersionAudit } from './entities';
 export { InboxRaceError, StaleFenceError } from './errors';
 export { VERSIONING_MIGRATIONS } from './migrations';
-export { globalVersionString, versionHash } from './version-hash';
+export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
 export { VersioningModule } from './versioning.module';
 export { mysqlOptions } from './mysql-options';
+export { CoherenceRepository } from './coherence.repository';
+export type { AuditDuplicate, AuditGap, HashMismatch } from './coherence.repository';

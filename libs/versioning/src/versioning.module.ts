@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { CoherenceRepository } from './coherence.repository';
 import { VersionRepository } from './version.repository';
 
 @Module({
-  providers: [VersionRepository],
-  exports: [VersionRepository],
+  providers: [VersionRepository, CoherenceRepository],
+  exports: [VersionRepository, CoherenceRepository],
 })
 export class VersioningModule {}

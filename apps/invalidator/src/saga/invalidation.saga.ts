@@ -9,6 +9,7 @@ import {
   LockService,
   LockUnavailableError,
   backoffDelay,
+  sleep,
 } from '@invalidator/locking';
 import {
   AlertService,
@@ -42,6 +43,7 @@ function typeOf(message: IncomingMessage): string {
 /** Attempts failing with a data error before the batch is searched for the message at fault. */
 const POISON_BUDGET = 3;
 const ISOLATION_ATTEMPTS = 2;
+const MANUAL_BUMP_ATTEMPTS = 8;
 
 interface ValidEvent {
   message: IncomingMessage;
@@ -239,7 +241,7 @@ export class InvalidationSaga {
       actor,
       manualDataTypes: types,
     };
-    const report = await this.apply(work);
+    const report = await this.applyWithRetries(work);
     return {
       versions: report.versions
         .filter((v) => types.includes(v.dataType))
@@ -249,6 +251,21 @@ export class InvalidationSaga {
       lockWaitMs: report.lockWaitMs,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** A manual bump has no Kafka redelivery behind it: retry transient failures here, bounded. */
+  private async applyWithRetries(work: SagaWork): Promise<SagaReport> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.apply(work);
+      } catch (error) {
+        if (failureKind(error) === 'message' || attempt + 1 >= MANUAL_BUMP_ATTEMPTS) throw error;
+        this.metrics.sagaRetries.inc({ error: errorName(error) });
+        await sleep(
+          backoffDelay(attempt, this.config.LOCK_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
+        );
+      }
+    }
   }
 
   private async apply(work: SagaWork): Promise<SagaReport> {

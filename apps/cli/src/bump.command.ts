@@ -1,0 +1,29 @@
+import { Command } from 'nest-commander';
+import { userInfo } from 'node:os';
+import { dataTypeName } from '@invalidator/contracts';
+import { InvalidationSaga } from '../../invalidator/src/saga/invalidation.saga';
+import { OperatorCommand, UsageError } from './usage-error';
+
+@Command({
+  name: 'bump',
+  arguments: '<types...>',
+  description:
+    'Bump the versions of the given data types (and global) through the saga, audited as cli:<user>',
+})
+export class BumpCommand extends OperatorCommand {
+  constructor(private readonly saga: InvalidationSaga) {
+    super();
+  }
+
+  async run(types: string[]): Promise<void> {
+    for (const type of types) {
+      const parsed = dataTypeName.safeParse(type);
+      if (!parsed.success)
+        throw new UsageError(`bad data type "${type}": ${parsed.error.issues[0].message}`);
+    }
+    const result = await this.saga.bumpManually(types, `cli:${userInfo().username}`);
+    for (const v of result.versions)
+      process.stdout.write(`${v.dataType}\t${v.version}\t${v.hash}\n`);
+    process.stdout.write(`purged ${result.invalidatedKeys} keys (${result.path} path)\n`);
+  }
+}
