@@ -111,7 +111,7 @@ describe('operator CLI', () => {
 
   it('--stress-test=200 completes with no lost bump', async () => {
     const run = await cli('validate-atomic', '--stress-test=200');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: expect.any(String) });
     expect(run.stdout).toMatch(/concurrency\s+PASS\s+200 sagas: version 200 \(0 lost\)/);
     expect(run.stdout).toMatch(/lock wait p50\/p95\/p99 \d+\/\d+\/\d+ ms/);
     expect(run.stderr).not.toMatch(/\r|\[#/); // no progress bar when piped

@@ -138,18 +138,20 @@ export class VersionRepository {
 
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
     if (dataTypes.length === 0) return [];
-    await runner.query(
-      `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
-       VALUES ${dataTypes.map(() => "(?, 0, SHA2(CONCAT(?, ':0'), 256), 0, NOW(6))").join(', ')}`,
-      dataTypes.flatMap((t) => [t, t]),
-    );
     // Locking read: sees the latest committed row, not the transaction's snapshot, and holds
     // the rows so the fallback path (no Redis lock) is serialized by MySQL alone.
-    const current: VersionRow[] = await runner.query(
-      `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
-       WHERE data_type IN (?) ORDER BY data_type FOR UPDATE`,
-      [dataTypes],
-    );
+    let current = await this.lockRows(runner, dataTypes);
+    if (current.length < dataTypes.length) {
+      // Only a type seen for the first time gets a row. INSERT IGNORE on an existing row takes
+      // a shared lock, and two of those upgrading to FOR UPDATE deadlock: never run it blindly.
+      const missing = dataTypes.filter((t) => !current.some((r) => r.data_type === t));
+      await runner.query(
+        `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
+         VALUES ${missing.map(() => "(?, 0, SHA2(CONCAT(?, ':0'), 256), 0, NOW(6))").join(', ')}`,
+        missing.flatMap((t) => [t, t]),
+      );
+      current = await this.lockRows(runner, dataTypes);
+    }
     const bumped = [];
     for (const row of current) {
       const previous = toState(row);
@@ -168,6 +170,14 @@ export class VersionRepository {
       });
     }
     return bumped;
+  }
+
+  private lockRows(runner: QueryRunner, dataTypes: string[]): Promise<VersionRow[]> {
+    return runner.query(
+      `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
+       WHERE data_type IN (?) ORDER BY data_type FOR UPDATE`,
+      [dataTypes],
+    );
   }
 
   private async writeAudit(

@@ -43,7 +43,7 @@ function typeOf(message: IncomingMessage): string {
 /** Attempts failing with a data error before the batch is searched for the message at fault. */
 const POISON_BUDGET = 3;
 const ISOLATION_ATTEMPTS = 2;
-const MANUAL_BUMP_ATTEMPTS = 8;
+const MANUAL_BUMP_ATTEMPTS = 12;
 
 interface ValidEvent {
   message: IncomingMessage;
