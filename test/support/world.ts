@@ -120,6 +120,22 @@ export class World {
     return this.query<AuditRow>('SELECT * FROM version_audit ORDER BY id');
   }
 
+  /**
+   * Makes MariaDB refuse the given events every time (a trigger on the inbox signals): a
+   * schema-valid message that can never be applied, the poison case.
+   */
+  async poison(eventIds: string[]): Promise<void> {
+    await this.sql.query('CREATE TABLE IF NOT EXISTS poison_ids (event_id CHAR(36) PRIMARY KEY)');
+    await this.sql.query(`
+      CREATE TRIGGER IF NOT EXISTS poison_inbox BEFORE INSERT ON processed_events FOR EACH ROW
+      BEGIN
+        IF NEW.event_id IN (SELECT event_id FROM poison_ids) THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by poison_inbox';
+        END IF;
+      END`);
+    for (const id of eventIds) await this.sql.query('INSERT INTO poison_ids VALUES (?)', [id]);
+  }
+
   /** Writes cache keys under a tag the way the web tier does. */
   async tag(tag: string, keys: string[]): Promise<void> {
     const pipeline = this.redis.pipeline();
