@@ -50,7 +50,19 @@ function table(before, after) {
   console.log(`global version: ${before.global} -> ${after.global}`);
 }
 
+async function portInUse() {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function run() {
+  if (await portInUse()) {
+    throw new Error(`demo: port ${port} is in use; stop what runs there or set DEMO_HTTP_PORT`);
+  }
   const service = spawn(process.execPath, [main], {
     env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL || 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
