@@ -13,6 +13,11 @@ export class CacheInspector {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Redis answers (readiness). */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   /** The stored JSON of each `shop.version.{type}` and the global string. */
   async versionKeys(dataTypes: string[]) {
     const values = await this.redis.mget(...dataTypes.map(versionKey), GLOBAL_VERSION_KEY);

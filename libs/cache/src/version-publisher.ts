@@ -50,10 +50,4 @@ export class VersionPublisher {
     args.push(String(globalIndex), globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
   }
-
-  async readAll(dataTypes: string[]): Promise<Record<string, unknown>> {
-    const keys = [...dataTypes.map(versionKey), GLOBAL_VERSION_KEY];
-    const values = await this.redis.mget(...keys);
-    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
-  }
 }

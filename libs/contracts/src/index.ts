@@ -8,7 +8,7 @@ export {
 export type { CategoryUpdated, EventType, ProductUpdated, ShopEvent } from './events';
 export { InvalidEventError, parseEvent } from './parse-event';
 export type { InvalidEventKind } from './parse-event';
-export { DATA_TYPES, planFor } from './invalidation-plan';
+export { planFor } from './invalidation-plan';
 export type { InvalidationPlan } from './invalidation-plan';
 export { jsonSchemas } from './json-schema';
 export { dataTypeName, manualBumpRequest } from './manual-bump';

@@ -1,7 +1,5 @@
 import { ShopEvent } from './events';
 
-export const DATA_TYPES = ['products', 'categories', 'global'] as const;
-
 /** What one event asks for: the versions to bump and the tags to purge (DESIGN.md's table). */
 export interface InvalidationPlan {
   dataTypes: string[];

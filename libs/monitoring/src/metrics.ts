@@ -22,9 +22,6 @@ export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
 /** 0 closed, 1 half-open, 2 open: alert on `== 2`. */
 export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
-export type SagaOutcome = 'success' | 'error';
-export type EventOutcome = 'applied' | 'duplicate' | 'dead_lettered' | 'failed';
-
 export class InvalidatorMetrics {
   readonly sagaDuration: Histogram<'outcome' | 'path'>;
   readonly events: Counter<'type' | 'outcome'>;

@@ -1,13 +1,12 @@
-import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, OnModuleDestroy } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import Redis from 'ioredis';
 import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { REDIS_CLIENT } from '@invalidator/cache';
+import { CacheInspector } from '@invalidator/cache';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { KafkaBatchTransport } from '../kafka/kafka-batch.transport';
 
@@ -24,7 +23,7 @@ export class HealthController implements OnModuleDestroy {
     private readonly mysql: TypeOrmHealthIndicator,
     private readonly transport: KafkaBatchTransport,
     private readonly breaker: CircuitBreakerService,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly cache: CacheInspector,
   ) {
     this.loop.enable();
   }
@@ -57,7 +56,7 @@ export class HealthController implements OnModuleDestroy {
       async () => {
         const redis = this.indicators.check('redis');
         try {
-          await this.redis.ping();
+          await this.cache.ping();
           return redis.up();
         } catch (error) {
           return redis.down((error as Error).message);

@@ -379,7 +379,7 @@ export class InvalidationSaga {
     );
     while (remaining > 0) {
       const slice = Math.min(remaining, 1000);
-      await new Promise((resolve) => setTimeout(resolve, slice));
+      await sleep(slice);
       remaining -= slice;
       if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
       // A failed heartbeat means a rebalance: give the partition back rather than hold it.
