@@ -18,7 +18,7 @@ describe('operator CLI', () => {
 
   it('validate-atomic passes on a coherent store and prints the table', async () => {
     const run = await cli('validate-atomic');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 0 });
     expect(run.stdout).toMatch(/^check\s+result\s+figures\s+time/);
     for (const check of ['atomic update', 'coherence', 'invalidation']) {
       expect(run.stdout).toMatch(new RegExp(`${check}\\s+PASS`));
@@ -41,7 +41,7 @@ describe('operator CLI', () => {
   it('bump <types> runs the saga and audits the operator as cli:<user>', async () => {
     const before = await world.versions();
     const run = await cli('bump', 'products', 'categories');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 0 });
     expect(run.stdout).toMatch(/^categories\t\d+\t[0-9a-f]{64}$/m);
     const after = await world.versions();
     expect(after).toEqual({
@@ -58,7 +58,7 @@ describe('operator CLI', () => {
 
   it('--json prints a machine-readable report', async () => {
     const run = await cli('validate-atomic', '--json');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 0 });
     const report = JSON.parse(run.stdout) as {
       pass: boolean;
       checks: { check: string; pass: boolean; ms: number }[];
@@ -89,7 +89,7 @@ describe('operator CLI', () => {
     await world.redis.set('lock:shop.version.global', 'crashed-holder');
 
     const broken = await cli('validate-atomic');
-    expect(broken.code).toBe(1);
+    expect({ code: broken.code, out: broken.stdout + broken.stderr }).toMatchObject({ code: 1 });
     expect(broken.stdout).toMatch(/coherence\s+FAIL/);
     expect(broken.stdout).toContain('1 duplicated/foreign hashes');
     expect(broken.stdout).toMatch(/[12] redis keys out of step/);
@@ -100,10 +100,12 @@ describe('operator CLI', () => {
     expect(repaired.stderr).toMatch(/restored the hash of products v\d+ from the audit/);
     expect(repaired.stderr).toContain('republished shop.version.categories from MySQL');
     expect(repaired.stderr).toContain('removed stuck lock lock:shop.version.global (no_ttl)');
-    expect(repaired.code).toBe(0);
+    expect({ code: repaired.code, out: repaired.stdout + repaired.stderr }).toMatchObject({
+      code: 0,
+    });
 
     const after = await cli('validate-atomic');
-    expect(after.code).toBe(0);
+    expect({ code: after.code, out: after.stdout + after.stderr }).toMatchObject({ code: 0 });
     expect(JSON.parse((await world.redis.get('shop.version.categories')) ?? '{}').version).toBe(
       (await world.versions()).categories,
     );
@@ -121,7 +123,7 @@ describe('operator CLI', () => {
     await world.tag('product:1', ['page:1']);
     await world.redis.del('shop.version.products');
     const run = await cli('validate-atomic', '--clear-cache');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 0 });
     expect(run.stderr).toMatch(/cleared \d+ tag sets \(\d+ keys\)/);
     expect(await world.exists('page:1')).toBe(false);
     expect(JSON.parse((await world.redis.get('shop.version.products')) ?? '{}').version).toBe(
@@ -137,13 +139,13 @@ describe('operator CLI', () => {
     [['frobnicate'], /unknown command/],
   ])('usage error %j exits 2', async (args, message) => {
     const run = await cli(...args);
-    expect(run.code).toBe(2);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 2 });
     expect(run.stderr).toMatch(message);
   });
 
   it('a bad configuration value exits 2 naming the variable', async () => {
     const run = await runCli(world.env, ['validate-atomic'], { LOCK_TTL_MS: 'soon' });
-    expect(run.code).toBe(2);
+    expect({ code: run.code, out: run.stdout + run.stderr }).toMatchObject({ code: 2 });
     expect(run.stderr).toContain('LOCK_TTL_MS');
   });
 });

@@ -10,6 +10,7 @@ import { SagaModule } from '../../invalidator/src/saga/saga.module';
 import { BumpCommand } from './bump.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
+import { StoresReady } from './stores-ready';
 import { ValidateAtomicCommand } from './validate-atomic.command';
 
 @Module({})
@@ -26,7 +27,7 @@ export class CliModule {
         CacheModule,
         SagaModule,
       ],
-      providers: [ValidateAtomicCommand, BumpCommand, CoherenceCheck, ThrowawayChecks],
+      providers: [StoresReady, ValidateAtomicCommand, BumpCommand, CoherenceCheck, ThrowawayChecks],
     };
   }
 }

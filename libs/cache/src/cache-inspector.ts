@@ -13,6 +13,24 @@ export class CacheInspector {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Waits for the connection: the client fails commands at once while disconnected (no offline
+   * queue), which suits the saga's retries but not a one-shot operator command.
+   */
+  async connected(timeoutMs: number): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`Redis not ready after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Redis answers (readiness). */
   async ping(): Promise<void> {
     await this.redis.ping();
