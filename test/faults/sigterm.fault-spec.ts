@@ -1,12 +1,5 @@
 import { ServiceProcess } from '../support/service-process';
-import {
-  expectOracle,
-  mixedLoad,
-  publishInBackground,
-  reportFigures,
-  seedTags,
-  waitDrained,
-} from '../support/fault-kit';
+import { drainAndCheck, mixedLoad, publishInBackground, seedTags } from '../support/fault-kit';
 import { World } from '../support/world';
 
 jest.setTimeout(300000);
@@ -40,20 +33,13 @@ describe('SIGTERM under load', () => {
     expect(service.logs()).toContain('shut down cleanly');
 
     service = await ServiceProcess.start(world.env);
-    const faultEnded = Date.now();
-    await publishing;
-    const ids = events.map((e) => e.eventId);
-    await waitDrained(world, ids);
-    const drainMs = Date.now() - faultEnded;
-
-    await expectOracle(world, ids, 0, tags);
-    reportFigures({
+    await drainAndCheck(world, {
       case: 'sigterm',
-      events: events.length,
-      bad: 0,
+      events,
+      tags,
       faults: `SIGTERM (exit 0 in ${took} ms) + restart`,
-      drainMs,
-      dlq: 0,
+      faultEnded: Date.now(),
+      publishing,
     });
   });
 });

@@ -1,13 +1,6 @@
 import { ServiceProcess } from '../support/service-process';
 import { TcpProxy } from '../support/tcp-proxy';
-import {
-  expectOracle,
-  mixedLoad,
-  publishInBackground,
-  reportFigures,
-  seedTags,
-  waitDrained,
-} from '../support/fault-kit';
+import { drainAndCheck, mixedLoad, publishInBackground, seedTags } from '../support/fault-kit';
 import { World } from '../support/world';
 
 jest.setTimeout(300000);
@@ -58,20 +51,13 @@ describe.each([
     expect((await fetch(`${service.url}/health/ready`)).status).toBe(503);
 
     proxy.restore();
-    const faultEnded = Date.now();
-    await publishing;
-    const ids = events.map((e) => e.eventId);
-    await waitDrained(world, ids);
-    const drainMs = Date.now() - faultEnded;
-
-    await expectOracle(world, ids, 0, tags);
-    reportFigures({
+    await drainAndCheck(world, {
       case: `${store}-outage`,
-      events: events.length,
-      bad: 0,
+      events,
+      tags,
       faults: `${store} cut off for ${OUTAGE_MS} ms`,
-      drainMs,
-      dlq: 0,
+      faultEnded: Date.now(),
+      publishing,
     });
   });
 });

@@ -100,6 +100,36 @@ export async function expectOracle(
   expect(surviving).toEqual([]);
 }
 
+/**
+ * The end of every fault case: the load finishes, the backlog drains, the oracle holds, and the
+ * figures are reported (time to drain counted from the end of the fault).
+ */
+export async function drainAndCheck(
+  world: World,
+  run: {
+    case: string;
+    events: TestEvent[];
+    tags: string[];
+    faults: string;
+    faultEnded: number;
+    publishing?: Promise<void>;
+  },
+): Promise<void> {
+  await run.publishing;
+  const ids = run.events.map((e) => e.eventId);
+  await waitDrained(world, ids);
+  const drainMs = Date.now() - run.faultEnded;
+  await expectOracle(world, ids, 0, run.tags);
+  reportFigures({
+    case: run.case,
+    events: ids.length,
+    bad: 0,
+    faults: run.faults,
+    drainMs,
+    dlq: 0,
+  });
+}
+
 export interface FaultFigures {
   case: string;
   events: number;
