@@ -1,5 +1,4 @@
 import { ServiceProcess } from './support/service-process';
-import { waitFor } from './support/test-env';
 import { productUpdated } from './support/events';
 import { World } from './support/world';
 
@@ -27,11 +26,7 @@ describe('lock fallback', () => {
     const event = productUpdated({ productId: 42 });
 
     await world.publish([event]);
-    await waitFor('the event applied', async () => (await world.inboxCount([event.eventId])) === 1);
-    await waitFor(
-      'the offset committed',
-      async () => (await world.committedOffsets(world.env.topics.product)) === 1,
-    );
+    await world.waitApplied([event.eventId], 1);
 
     const after = await world.versions();
     expect(after.products).toBe(before.products + 1);

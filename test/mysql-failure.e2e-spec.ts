@@ -57,11 +57,7 @@ describe('a MySQL failure inside the transaction', () => {
     await service.kill();
     await blocker.query('ROLLBACK');
     service = await ServiceProcess.start(world.env);
-    await waitFor('the event applied', async () => (await world.inboxCount([event.eventId])) === 1);
-    await waitFor(
-      'the offset committed',
-      async () => (await world.committedOffsets(world.env.topics.product)) === 1,
-    );
+    await world.waitApplied([event.eventId], 1);
     const after = await world.versions();
     expect(after.products).toBe(before.products + 1);
     expect(after.global).toBe(before.global + 1);

@@ -28,14 +28,7 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     const event = productUpdated({ productId: 123, categoryIds: ['7', 9] });
 
     await world.publish([event]);
-    await waitFor(
-      'the event in the inbox',
-      async () => (await world.inboxCount([event.eventId])) === 1,
-    );
-    await waitFor(
-      'the offset committed',
-      async () => (await world.committedOffsets(world.env.topics.product)) === 1,
-    );
+    await world.waitApplied([event.eventId], 1);
 
     const after = await world.versions();
     expect(after.products).toBe(before.products + 1);

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
-import { MYSQL_ROOT_URL, TestEnv, newTestEnv } from './test-env';
+import { MYSQL_ROOT_URL, TestEnv, newTestEnv, waitFor } from './test-env';
 import { TestEvent, entityKey } from './events';
 
 export interface AuditRow {
@@ -96,6 +96,18 @@ export class World {
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const [rows] = await this.sql.query<RowDataPacket[]>(sql, params);
     return rows as T[];
+  }
+
+  /** Waits until the events are in the inbox and the group committed `offsets` on the product topic. */
+  async waitApplied(eventIds: string[], offsets: number): Promise<void> {
+    await waitFor(
+      'the events applied',
+      async () => (await this.inboxCount(eventIds)) === eventIds.length,
+    );
+    await waitFor(
+      'the offsets committed',
+      async () => (await this.committedOffsets(this.env.topics.product)) === offsets,
+    );
   }
 
   async versions(): Promise<Record<string, number>> {

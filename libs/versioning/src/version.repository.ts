@@ -57,6 +57,8 @@ const toState = (row: VersionRow): VersionState => ({
 /** All SQL of the version transaction lives here, in the order it runs. */
 @Injectable()
 export class VersionRepository {
+  private readonly lockWaitTimeouts = new WeakMap<object, number>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async readAll(): Promise<VersionState[]> {
@@ -72,11 +74,14 @@ export class VersionRepository {
    */
   async bumpVersions(request: BumpRequest): Promise<BumpResult> {
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    // runner.connect() hands back the pooled mysql2 connection, reused across sagas.
+    const connection = (await runner.connect()) as object;
     try {
-      await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [
+      await this.setLockWaitTimeout(
+        runner,
+        connection,
         Math.max(1, Math.ceil(request.lockWaitTimeoutMs / 1000)),
-      ]);
+      );
       await runner.startTransaction('REPEATABLE READ');
       try {
         const result = await this.bumpInTransaction(runner, request);
@@ -90,6 +95,13 @@ export class VersionRepository {
     } finally {
       await runner.release();
     }
+  }
+
+  /** Once per pooled connection, not once per saga: it is a session setting. */
+  private async setLockWaitTimeout(runner: QueryRunner, connection: object, seconds: number) {
+    if (this.lockWaitTimeouts.get(connection) === seconds) return;
+    await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [seconds]);
+    this.lockWaitTimeouts.set(connection, seconds);
   }
 
   private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {

@@ -71,9 +71,7 @@ export interface ManualBumpResult {
 interface SagaReport {
   path: 'lock' | 'fallback';
   dataTypes: string[];
-  bumped: number;
   appliedEventIds: Set<string>;
-  duplicates: number;
   invalidatedKeys: number;
   versions: VersionState[];
   lockWaitMs: number;
@@ -119,12 +117,13 @@ export class InvalidationSaga {
     let messageFaults = 0;
     let report: SagaReport | undefined;
     for (let attempt = 0; report === undefined; attempt++) {
-      const work = this.coalesce(events);
+      let work = this.coalesce(events);
       const attemptStarted = performance.now();
       try {
         if (messageFaults >= POISON_BUDGET) {
           const poison = await this.isolatePoison(events, appliedAlone);
           events = events.filter((e) => !poison.some((p) => p.message === e.message));
+          work = this.coalesce(events);
           unsent = [...unsent, ...poison];
           deadLettered.push(...poison);
           messageFaults = 0;
@@ -132,7 +131,7 @@ export class InvalidationSaga {
         // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
         await this.deadLetters.publish(unsent);
         unsent = [];
-        report = await this.apply(this.coalesce(events));
+        report = await this.apply(work);
       } catch (error) {
         if (failureKind(error) === 'message') messageFaults++;
         if (!CircuitBreakerService.isRefusal(error)) {
@@ -273,9 +272,7 @@ export class InvalidationSaga {
       return {
         path: 'lock',
         dataTypes: [],
-        bumped: 0,
         appliedEventIds: new Set(),
-        duplicates: 0,
         invalidatedKeys: 0,
         versions: [],
         lockWaitMs: 0,
@@ -312,9 +309,7 @@ export class InvalidationSaga {
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,
-        bumped: result.bumped.length,
         appliedEventIds: new Set(result.appliedEventIds),
-        duplicates: result.duplicateEventIds.length,
         invalidatedKeys: purged.keys,
         versions: result.current,
         lockWaitMs,
@@ -433,8 +428,8 @@ export class InvalidationSaga {
         invalidated_keys: report.invalidatedKeys,
         duration_ms: Math.round(seconds * 1000),
         events: valid.length,
-        applied: report.appliedEventIds.size,
-        duplicates: report.duplicates,
+        applied,
+        duplicates: valid.length - applied,
         dead_lettered: invalid.length,
         path: report.path,
         outcome: 'success',

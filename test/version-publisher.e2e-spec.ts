@@ -1,0 +1,42 @@
+import Redis from 'ioredis';
+import { VersionPublisher } from '@invalidator/cache';
+import { REDIS_URL } from './support/test-env';
+
+describe('VersionPublisher against a real Redis', () => {
+  const prefix = `test:publisher:${process.pid}:`;
+  const redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+  const publisher = new VersionPublisher(redis);
+  const at = (dataType: string, version: bigint) => ({
+    dataType,
+    version,
+    hash: `${dataType}-${version}`,
+    updatedAt: new Date(),
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    const plain = new Redis(REDIS_URL);
+    if (keys.length > 0) await plain.del(...keys);
+    await plain.quit();
+    await redis.quit();
+  });
+
+  it('versions in Redis only increase: a late writer with older versions changes nothing', async () => {
+    await publisher.publish([at('products', 5n), at('global', 9n)], '9.new');
+    // A stalled process (or the fallback path) publishing what it committed earlier.
+    await publisher.publish([at('products', 4n), at('global', 8n)], '8.old');
+
+    expect(JSON.parse((await redis.get('shop.version.products')) ?? '{}')).toMatchObject({
+      version: 5,
+      hash: 'products-5',
+    });
+    expect(JSON.parse((await redis.get('shop.version.global')) ?? '{}').version).toBe(9);
+    expect(await redis.get('inertia.data.version')).toBe('9.new');
+  });
+
+  it('a newer version replaces the stored one, and the global string follows global', async () => {
+    await publisher.publish([at('products', 6n), at('global', 10n)], '10.newer');
+    expect(JSON.parse((await redis.get('shop.version.products')) ?? '{}').version).toBe(6);
+    expect(await redis.get('inertia.data.version')).toBe('10.newer');
+  });
+});
