@@ -2,12 +2,20 @@
 const moduleNameMapper = {
   '^@invalidator/(.*)$': '<rootDir>/libs/$1/src',
 };
-// @nestjs 12 ships ES modules only; Node 20 can require() them but jest cannot, so jest
-// compiles them to CommonJS along with our TypeScript.
+// @nestjs 12 ships ES modules only. jest cannot require() them on Node 20, so there it compiles
+// them to CommonJS along with our TypeScript. From Node 24.9, run with
+// NODE_OPTIONS=--experimental-vm-modules, jest requires them natively and only our own
+// TypeScript is compiled (the Node 24 leg of .ci/run does this).
+const [major, minor] = process.versions.node.split('.').map(Number);
+const nativeRequireEsm =
+  (major > 24 || (major === 24 && minor >= 9)) &&
+  typeof require('node:vm').SourceTextModule === 'function';
 const transform = { '^.+\\.[tj]s$': '<rootDir>/test/support/jest-transformer.js' };
-const transformIgnorePatterns = [
-  '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
-];
+const transformIgnorePatterns = nativeRequireEsm
+  ? ['/node_modules/']
+  : [
+      '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
+    ];
 const base = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
