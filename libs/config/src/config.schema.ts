@@ -32,6 +32,8 @@ export const configSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
   KAFKA_SESSION_TIMEOUT_MS: intIn(6000, 300000).default(30000),
   KAFKA_MAX_BYTES_PER_PARTITION: intIn(65536, 100 * 1024 * 1024).default(1048576),
+  KAFKA_DLQ_BATCH_BYTES: intIn(16384, 100 * 1024 * 1024).default(524288),
+  KAFKA_DLQ_MAX_VALUE_BYTES: intIn(0, 100 * 1024 * 1024).default(131072),
   MYSQL_URL: urlWithProtocol(['mysql:', 'mariadb:']).default(
     'mysql://root@127.0.0.1:3306/invalidator',
   ),
