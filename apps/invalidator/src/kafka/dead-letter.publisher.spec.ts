@@ -49,6 +49,15 @@ function setup(env: Record<string, string> = {}, limitBytes = Number.MAX_SAFE_IN
 }
 
 describe(DeadLetterPublisher.name, () => {
+  it('a failed first connect does not poison later sends: the next publish connects again', async () => {
+    const { sut, producer, sent } = setup();
+    producer.connect.mockRejectedValueOnce(new Error('broker not reachable'));
+    await expect(sut.publish([letter(1, 10)])).rejects.toThrow('broker not reachable');
+    await sut.publish([letter(1, 10)]);
+    expect(producer.connect).toHaveBeenCalledTimes(2);
+    expect(sent.flat()).toHaveLength(1);
+  });
+
   it('splits a burst into sends within KAFKA_DLQ_BATCH_BYTES, compressed, in order', async () => {
     const { sut, producer, sent } = setup({ KAFKA_DLQ_BATCH_BYTES: '65536' });
     await sut.publish(Array.from({ length: 100 }, (_, i) => letter(i, 2600)));

@@ -103,8 +103,12 @@ export class DeadLetterPublisher implements OnApplicationShutdown {
     if (refusals.byType.size > 0) this.alertRefusals(refusals);
   }
 
+  /** A failed connect must not poison later sends: the next publish connects again. */
   private async connect(): Promise<void> {
-    this.connected ??= this.producer.connect();
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
     await this.connected;
   }
 
