@@ -30,6 +30,14 @@ export const configSchema = z.object({
   KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
   KAFKA_TOPIC_DLQ: topic.default('shop.cache-invalidation.dlq'),
   KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
+  /** -1: the broker's default.replication.factor. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(32767)
+    .refine((n) => n !== 0, 'must be -1 (the broker default) or at least 1')
+    .default(-1),
   KAFKA_SESSION_TIMEOUT_MS: intIn(6000, 300000).default(30000),
   KAFKA_MAX_BYTES_PER_PARTITION: intIn(65536, 100 * 1024 * 1024).default(1048576),
   KAFKA_DLQ_BATCH_BYTES: intIn(16384, 100 * 1024 * 1024).default(524288),

@@ -120,6 +120,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           topics: wanted.map((topic) => ({
             topic,
             numPartitions: this.config.KAFKA_TOPIC_PARTITIONS,
+            replicationFactor: this.config.KAFKA_TOPIC_REPLICATION_FACTOR,
           })),
         });
       }
