@@ -34,11 +34,30 @@ async function failure(check: Promise<unknown>): Promise<Record<string, unknown>
 }
 
 describe(HealthController.name, () => {
+  it('liveness fails once kafkajs gave up on the consumer, so Kubernetes restarts the pod', async () => {
+    let dead: string | undefined;
+    const { sut, close } = await setup(
+      { isJoined: () => false, deadConsumer: () => dead },
+      async () => 'PONG',
+    );
+    try {
+      await expect(sut.live()).resolves.toMatchObject({ status: 'ok' });
+      dead = 'consumer crashed and will not restart: KafkaJSNonRetriableError';
+      const body = await failure(sut.live());
+      expect(body.error).toMatchObject({ kafka_consumer: { status: 'down', message: dead } });
+    } finally {
+      await close();
+    }
+  });
+
   it('readiness gives a short reason for Redis, never the client error text', async () => {
     const raw = 'connect ECONNREFUSED 10.1.2.3:6379 (redis://:s3cret-password@10.1.2.3:6379/0)';
-    const { sut, close } = await setup({ isJoined: () => true }, async () => {
-      throw new Error(raw);
-    });
+    const { sut, close } = await setup(
+      { isJoined: () => true, deadConsumer: () => undefined },
+      async () => {
+        throw new Error(raw);
+      },
+    );
     try {
       const body = await failure(sut.ready());
       expect(body.error).toMatchObject({

@@ -41,6 +41,12 @@ export class HealthController implements OnModuleDestroy {
           ? indicator.up({ max_delay_ms: maxDelayMs })
           : indicator.down({ max_delay_ms: maxDelayMs });
       },
+      () => {
+        // Not a dependency check: a consumer kafkajs gave up on never comes back by itself.
+        const consumer = this.indicators.check('kafka_consumer');
+        const dead = this.transport.deadConsumer();
+        return dead === undefined ? consumer.up() : consumer.down(dead);
+      },
     ]);
   }
 

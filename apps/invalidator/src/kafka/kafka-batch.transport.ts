@@ -22,6 +22,9 @@ const MAX_EVENTS_PER_SAGA = 500;
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private readonly consumer: Consumer;
   private joined = false;
+  private closing = false;
+  /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
+  private deadReason?: string;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -46,6 +49,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.consumer.on(GROUP_JOIN, () => (this.joined = true));
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
+    // kafkajs stops the consumer before it reports the crash and whether it will restart it.
+    this.consumer.on(STOP, () => {
+      if (!this.closing) this.deadReason ??= 'consumer stopped without a stop requested';
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      if (payload.restart) this.deadReason = undefined;
+      else this.deadReason = `consumer crashed and will not restart: ${payload.error.name}`;
+    });
   }
 
   private topics(): { topic: string }[] {
@@ -69,6 +80,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     return this.joined;
   }
 
+  /**
+   * Why the consumer will never consume again (a crash kafkajs does not restart, or a stop
+   * nobody asked for), or undefined. Only a restart cures it, so liveness reports it.
+   */
+  deadConsumer(): string | undefined {
+    return this.deadReason;
+  }
+
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
       await this.ensureTopics();
@@ -90,6 +109,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // disconnect() waits for the batch in flight, which commits or is abandoned uncommitted.
     await this.consumer.disconnect();
   }
