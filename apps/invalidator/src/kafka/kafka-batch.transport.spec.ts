@@ -1,4 +1,4 @@
-import { Kafka } from 'kafkajs';
+import { EachBatchPayload, Kafka } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@invalidator/config';
@@ -83,5 +83,23 @@ describe(KafkaBatchTransport.name, () => {
     const shutdown = setup();
     await shutdown.sut.close();
     expect(shutdown.sut.deadConsumer()).toBeUndefined();
+  });
+
+  it('consumer-lag label sets of partitions revoked by a rebalance are removed', async () => {
+    const { sut, emit, metrics } = setup();
+    for (const partition of [0, 1, 2]) {
+      // An empty batch: the transport records the partition's lag and has nothing to run.
+      const batch = {
+        topic: 'shop.product-updated',
+        partition,
+        messages: [],
+        offsetLag: () => '5',
+      };
+      await sut['eachBatch']({ batch } as unknown as EachBatchPayload);
+    }
+    expect((await metrics.consumerLag.get()).values).toHaveLength(3);
+    emit(EVENTS.GROUP_JOIN, { memberAssignment: { 'shop.product-updated': [1] } });
+    const { values } = await metrics.consumerLag.get();
+    expect(values.map((v) => v.labels.partition)).toEqual(['1']);
   });
 });

@@ -21,6 +21,8 @@ const MAX_EVENTS_PER_SAGA = 500;
 @Injectable()
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private readonly consumer: Consumer;
+  /** Partitions with a consumer-lag label set, so that a rebalance can remove revoked ones. */
+  private readonly lagLabels = new Map<string, { topic: string; partition: string }>();
   private joined = false;
   private closing = false;
   /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
@@ -46,7 +48,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       allowAutoTopicCreation: false,
     });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => (this.joined = true));
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.forgetRevokedLag(payload.memberAssignment);
+    });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
     // kafkajs stops the consumer before it reports the crash and whether it will restart it.
@@ -63,6 +68,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     return [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY].map((topic) => ({
       topic,
     }));
+  }
+
+  /** A partition taken away by a rebalance is another member's to report: drop its lag. */
+  private forgetRevokedLag(assignment: Record<string, number[]>): void {
+    for (const [key, labels] of this.lagLabels) {
+      if (assignment[labels.topic]?.includes(Number(labels.partition))) continue;
+      this.metrics.consumerLag.remove(labels);
+      this.lagLabels.delete(key);
+    }
   }
 
   private pause(): void {
@@ -152,10 +166,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const isActive = () => isRunning() && !isStale();
-    this.metrics.consumerLag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Number(batch.offsetLag()),
-    );
+    const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
+    this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
+    this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
     for (let start = 0; start < batch.messages.length; start += MAX_EVENTS_PER_SAGA) {
       if (!isActive()) return;
       const chunk = batch.messages.slice(start, start + MAX_EVENTS_PER_SAGA);
