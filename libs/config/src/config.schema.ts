@@ -17,6 +17,9 @@ function urlWithProtocol(protocols: string[]) {
   );
 }
 
+/** The longest lock TTL any instance may be configured with: a lock key outliving it is stuck. */
+export const MAX_LOCK_TTL_MS = 600000;
+
 /** Every variable the service reads, with its default. Nothing else reads process.env. */
 export const configSchema = z.object({
   KAFKA_BROKERS: z
@@ -51,7 +54,7 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default(''),
   HTTP_PORT: intIn(0, 65535).default(3000),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  LOCK_TTL_MS: intIn(100, 600000).default(5000),
+  LOCK_TTL_MS: intIn(100, MAX_LOCK_TTL_MS).default(5000),
   LOCK_RETRY_ATTEMPTS: intIn(0, 100).default(3),
   LOCK_RETRY_DELAY_MS: intIn(1, 60000).default(100),
   VERSION_LOCK_TIMEOUT_MS: intIn(100, 600000).default(10000),
