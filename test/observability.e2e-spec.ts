@@ -108,7 +108,8 @@ describe('observability', () => {
     const live = await fetch(`${service.url}/health/live`);
     expect(live.status).toBe(200);
     const body = (await live.json()) as { info: Record<string, unknown> };
-    expect(Object.keys(body.info)).toEqual(['event_loop']);
+    // The consumer's state is the process's own (has kafkajs given up on it?), not a dependency.
+    expect(Object.keys(body.info)).toEqual(['event_loop', 'kafka_consumer']);
   });
 });
 

@@ -25,7 +25,9 @@ module.exports = {
     const code = source
       // ESM builds make their own require(); under jest the module already has one.
       .replace(/^\s*(?:const|let|var) require\s*=\s*[^;]+;/gm, '')
-      .replace(/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href");
+      .replace(/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href")
+      .replace(/\bimport\.meta\.resolve\(/g, 'require.resolve(')
+      .replace(/\bimport\.meta\.dirname\b/g, '__dirname');
     const { outputText } = ts.transpileModule(code, { fileName: filename, compilerOptions });
     return { code: outputText };
   },

@@ -27,6 +27,16 @@ export class AppModule {
             level: config.LOG_LEVEL,
             autoLogging: false,
             base: { service: 'invalidator' },
+            // Every line logged during a request carries its headers: never the credentials.
+            redact: {
+              paths: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'req.headers["proxy-authorization"]',
+                'res.headers["set-cookie"]',
+              ],
+              censor: '[redacted]',
+            },
           },
         }),
         TypeOrmModule.forRoot({

@@ -29,6 +29,17 @@ describe('parseConfig', () => {
     expect((error as ConfigError).problems).toHaveLength(3);
   });
 
+  it('topic replication defaults to the broker default (-1); 0 or a non-number stops start-up naming it', () => {
+    expect(parseConfig({}).KAFKA_TOPIC_REPLICATION_FACTOR).toBe(-1);
+    expect(
+      parseConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '3' }).KAFKA_TOPIC_REPLICATION_FACTOR,
+    ).toBe(3);
+    for (const bad of ['0', 'three', '-2', '1.5'])
+      expect(() => parseConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: bad })).toThrow(
+        /KAFKA_TOPIC_REPLICATION_FACTOR/,
+      );
+  });
+
   it('splits a broker list and rejects a broker without a port', () => {
     expect(parseConfig({ KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
     expect(() => parseConfig({ KAFKA_BROKERS: 'a' })).toThrow(/KAFKA_BROKERS/);

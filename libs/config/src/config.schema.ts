@@ -17,6 +17,9 @@ function urlWithProtocol(protocols: string[]) {
   );
 }
 
+/** The longest lock TTL any instance may be configured with: a lock key outliving it is stuck. */
+export const MAX_LOCK_TTL_MS = 600000;
+
 /** Every variable the service reads, with its default. Nothing else reads process.env. */
 export const configSchema = z.object({
   KAFKA_BROKERS: z
@@ -30,8 +33,18 @@ export const configSchema = z.object({
   KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
   KAFKA_TOPIC_DLQ: topic.default('shop.cache-invalidation.dlq'),
   KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
+  /** -1: the broker's default.replication.factor. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(32767)
+    .refine((n) => n !== 0, 'must be -1 (the broker default) or at least 1')
+    .default(-1),
   KAFKA_SESSION_TIMEOUT_MS: intIn(6000, 300000).default(30000),
   KAFKA_MAX_BYTES_PER_PARTITION: intIn(65536, 100 * 1024 * 1024).default(1048576),
+  KAFKA_DLQ_BATCH_BYTES: intIn(16384, 100 * 1024 * 1024).default(524288),
+  KAFKA_DLQ_MAX_VALUE_BYTES: intIn(0, 100 * 1024 * 1024).default(131072),
   MYSQL_URL: urlWithProtocol(['mysql:', 'mariadb:']).default(
     'mysql://root@127.0.0.1:3306/invalidator',
   ),
@@ -41,7 +54,7 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default(''),
   HTTP_PORT: intIn(0, 65535).default(3000),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  LOCK_TTL_MS: intIn(100, 600000).default(5000),
+  LOCK_TTL_MS: intIn(100, MAX_LOCK_TTL_MS).default(5000),
   LOCK_RETRY_ATTEMPTS: intIn(0, 100).default(3),
   LOCK_RETRY_DELAY_MS: intIn(1, 60000).default(100),
   VERSION_LOCK_TIMEOUT_MS: intIn(100, 600000).default(10000),

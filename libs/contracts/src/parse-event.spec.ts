@@ -37,6 +37,15 @@ describe('parseEvent', () => {
     expect(parseEvent(encode(category))).toEqual(category);
   });
 
+  it('event ids that differ only in case are one event: the id is normalized to lower case', () => {
+    const upper = parseEvent(encode({ ...product, eventId: product.eventId.toUpperCase() }));
+    const mixed = parseEvent(
+      encode({ ...category, eventId: '6FA459EA-ee8a-3CA4-894e-DB77E160355E' }),
+    );
+    expect(upper.eventId).toBe(product.eventId);
+    expect(mixed.eventId).toBe(category.eventId);
+  });
+
   it('normalizes integer ids to strings and defaults categoryIds to []', () => {
     const { categoryIds: _omitted, ...rest } = product;
     const event = parseEvent(encode({ ...rest, productId: 123 }));

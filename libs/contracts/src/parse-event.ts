@@ -40,7 +40,8 @@ export function parseEvent(value: Buffer | null): ShopEvent {
     );
   }
   const result = shopEventSchema.safeParse(json);
-  if (result.success) return result.data;
+  // The id is the idempotency key: the same UUID in another case must be the same event.
+  if (result.success) return { ...result.data, eventId: result.data.eventId.toLowerCase() };
   const issues = result.error.issues
     .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
     .join('; ');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { MAX_LOCK_TTL_MS } from '@invalidator/config';
 import { CacheInspector, REDIS_CLIENT } from '@invalidator/cache';
 import { lockKey } from './lock.service';
 
@@ -23,7 +23,6 @@ return 0
 export class LockSweeper {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: CacheInspector,
   ) {}
 
@@ -34,8 +33,10 @@ export class LockSweeper {
       const replies = (await this.redis.multi().pttl(key).get(key).exec()) ?? [];
       const ttlMs = replies[0]?.[1] as number;
       const value = replies[1]?.[1] as string | null;
-      const reason =
-        ttlMs === -1 ? 'no_ttl' : ttlMs > this.config.LOCK_TTL_MS ? 'ttl_too_long' : null;
+      // Judged by the key's own remaining TTL against the longest any instance may ask for, not
+      // by this instance's LOCK_TTL_MS: during a rolling TTL change a longer TTL is a live lock,
+      // and any key within the bound expires by itself.
+      const reason = ttlMs === -1 ? 'no_ttl' : ttlMs > MAX_LOCK_TTL_MS ? 'ttl_too_long' : null;
       if (reason && value !== null) found.push({ key, reason, ttlMs, value });
     }
     return found;

@@ -10,6 +10,7 @@ export const METRIC = {
   batchSize: 'invalidator_batch_size_events',
   sagaRetries: 'invalidator_saga_retries_total',
   deadLetters: 'invalidator_dead_letters_total',
+  deadLetterRefusals: 'invalidator_dead_letter_refusals_total',
   stageDuration: 'invalidator_stage_duration_seconds',
   lockAcquireDuration: 'invalidator_lock_acquire_duration_seconds',
   circuitState: 'invalidator_circuit_state',
@@ -31,6 +32,7 @@ export class InvalidatorMetrics {
   readonly batchSize: Histogram;
   readonly sagaRetries: Counter<'error'>;
   readonly deadLetters: Counter<'reason'>;
+  readonly deadLetterRefusals: Counter<'error'>;
   readonly stageDuration: Histogram<'stage'>;
   readonly lockAcquireDuration: Histogram<'outcome'>;
   readonly circuitState: Gauge;
@@ -94,6 +96,12 @@ export class InvalidatorMetrics {
       name: METRIC.deadLetters,
       help: 'Messages sent to the dead-letter topic, by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.deadLetterRefusals = new Counter({
+      name: METRIC.deadLetterRefusals,
+      help: 'Dead-letter sends the broker refused as too large (then split and resent), by error',
+      labelNames: ['error'],
       registers: [registry],
     });
     this.stageDuration = new Histogram({

@@ -41,6 +41,12 @@ export class HealthController implements OnModuleDestroy {
           ? indicator.up({ max_delay_ms: maxDelayMs })
           : indicator.down({ max_delay_ms: maxDelayMs });
       },
+      () => {
+        // Not a dependency check: a consumer kafkajs gave up on never comes back by itself.
+        const consumer = this.indicators.check('kafka_consumer');
+        const dead = this.transport.deadConsumer();
+        return dead === undefined ? consumer.up() : consumer.down(dead);
+      },
     ]);
   }
 
@@ -58,8 +64,9 @@ export class HealthController implements OnModuleDestroy {
         try {
           await this.cache.ping();
           return redis.up();
-        } catch (error) {
-          return redis.down((error as Error).message);
+        } catch {
+          // A short fixed reason: the client's error text may name hosts, ports or credentials.
+          return redis.down('redis: unavailable');
         }
       },
       () => {

@@ -21,7 +21,12 @@ const MAX_EVENTS_PER_SAGA = 500;
 @Injectable()
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private readonly consumer: Consumer;
+  /** Partitions with a consumer-lag label set, so that a rebalance can remove revoked ones. */
+  private readonly lagLabels = new Map<string, { topic: string; partition: string }>();
   private joined = false;
+  private closing = false;
+  /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
+  private deadReason?: string;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -43,15 +48,35 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       allowAutoTopicCreation: false,
     });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => (this.joined = true));
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.forgetRevokedLag(payload.memberAssignment);
+    });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
+    // kafkajs stops the consumer before it reports the crash and whether it will restart it.
+    this.consumer.on(STOP, () => {
+      if (!this.closing) this.deadReason ??= 'consumer stopped without a stop requested';
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      if (payload.restart) this.deadReason = undefined;
+      else this.deadReason = `consumer crashed and will not restart: ${payload.error.name}`;
+    });
   }
 
   private topics(): { topic: string }[] {
     return [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY].map((topic) => ({
       topic,
     }));
+  }
+
+  /** A partition taken away by a rebalance is another member's to report: drop its lag. */
+  private forgetRevokedLag(assignment: Record<string, number[]>): void {
+    for (const [key, labels] of this.lagLabels) {
+      if (assignment[labels.topic]?.includes(Number(labels.partition))) continue;
+      this.metrics.consumerLag.remove(labels);
+      this.lagLabels.delete(key);
+    }
   }
 
   private pause(): void {
@@ -67,6 +92,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** True while the consumer is a member of its group: one of the readiness conditions. */
   isJoined(): boolean {
     return this.joined;
+  }
+
+  /**
+   * Why the consumer will never consume again (a crash kafkajs does not restart, or a stop
+   * nobody asked for), or undefined. Only a restart cures it, so liveness reports it.
+   */
+  deadConsumer(): string | undefined {
+    return this.deadReason;
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -90,6 +123,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // disconnect() waits for the batch in flight, which commits or is abandoned uncommitted.
     await this.consumer.disconnect();
   }
@@ -120,6 +154,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           topics: wanted.map((topic) => ({
             topic,
             numPartitions: this.config.KAFKA_TOPIC_PARTITIONS,
+            replicationFactor: this.config.KAFKA_TOPIC_REPLICATION_FACTOR,
           })),
         });
       }
@@ -131,10 +166,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const isActive = () => isRunning() && !isStale();
-    this.metrics.consumerLag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Number(batch.offsetLag()),
-    );
+    const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
+    this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
+    this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
     for (let start = 0; start < batch.messages.length; start += MAX_EVENTS_PER_SAGA) {
       if (!isActive()) return;
       const chunk = batch.messages.slice(start, start + MAX_EVENTS_PER_SAGA);

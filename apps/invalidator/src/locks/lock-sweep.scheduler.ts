@@ -34,8 +34,8 @@ export class LockSweepScheduler implements OnApplicationBootstrap, OnApplication
             lock.reason === 'no_ttl'
               ? 'Removed a lock key without expiry. Find the client that wrote it with SET and no PX; ' +
                 'only the Redlock scripts may write lock keys.'
-              : `Removed a lock key whose TTL (${lock.ttlMs} ms) exceeds LOCK_TTL_MS; ` +
-                'find the client that set it and check LOCK_TTL_MS across instances.',
+              : `Removed a lock key whose TTL (${lock.ttlMs} ms) exceeds the longest LOCK_TTL_MS any ` +
+                'instance may use; find the client that set it.',
           details: { key: lock.key, reason: lock.reason, ttl_ms: lock.ttlMs },
         });
       }

@@ -22,6 +22,7 @@ import {
   InboxEntry,
   InboxRaceError,
   StaleFenceError,
+  THROWAWAY_TYPE_PREFIX,
   VersionRepository,
   VersionState,
   globalVersionString,
@@ -303,8 +304,10 @@ export class InvalidationSaga {
       await this.timed('publish', () =>
         this.publisher.publish(result.current, globalVersionString(result.current)),
       );
+      // A validation run's throwaway types come and go: a label each would never be removed.
       for (const v of result.current)
-        this.metrics.dataVersion.set({ type: v.dataType }, Number(v.version));
+        if (!v.dataType.startsWith(THROWAWAY_TYPE_PREFIX))
+          this.metrics.dataVersion.set({ type: v.dataType }, Number(v.version));
       const purged = await this.timed('purge', () => this.purger.purge(work.tags));
       return {
         path: lock ? 'lock' : 'fallback',

@@ -1,0 +1,105 @@
+import { EachBatchPayload, Kafka } from 'kafkajs';
+import { PinoLogger } from 'nestjs-pino';
+import { Registry } from 'prom-client';
+import { parseConfig } from '@invalidator/config';
+import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
+import { InvalidationSaga } from '../saga/invalidation.saga';
+import { KafkaBatchTransport } from './kafka-batch.transport';
+
+const EVENTS = {
+  GROUP_JOIN: 'consumer.group_join',
+  CRASH: 'consumer.crash',
+  STOP: 'consumer.stop',
+  DISCONNECT: 'consumer.disconnect',
+};
+
+/** A kafkajs consumer that only records listeners, so a test can play its events. */
+function fakeConsumer() {
+  const listeners = new Map<string, ((event: { payload: unknown }) => void)[]>();
+  const emit = (name: string, payload: unknown = {}) =>
+    (listeners.get(name) ?? []).forEach((listener) => listener({ payload }));
+  const consumer = {
+    events: EVENTS,
+    on: (name: string, listener: (event: { payload: unknown }) => void) => {
+      listeners.set(name, [...(listeners.get(name) ?? []), listener]);
+      return () => undefined;
+    },
+    // kafkajs stops (STOP) then disconnects (DISCONNECT).
+    disconnect: jest.fn(async () => {
+      emit(EVENTS.STOP);
+      emit(EVENTS.DISCONNECT);
+    }),
+  };
+  return { consumer, emit };
+}
+
+function setup() {
+  const { consumer, emit } = fakeConsumer();
+  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const metrics = new InvalidatorMetrics(new Registry());
+  const breaker = { onTransition: () => undefined } as unknown as CircuitBreakerService;
+  const log = { warn: jest.fn(), info: jest.fn(), error: jest.fn() } as unknown as PinoLogger;
+  const sut = new KafkaBatchTransport(
+    kafka,
+    parseConfig({}),
+    {} as InvalidationSaga,
+    metrics,
+    breaker,
+    log,
+  );
+  return { sut, emit, metrics };
+}
+
+const crash = (restart: boolean) => ({
+  error: Object.assign(new Error('boom'), { name: 'KafkaJSNonRetriableError' }),
+  groupId: 'g',
+  restart,
+});
+
+describe(KafkaBatchTransport.name, () => {
+  it('a crash kafkajs will not restart marks the consumer dead, for liveness to fail', () => {
+    const { sut, emit } = setup();
+    emit(EVENTS.GROUP_JOIN, { memberAssignment: {} });
+    expect(sut.deadConsumer()).toBeUndefined();
+    emit(EVENTS.STOP);
+    emit(EVENTS.DISCONNECT);
+    emit(EVENTS.CRASH, crash(false));
+    expect(sut.deadConsumer()).toMatch(/crashed and will not restart: KafkaJSNonRetriableError/);
+    expect(sut.isJoined()).toBe(false);
+  });
+
+  it('a crash kafkajs restarts leaves the consumer alive', () => {
+    const { sut, emit } = setup();
+    emit(EVENTS.STOP);
+    emit(EVENTS.CRASH, crash(true));
+    expect(sut.deadConsumer()).toBeUndefined();
+  });
+
+  it('a stop nobody requested marks the consumer dead; the stop of a shutdown does not', async () => {
+    const unrequested = setup();
+    unrequested.emit(EVENTS.STOP);
+    expect(unrequested.sut.deadConsumer()).toMatch(/stopped without a stop requested/);
+
+    const shutdown = setup();
+    await shutdown.sut.close();
+    expect(shutdown.sut.deadConsumer()).toBeUndefined();
+  });
+
+  it('consumer-lag label sets of partitions revoked by a rebalance are removed', async () => {
+    const { sut, emit, metrics } = setup();
+    for (const partition of [0, 1, 2]) {
+      // An empty batch: the transport records the partition's lag and has nothing to run.
+      const batch = {
+        topic: 'shop.product-updated',
+        partition,
+        messages: [],
+        offsetLag: () => '5',
+      };
+      await sut['eachBatch']({ batch } as unknown as EachBatchPayload);
+    }
+    expect((await metrics.consumerLag.get()).values).toHaveLength(3);
+    emit(EVENTS.GROUP_JOIN, { memberAssignment: { 'shop.product-updated': [1] } });
+    const { values } = await metrics.consumerLag.get();
+    expect(values.map((v) => v.labels.partition)).toEqual(['1']);
+  });
+});
