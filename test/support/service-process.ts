@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { TestEnv, freePort, serviceEnv, waitFor } from './test-env';
+import { GiveUpWaiting, TestEnv, freePort, serviceEnv, waitFor } from './test-env';
 
 const MAIN = join(
   __dirname,
@@ -76,7 +76,7 @@ export class ServiceProcess {
     await waitFor(
       `service on port ${this.port} to be ready`,
       async () => {
-        if (this.exited()) throw new Error(`service exited: ${this.logs().slice(-2000)}`);
+        if (this.exited()) throw new GiveUpWaiting(`service exited: ${this.logs().slice(-2000)}`);
         const res = await fetch(`${this.url}/health/ready`);
         return res.status === 200;
       },

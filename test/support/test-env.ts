@@ -70,6 +70,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Thrown by a waitFor probe when waiting longer cannot help (the process under test exited). */
+export class GiveUpWaiting extends Error {}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
@@ -83,6 +86,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof GiveUpWaiting) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
