@@ -69,6 +69,34 @@ export class VersionRepository {
   }
 
   /**
+   * Runs `use` with every version row read under a shared lock, held until `use` returns: no
+   * bump (lock or fallback path) can commit meanwhile, so what `use` writes elsewhere (Redis)
+   * is the latest committed state and cannot be overtaken by an older one. Locks in key order,
+   * as bumps do.
+   */
+  async withLockedVersions<T>(use: (rows: VersionState[]) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction('REPEATABLE READ');
+      try {
+        const rows: VersionRow[] = await runner.query(
+          `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
+           ORDER BY data_type LOCK IN SHARE MODE`,
+        );
+        const result = await use(rows.map(toState));
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
    * One REPEATABLE READ transaction: inbox insert, fenced version bump (+1, new hash,
    * microsecond timestamp), one audit row per bumped type.
    */
