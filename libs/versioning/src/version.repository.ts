@@ -69,6 +69,32 @@ export class VersionRepository {
   }
 
   /**
+   * The versions an inbox entry bumped, from the audit (its rows name the entry): the earlier
+   * outcome of a manual bump retried with the same idempotency key. The newest match is found
+   * scanning back from the latest audit row; the bump's other rows sit next to it.
+   */
+  async auditedOutcome(eventId: string): Promise<VersionState[]> {
+    const pattern = `%"${eventId}"%`;
+    const [last]: { id: string; fence_token: string }[] = await this.dataSource.query(
+      'SELECT id, fence_token FROM version_audit WHERE event_ids LIKE ? ORDER BY id DESC LIMIT 1',
+      [pattern],
+    );
+    if (!last) return [];
+    const rows: { data_type: string; new_version: string; new_hash: string; created_at: Date }[] =
+      await this.dataSource.query(
+        `SELECT data_type, new_version, new_hash, created_at FROM version_audit
+         WHERE id BETWEEN ? - 64 AND ? AND fence_token = ? AND event_ids LIKE ? ORDER BY data_type`,
+        [last.id, last.id, last.fence_token, pattern],
+      );
+    return rows.map((r) => ({
+      dataType: r.data_type,
+      version: BigInt(r.new_version),
+      hash: r.new_hash,
+      updatedAt: r.created_at,
+    }));
+  }
+
+  /**
    * Runs `use` with every version row read under a shared lock, held until `use` returns: no
    * bump (lock or fallback path) can commit meanwhile, so what `use` writes elsewhere (Redis)
    * is the latest committed state and cannot be overtaken by an older one. Locks in key order,
