@@ -272,15 +272,9 @@ export class InvalidationSaga {
     };
     const report = await this.applyWithRetries(work);
     const replayed = inboxId !== undefined && !report.appliedEventIds.has(inboxId);
-    let versions = report.versions;
-    if (inboxId !== undefined && replayed) {
-      versions = await this.versions.auditedOutcome(inboxId);
-      const earlier = versions.map((v) => v.dataType);
-      if (earlier.length > 0 && earlier.join() !== types.join())
-        throw new IdempotencyKeyReusedError(types, earlier);
-      // Past the audit's retention: at least nothing was bumped again.
-      if (earlier.length === 0) versions = report.versions;
-    }
+    const versions = replayed
+      ? await this.earlierOutcome(inboxId, types, report.versions)
+      : report.versions;
     return {
       versions: versions
         .filter((v) => types.includes(v.dataType))
@@ -292,6 +286,21 @@ export class InvalidationSaga {
       lockWaitMs: report.lockWaitMs,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** What the key's first application bumped (from the audit); refused if it bumped other types. */
+  private async earlierOutcome(
+    inboxId: string,
+    types: string[],
+    current: VersionState[],
+  ): Promise<VersionState[]> {
+    const earlier = await this.versions.auditedOutcome(inboxId);
+    // Past the audit's retention: the current versions; at least nothing was bumped again.
+    if (earlier.length === 0) return current;
+    const earlierTypes = earlier.map((v) => v.dataType);
+    if (earlierTypes.join() !== types.join())
+      throw new IdempotencyKeyReusedError(types, earlierTypes);
+    return earlier;
   }
 
   /** A manual bump has no Kafka redelivery behind it: retry transient failures here, bounded. */
