@@ -39,4 +39,13 @@ describe('VersionPublisher against a real Redis', () => {
     expect(JSON.parse((await redis.get('shop.version.products')) ?? '{}').version).toBe(6);
     expect(await redis.get('inertia.data.version')).toBe('10.newer');
   });
+
+  it('a lost inertia.data.version is restored only from the global version Redis holds', async () => {
+    await redis.del('inertia.data.version');
+    // An older global (a stalled writer) may not fill the gap; the current one does.
+    await publisher.publish([at('products', 6n), at('global', 9n)], '9.stale');
+    expect(await redis.get('inertia.data.version')).toBeNull();
+    await publisher.publish([at('products', 6n), at('global', 10n)], '10.newer');
+    expect(await redis.get('inertia.data.version')).toBe('10.newer');
+  });
 });

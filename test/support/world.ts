@@ -35,8 +35,14 @@ export class World {
     this.redis = new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
   }
 
-  static async create(name: string, partitions = 6): Promise<World> {
-    const world = new World(newTestEnv(name, partitions));
+  /** `redisUrl`: a Redis of the test's own (a private redis-server) instead of the stack's. */
+  static async create(
+    name: string,
+    partitions = 6,
+    options: { redisUrl?: string } = {},
+  ): Promise<World> {
+    const env = newTestEnv(name, partitions);
+    const world = new World(options.redisUrl ? { ...env, redisUrl: options.redisUrl } : env);
     world.root = await mysql.createConnection(MYSQL_ROOT_URL);
     await world.root.query(`CREATE DATABASE \`${world.env.database}\``);
     world.db = await mysql.createConnection({

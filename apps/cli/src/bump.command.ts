@@ -1,4 +1,5 @@
 import { Command } from 'nest-commander';
+import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { dataTypeName } from '@invalidator/contracts';
 import { InvalidationSaga } from '../../invalidator/src/saga/invalidation.saga';
@@ -8,7 +9,7 @@ import { OperatorCommand, UsageError } from './usage-error';
   name: 'bump',
   arguments: '<types...>',
   description:
-    'Bump the versions of the given data types (and global) through the saga, audited as cli:<user>',
+    'Bump the versions of the given data types (and global) through the saga, audited as cli:<user>; applied once (an idempotency key per invocation)',
 })
 export class BumpCommand extends OperatorCommand {
   constructor(private readonly saga: InvalidationSaga) {
@@ -21,7 +22,10 @@ export class BumpCommand extends OperatorCommand {
       if (!parsed.success)
         throw new UsageError(`bad data type "${type}": ${parsed.error.issues[0].message}`);
     }
-    const result = await this.saga.bumpManually(types, `cli:${userInfo().username}`);
+    // One key per invocation: the saga's retries (a failure after COMMIT) bump once.
+    const result = await this.saga.bumpManually(types, `cli:${userInfo().username}`, {
+      idempotencyKey: randomUUID(),
+    });
     for (const v of result.versions)
       process.stdout.write(`${v.dataType}\t${v.version}\t${v.hash}\n`);
     process.stdout.write(`purged ${result.invalidatedKeys} keys (${result.path} path)\n`);

@@ -60,12 +60,16 @@ export class ValidateAtomicCommand extends OperatorCommand {
     process.exitCode = pass ? 0 : 1;
   }
 
-  /** Purges every tag set and republishes the version keys from MySQL. */
+  /** Purges every tag set and republishes the version keys from MySQL (latest committed). */
   private async clearCache(): Promise<string[]> {
     const tags = await this.cache.tags();
     const purged = await this.purger.purge(tags);
-    const rows = await this.versions.readAll();
-    await this.cache.forcePublish(rows, globalVersionString(rows));
+    // Under the rows' shared locks: a saga cannot commit a newer version between this read and
+    // the write, so the unconditional write never moves a key backwards.
+    const rows = await this.versions.withLockedVersions(async (locked) => {
+      await this.cache.forcePublish(locked, globalVersionString(locked));
+      return locked;
+    });
     return [
       `cleared ${purged.tags} tag sets (${purged.keys} keys)`,
       `republished ${rows.length} version keys and inertia.data.version from MySQL`,

@@ -14,6 +14,7 @@ import { MetricsController } from './http/metrics.controller';
 import { VersionsController } from './http/versions.controller';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { SagaModule } from './saga/saga.module';
+import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
 export class AppModule {
@@ -57,7 +58,7 @@ export class AppModule {
         MonitoringController,
         AdminController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler],
+      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher],
     };
   }
 }

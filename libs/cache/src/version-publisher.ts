@@ -12,6 +12,8 @@ export interface PublishedVersion {
 
 // Compare-and-set: a key is written only when the new version is higher than the stored one,
 // so a late writer (a stalled process, the fallback path) can never move Redis backwards.
+// The global string goes with the `global` version; it is also written when it is missing
+// (a failover lost it) and the stored `global` version is the one it derives from.
 const PUBLISH_SCRIPT = `
 local n = tonumber(ARGV[1])
 local globalWritten = false
@@ -21,6 +23,13 @@ for i = 1, n do
   if (not current) or tonumber(cjson.decode(current).version) < version then
     redis.call('SET', KEYS[i], ARGV[2 * i + 1])
     if ARGV[2 * n + 2] == tostring(i) then globalWritten = true end
+  end
+end
+local gi = tonumber(ARGV[2 * n + 2])
+if (not globalWritten) and gi > 0 and redis.call('EXISTS', KEYS[n + 1]) == 0 then
+  local stored = redis.call('GET', KEYS[gi])
+  if stored and tonumber(cjson.decode(stored).version) == tonumber(ARGV[2 * gi]) then
+    globalWritten = true
   end
 end
 if globalWritten then redis.call('SET', KEYS[n + 1], ARGV[2 * n + 3]) end

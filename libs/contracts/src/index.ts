@@ -11,5 +11,5 @@ export type { InvalidEventKind } from './parse-event';
 export { planFor } from './invalidation-plan';
 export type { InvalidationPlan } from './invalidation-plan';
 export { jsonSchemas } from './json-schema';
-export { dataTypeName, manualBumpRequest } from './manual-bump';
+export { dataTypeName, idempotencyKey, manualBumpEventId, manualBumpRequest } from './manual-bump';
 export type { ManualBumpRequest } from './manual-bump';

@@ -69,6 +69,60 @@ export class VersionRepository {
   }
 
   /**
+   * The versions an inbox entry bumped, from the audit (its rows name the entry): the earlier
+   * outcome of a manual bump retried with the same idempotency key. The newest match is found
+   * scanning back from the latest audit row; the bump's other rows sit next to it.
+   */
+  async auditedOutcome(eventId: string): Promise<VersionState[]> {
+    const pattern = `%"${eventId}"%`;
+    const [last]: { id: string; fence_token: string }[] = await this.dataSource.query(
+      'SELECT id, fence_token FROM version_audit WHERE event_ids LIKE ? ORDER BY id DESC LIMIT 1',
+      [pattern],
+    );
+    if (!last) return [];
+    const rows: { data_type: string; new_version: string; new_hash: string; created_at: Date }[] =
+      await this.dataSource.query(
+        `SELECT data_type, new_version, new_hash, created_at FROM version_audit
+         WHERE id BETWEEN ? - 64 AND ? AND fence_token = ? AND event_ids LIKE ? ORDER BY data_type`,
+        [last.id, last.id, last.fence_token, pattern],
+      );
+    return rows.map((r) => ({
+      dataType: r.data_type,
+      version: BigInt(r.new_version),
+      hash: r.new_hash,
+      updatedAt: r.created_at,
+    }));
+  }
+
+  /**
+   * Runs `use` with every version row read under a shared lock, held until `use` returns: no
+   * bump (lock or fallback path) can commit meanwhile, so what `use` writes elsewhere (Redis)
+   * is the latest committed state and cannot be overtaken by an older one. Locks in key order,
+   * as bumps do.
+   */
+  async withLockedVersions<T>(use: (rows: VersionState[]) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction('REPEATABLE READ');
+      try {
+        const rows: VersionRow[] = await runner.query(
+          `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
+           ORDER BY data_type LOCK IN SHARE MODE`,
+        );
+        const result = await use(rows.map(toState));
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
    * One REPEATABLE READ transaction: inbox insert, fenced version bump (+1, new hash,
    * microsecond timestamp), one audit row per bumped type.
    */
@@ -82,6 +136,7 @@ export class VersionRepository {
         connection,
         Math.max(1, Math.ceil(request.lockWaitTimeoutMs / 1000)),
       );
+      await this.createMissingRows(runner, request);
       await runner.startTransaction('REPEATABLE READ');
       try {
         const result = await this.bumpInTransaction(runner, request);
@@ -97,6 +152,31 @@ export class VersionRepository {
     }
   }
 
+  /**
+   * A type seen for the first time gets its version-0 row in a statement of its own, before
+   * the transaction: inserting into a gap that other transactions wait to lock (every bump
+   * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
+   */
+  private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
+    const wanted = new Set(request.extraDataTypes ?? []);
+    for (const event of request.events) event.dataTypes.forEach((t) => wanted.add(t));
+    if (wanted.size === 0) return;
+    const existing: { data_type: string }[] = await runner.query(
+      'SELECT data_type FROM shop_data_versions WHERE data_type IN (?)',
+      [[...wanted]],
+    );
+    const missing = [...wanted].filter((t) => !existing.some((r) => r.data_type === t)).sort();
+    if (missing.length > 0) await this.insertRows(runner, missing);
+  }
+
+  private insertRows(runner: QueryRunner, dataTypes: string[]): Promise<unknown> {
+    return runner.query(
+      `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
+       VALUES ${dataTypes.map(() => "(?, 0, SHA2(CONCAT(?, ':0'), 256), 0, NOW(6))").join(', ')}`,
+      dataTypes.flatMap((t) => [t, t]),
+    );
+  }
+
   /** Once per pooled connection, not once per saga: it is a session setting. */
   private async setLockWaitTimeout(runner: QueryRunner, connection: object, seconds: number) {
     if (this.lockWaitTimeouts.get(connection) === seconds) return;
@@ -110,9 +190,10 @@ export class VersionRepository {
     for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     await this.writeAudit(runner, bumped, applied, request);
-    const current: VersionRow[] = await runner.query(
-      'SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions ORDER BY data_type',
-    );
+    // A locking read: the transaction's snapshot opened at its first read (the inbox), before
+    // a concurrent bump of another type may have committed; the global string must be built
+    // from the rows as committed, which the locks taken in bumpFenced now hold still.
+    const current = await this.lockRows(runner);
     return {
       bumped: bumped.map((b) => b.next),
       current: current.map(toState),
@@ -151,18 +232,18 @@ export class VersionRepository {
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
     if (dataTypes.length === 0) return [];
     // Locking read: sees the latest committed row, not the transaction's snapshot, and holds
-    // the rows so the fallback path (no Redis lock) is serialized by MySQL alone.
-    let current = await this.lockRows(runner, dataTypes);
+    // the rows so the fallback path (no Redis lock) is serialized by MySQL alone. Every row is
+    // locked, not just the bumped ones: the global string is derived from all of them, and one
+    // lock order (the primary key) for every transaction means no deadlock.
+    const ofTypes = (rows: VersionRow[]) => rows.filter((r) => dataTypes.includes(r.data_type));
+    let current = ofTypes(await this.lockRows(runner));
     if (current.length < dataTypes.length) {
-      // Only a type seen for the first time gets a row. INSERT IGNORE on an existing row takes
-      // a shared lock, and two of those upgrading to FOR UPDATE deadlock: never run it blindly.
+      // Rows are created before the transaction (createMissingRows); one removed since then (a
+      // throwaway type) is created here. INSERT IGNORE on an existing row takes a shared lock,
+      // and two of those upgrading to FOR UPDATE deadlock: never run it blindly.
       const missing = dataTypes.filter((t) => !current.some((r) => r.data_type === t));
-      await runner.query(
-        `INSERT IGNORE INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
-         VALUES ${missing.map(() => "(?, 0, SHA2(CONCAT(?, ':0'), 256), 0, NOW(6))").join(', ')}`,
-        missing.flatMap((t) => [t, t]),
-      );
-      current = await this.lockRows(runner, dataTypes);
+      await this.insertRows(runner, missing);
+      current = ofTypes(await this.lockRows(runner));
     }
     const bumped = [];
     for (const row of current) {
@@ -184,11 +265,11 @@ export class VersionRepository {
     return bumped;
   }
 
-  private lockRows(runner: QueryRunner, dataTypes: string[]): Promise<VersionRow[]> {
+  /** Every version row, latest committed, locked in primary-key order (the one lock order). */
+  private lockRows(runner: QueryRunner): Promise<VersionRow[]> {
     return runner.query(
       `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
-       WHERE data_type IN (?) ORDER BY data_type FOR UPDATE`,
-      [dataTypes],
+       ORDER BY data_type FOR UPDATE`,
     );
   }
 

@@ -89,12 +89,15 @@ export class CoherenceCheck {
         `restored the hash of ${m.dataType} v${m.version} from the audit (${m.rowHash.slice(0, 12)}… → ${m.auditHash.slice(0, 12)}…)`,
       );
     }
-    const rows = (await this.versions.readAll()).filter(
-      (r) => !r.dataType.startsWith(THROWAWAY_TYPE_PREFIX),
-    );
     const after = await this.findings();
     if (after.redisOutOfStep.length > 0 || after.globalOutOfStep) {
-      await this.cache.forcePublish(rows, globalVersionString(rows));
+      // Re-read under the rows' shared locks and write while holding them: a saga cannot commit
+      // in between, so the unconditional write (it must mend a key that is ahead or corrupt)
+      // never moves a key behind a version a running service already published.
+      await this.versions.withLockedVersions((locked) => {
+        const rows = locked.filter((r) => !r.dataType.startsWith(THROWAWAY_TYPE_PREFIX));
+        return this.cache.forcePublish(rows, globalVersionString(rows));
+      });
       for (const type of after.redisOutOfStep)
         fixes.push(`republished shop.version.${type} from MySQL`);
       if (after.globalOutOfStep) fixes.push('republished inertia.data.version from MySQL');

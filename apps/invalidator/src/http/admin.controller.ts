@@ -8,11 +8,13 @@ import {
   NotFoundException,
   Post,
   UnauthorizedException,
+  UnprocessableEntityException,
 } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { manualBumpRequest } from '@invalidator/contracts';
+import { idempotencyKey, manualBumpRequest } from '@invalidator/contracts';
 import { InvalidationSaga, ManualBumpResult } from '../saga/invalidation.saga';
+import { IdempotencyKeyReusedError } from '../saga/saga-errors';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -28,6 +30,7 @@ export class AdminController {
   @HttpCode(200)
   async bump(
     @Headers('authorization') authorization: string | undefined,
+    @Headers('idempotency-key') presentedKey: string | undefined,
     @Body() body: unknown,
   ): Promise<ManualBumpResult> {
     const token = this.config.ADMIN_TOKEN;
@@ -43,6 +46,19 @@ export class AdminController {
         request.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
       );
     }
-    return this.saga.bumpManually(request.data.types, 'admin');
+    const key = idempotencyKey.safeParse(presentedKey);
+    if (presentedKey !== undefined && !key.success) {
+      throw new BadRequestException([`Idempotency-Key: ${key.error.issues[0].message}`]);
+    }
+    try {
+      // Without a key of the caller's, one per request: the saga's own retries still bump once.
+      return await this.saga.bumpManually(request.data.types, 'admin', {
+        idempotencyKey: key.data ?? randomUUID(),
+      });
+    } catch (error) {
+      if (error instanceof IdempotencyKeyReusedError)
+        throw new UnprocessableEntityException(error.message);
+      throw error;
+    }
   }
 }

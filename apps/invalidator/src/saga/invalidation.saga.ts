@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
+import {
+  InvalidEventError,
+  ShopEvent,
+  manualBumpEventId,
+  parseEvent,
+  planFor,
+} from '@invalidator/contracts';
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
 import {
   FencedLock,
@@ -29,7 +35,7 @@ import {
 } from '@invalidator/versioning';
 import { DeadLetter, DeadLetterPublisher } from '../kafka/dead-letter.publisher';
 import { IncomingBatch, IncomingMessage } from '../kafka/incoming-batch';
-import { BatchAbandonedError } from './saga-errors';
+import { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
 import { errorName, failureKind } from './failure-kind';
 import { SAGA_LOG } from './saga-log';
 
@@ -61,8 +67,18 @@ interface SagaWork {
   manualDataTypes: string[];
 }
 
+/** The inbox topic of manual bumps made with an idempotency key (no Kafka partition: -1). */
+const MANUAL_BUMP_TOPIC = 'manual-bump';
+
 export interface ManualBumpResult {
   versions: { dataType: string; version: number; hash: string }[];
+  /** The bump's idempotency key, when it had one. */
+  idempotencyKey?: string;
+  /**
+   * The key had been applied before this attempt (an earlier request, or an earlier attempt of
+   * this one that failed after its COMMIT): nothing was bumped again, `versions` is that outcome.
+   */
+  replayed: boolean;
   invalidatedKeys: number;
   path: 'lock' | 'fallback';
   lockWaitMs: number;
@@ -225,32 +241,67 @@ export class InvalidationSaga {
    * The manual atomic update (CLI and admin route): the same lock, transaction, publish and
    * purge as an event, with `global` bumped too and each type's own tag purged. Validation
    * runs leave `global` alone (`withGlobal: false`): their throwaway types must not disturb it.
+   * With an idempotency key the bump goes through the inbox like an event: however often it is
+   * retried (here after a failure past COMMIT, or by the caller), the key bumps once.
    */
   async bumpManually(
     dataTypes: string[],
     actor: string,
-    options: { withGlobal?: boolean } = {},
+    options: { withGlobal?: boolean; idempotencyKey?: string } = {},
   ): Promise<ManualBumpResult> {
     const withGlobal = options.withGlobal ?? true;
     const types = [...new Set([...dataTypes, ...(withGlobal ? ['global'] : [])])].sort();
     const started = performance.now();
+    const key = options.idempotencyKey;
+    const inboxId = key === undefined ? undefined : manualBumpEventId(key);
     const work: SagaWork = {
-      inbox: [],
+      inbox: inboxId
+        ? [
+            {
+              eventId: inboxId,
+              topic: MANUAL_BUMP_TOPIC,
+              partition: -1,
+              offset: '0',
+              dataTypes: types,
+            },
+          ]
+        : [],
       dataTypes: types,
       tags: types,
       actor,
-      manualDataTypes: types,
+      manualDataTypes: inboxId ? [] : types,
     };
     const report = await this.applyWithRetries(work);
+    const replayed = inboxId !== undefined && !report.appliedEventIds.has(inboxId);
+    const versions = replayed
+      ? await this.earlierOutcome(inboxId, types, report.versions)
+      : report.versions;
     return {
-      versions: report.versions
+      versions: versions
         .filter((v) => types.includes(v.dataType))
         .map((v) => ({ dataType: v.dataType, version: Number(v.version), hash: v.hash })),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      replayed,
       invalidatedKeys: report.invalidatedKeys,
       path: report.path,
       lockWaitMs: report.lockWaitMs,
       durationMs: performance.now() - started,
     };
+  }
+
+  /** What the key's first application bumped (from the audit); refused if it bumped other types. */
+  private async earlierOutcome(
+    inboxId: string,
+    types: string[],
+    current: VersionState[],
+  ): Promise<VersionState[]> {
+    const earlier = await this.versions.auditedOutcome(inboxId);
+    // Past the audit's retention: the current versions; at least nothing was bumped again.
+    if (earlier.length === 0) return current;
+    const earlierTypes = earlier.map((v) => v.dataType);
+    if (earlierTypes.join() !== types.join())
+      throw new IdempotencyKeyReusedError(types, earlierTypes);
+    return earlier;
   }
 
   /** A manual bump has no Kafka redelivery behind it: retry transient failures here, bounded. */

@@ -6,3 +6,17 @@ export class BatchAbandonedError extends Error {
     this.name = 'BatchAbandonedError';
   }
 }
+
+/** An idempotency key already applied to other data types: refused, nothing bumped. */
+export class IdempotencyKeyReusedError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly dataTypes: string[],
+    readonly earlierDataTypes: string[],
+  ) {
+    super(
+      `idempotency key already used for [${earlierDataTypes.join(', ')}], not [${dataTypes.join(', ')}]`,
+    );
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
