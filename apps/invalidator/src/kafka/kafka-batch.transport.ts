@@ -22,6 +22,8 @@ const MAX_EVENTS_PER_SAGA = 500;
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private readonly consumer: Consumer;
   private joined = false;
+  /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
+  private pausedByBreaker = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -33,7 +35,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ) {
     super();
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
-    breaker.onTransition((state) => (state === 'open' ? this.pause() : this.resume()));
+    breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -43,7 +45,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       allowAutoTopicCreation: false,
     });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => (this.joined = true));
+    this.consumer.on(GROUP_JOIN, () => {
+      this.joined = true;
+      // A crash-restart builds a new kafkajs group that knows nothing of an earlier pause.
+      if (this.applyPause() && this.pausedByBreaker)
+        this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+    });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
   }
@@ -54,14 +61,32 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }));
   }
 
-  private pause(): void {
-    this.consumer.pause(this.topics());
-    this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+  private wantPaused(paused: boolean): void {
+    if (paused === this.pausedByBreaker) return;
+    this.pausedByBreaker = paused;
+    if (!this.applyPause()) return;
+    if (paused)
+      this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+    else this.log.info({ topics: this.topics() }, 'consumption resumed');
   }
 
-  private resume(): void {
-    this.consumer.resume(this.topics());
-    this.log.info({ topics: this.topics() }, 'consumption resumed');
+  /**
+   * kafkajs throws from pause/resume whenever it has no running group (before run, after stop,
+   * during a crash-restart). Never let that escape into the breaker's listener: the wanted state
+   * is kept and applied again on the next GROUP_JOIN.
+   */
+  private applyPause(): boolean {
+    try {
+      if (this.pausedByBreaker) this.consumer.pause(this.topics());
+      else this.consumer.resume(this.topics());
+      return true;
+    } catch (error) {
+      this.log.warn(
+        { err: error, paused: this.pausedByBreaker },
+        'consumer not running; its pause state is applied when it joins its group',
+      );
+      return false;
+    }
   }
 
   /** True while the consumer is a member of its group: one of the readiness conditions. */
