@@ -26,7 +26,8 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     private readonly alerts: AlertService,
   ) {
     this.breaker = new CircuitBreaker((task: Task) => task(), {
-      timeout: false,
+      // The last bound on one saga attempt, above the statement and lock-wait timeouts inside it.
+      timeout: config.BREAKER_TIMEOUT_MS,
       errorThresholdPercentage: config.ERROR_RATE_THRESHOLD * 100,
       rollingCountTimeout: config.BREAKER_WINDOW_MS,
       rollingCountBuckets: 10,

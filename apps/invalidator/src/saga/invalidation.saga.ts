@@ -295,6 +295,7 @@ export class InvalidationSaga {
           fenceToken,
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+          sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
           beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
         }),
       );
