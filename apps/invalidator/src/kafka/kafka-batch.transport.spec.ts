@@ -14,7 +14,7 @@ const EVENTS = { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop', DISCONNECT: '
 
 /** A kafkajs consumer stand-in that, like kafkajs, throws from pause/resume with no running group. */
 function fakeConsumer() {
-  const handlers = new Map<string, (() => void)[]>();
+  const handlers = new Map<string, ((event: unknown) => void)[]>();
   const state = { running: false, paused: false };
   const notRunning = () => {
     if (!state.running)
@@ -22,7 +22,7 @@ function fakeConsumer() {
   };
   const consumer = {
     events: EVENTS,
-    on: (event: string, handler: () => void) =>
+    on: (event: string, handler: (event: unknown) => void) =>
       handlers.set(event, [...(handlers.get(event) ?? []), handler]),
     pause: jest.fn(() => {
       notRunning();
@@ -33,7 +33,8 @@ function fakeConsumer() {
       state.paused = false;
     }),
   };
-  const emit = (event: string) => (handlers.get(event) ?? []).forEach((h) => h());
+  const emit = (event: string) =>
+    (handlers.get(event) ?? []).forEach((h) => h({ payload: { memberId: 'member-1' } }));
   return { consumer, state, emit };
 }
 

@@ -7,7 +7,12 @@ import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitori
 import { InvalidationSaga } from '../saga/invalidation.saga';
 import { BatchAbandonedError } from '../saga/saga-errors';
 import { SAGA_LOG } from '../saga/saga-log';
-import { IncomingBatch, IncomingMessage } from './incoming-batch';
+import {
+  BatchRevokedError,
+  IncomingBatch,
+  IncomingMessage,
+  heartbeatIntervalMs,
+} from './incoming-batch';
 import { KAFKA } from './kafka.provider';
 
 /** At most this many messages go into one saga, so a saga stays well under the session timeout. */
@@ -39,14 +44,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 5)),
+      heartbeatInterval: heartbeatIntervalMs(config.KAFKA_SESSION_TIMEOUT_MS),
       maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => {
+    this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.log.info({ member_id: payload.memberId }, 'consumer joined its group');
       // A crash-restart builds a new kafkajs group that knows nothing of an earlier pause.
       if (this.applyPause() && this.pausedByBreaker)
         this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
@@ -154,8 +160,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, isRunning, isStale } = payload;
     const isActive = () => isRunning() && !isStale();
+    const heartbeat = async () => {
+      try {
+        await payload.heartbeat();
+      } catch (error) {
+        throw isRebalance(error) ? new BatchRevokedError(error) : error;
+      }
+    };
     this.metrics.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(batch.offsetLag()),
@@ -191,9 +204,31 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         );
         return;
       }
-      await heartbeat().catch(() => undefined);
+      try {
+        await heartbeat();
+      } catch (error) {
+        // A rebalance ends the batch here; the next fetch rejoins. Anything else is surfaced.
+        if (error instanceof BatchRevokedError) return;
+        this.log.warn(
+          { err: error, topic: batch.topic, partition: batch.partition },
+          SAGA_LOG.heartbeatFailed,
+        );
+      }
     }
   }
+}
+
+/** kafkajs' rebalance errors, and the coordinator no longer knowing this member (evicted). */
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+function isRebalance(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && REBALANCE_ERRORS.has(type);
 }
 
 function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
