@@ -59,6 +59,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
+    this.consumer.on(CRASH, ({ payload }) =>
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed'),
+    );
   }
 
   private topics(): { topic: string }[] {
