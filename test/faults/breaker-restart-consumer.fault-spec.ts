@@ -38,7 +38,6 @@ describe('the breaker open while the consumer crashes and restarts', () => {
   });
 
   afterAll(async () => {
-    require('fs').writeFileSync('/tmp/h9b-brk-service.log', service?.logs() ?? '');
     await service?.stop();
     await redisProxy?.close();
     await kafkaProxy?.close();
