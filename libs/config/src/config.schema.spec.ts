@@ -44,4 +44,14 @@ describe('parseConfig', () => {
     expect(parseConfig({ KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
     expect(() => parseConfig({ KAFKA_BROKERS: 'a' })).toThrow(/KAFKA_BROKERS/);
   });
+
+  it('bounds every MySQL statement above the row-lock wait, so a lock wait is never cut off as hung', () => {
+    const config = parseConfig({});
+    expect(config.MYSQL_QUERY_TIMEOUT_MS).toBe(15000);
+    expect(config.MYSQL_WAIT_TIMEOUT_S).toBe(20);
+    expect(config.BREAKER_TIMEOUT_MS).toBe(20000);
+    expect(() =>
+      parseConfig({ MYSQL_QUERY_TIMEOUT_MS: '5000', VERSION_LOCK_TIMEOUT_MS: '10000' }),
+    ).toThrow(/MYSQL_QUERY_TIMEOUT_MS: must be greater than VERSION_LOCK_TIMEOUT_MS/);
+  });
 });

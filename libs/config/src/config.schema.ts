@@ -20,8 +20,7 @@ function urlWithProtocol(protocols: string[]) {
 /** The longest lock TTL any instance may be configured with: a lock key outliving it is stuck. */
 export const MAX_LOCK_TTL_MS = 600000;
 
-/** Every variable the service reads, with its default. Nothing else reads process.env. */
-export const configSchema = z.object({
+const configFields = z.object({
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
@@ -50,6 +49,8 @@ export const configSchema = z.object({
   ),
   MYSQL_POOL_SIZE: intIn(1, 100).default(10),
   MYSQL_MIGRATIONS_RUN: boolFlag.default(true),
+  MYSQL_QUERY_TIMEOUT_MS: intIn(1000, 600000).default(15000),
+  MYSQL_WAIT_TIMEOUT_S: intIn(2, 28800).default(20),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
   REDIS_KEY_PREFIX: z.string().default(''),
   HTTP_PORT: intIn(0, 65535).default(3000),
@@ -63,11 +64,19 @@ export const configSchema = z.object({
   BREAKER_WINDOW_MS: intIn(1000, 3600000).default(10000),
   BREAKER_MIN_VOLUME: intIn(1, 100000).default(5),
   BREAKER_COOLDOWN_MS: intIn(100, 3600000).default(5000),
+  BREAKER_TIMEOUT_MS: intIn(1000, 600000).default(20000),
   LOCK_SWEEP_INTERVAL_MS: intIn(100, 3600000).default(30000),
   RETRY_MAX_DELAY_MS: intIn(10, 600000).default(5000),
   SHUTDOWN_TIMEOUT_MS: intIn(1000, 600000).default(25000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Every variable the service reads, with its default. Nothing else reads process.env. */
+export const configSchema = configFields.refine(
+  // A statement legitimately waiting for a row lock must not be cut off as hung.
+  (c) => c.MYSQL_QUERY_TIMEOUT_MS > c.VERSION_LOCK_TIMEOUT_MS,
+  { message: 'must be greater than VERSION_LOCK_TIMEOUT_MS', path: ['MYSQL_QUERY_TIMEOUT_MS'] },
+);
 
 export type AppConfig = z.infer<typeof configSchema>;
 

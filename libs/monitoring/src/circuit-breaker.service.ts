@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { AlertService } from './alert.service';
@@ -18,6 +18,7 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   private readonly listeners: ((state: CircuitState) => void)[] = [];
   private ignored: (error: unknown) => boolean = () => false;
   private lastError = '';
+  private readonly logger = new Logger(CircuitBreakerService.name);
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -25,7 +26,8 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     private readonly alerts: AlertService,
   ) {
     this.breaker = new CircuitBreaker((task: Task) => task(), {
-      timeout: false,
+      // The last bound on one saga attempt, above the statement and lock-wait timeouts inside it.
+      timeout: config.BREAKER_TIMEOUT_MS,
       errorThresholdPercentage: config.ERROR_RATE_THRESHOLD * 100,
       rollingCountTimeout: config.BREAKER_WINDOW_MS,
       rollingCountBuckets: 10,
@@ -91,7 +93,15 @@ export class CircuitBreakerService implements OnApplicationShutdown {
 
   private transition(state: CircuitState): void {
     this.metrics.circuitState.set(CIRCUIT_STATE[state]);
-    for (const listener of this.listeners) listener(state);
+    // opossum emits inside fire() and from its reset timer: a listener that throws would leave
+    // fire() unsettled or raise an uncaught exception. A listener's failure stays its own.
+    for (const listener of this.listeners) {
+      try {
+        listener(state);
+      } catch (error) {
+        this.logger.error({ err: error, state }, 'circuit breaker listener failed');
+      }
+    }
   }
 
   onApplicationShutdown(): void {

@@ -2,11 +2,14 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
 import { VERSIONING_ENTITIES } from './entities';
 import { VERSIONING_MIGRATIONS } from './migrations';
+import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
 /** The one MySQL connection setup, shared by the service, the CLI and the tests. */
 export function mysqlOptions(
-  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'>,
+  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
+    Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>>,
 ): DataSourceOptions {
+  const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
   return {
     type: 'mysql',
     url: config.MYSQL_URL,
@@ -15,6 +18,12 @@ export function mysqlOptions(
     migrationsRun: config.MYSQL_MIGRATIONS_RUN,
     synchronize: false,
     poolSize: config.MYSQL_POOL_SIZE,
+    // Every statement, and every new connection's handshake, is bounded: a silent network drop
+    // must not hang a saga (and the row locks of its transaction) for hours.
+    enableQueryTimeout: true,
+    maxQueryExecutionTime: timeoutMs,
+    connectTimeout: timeoutMs,
+    subscribers: [QueryTimeoutSubscriber],
     // BIGINT columns stay exact: mysql2 returns them as strings, we parse them to bigint.
     supportBigNumbers: true,
     bigNumberStrings: true,

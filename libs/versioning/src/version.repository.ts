@@ -20,6 +20,11 @@ export interface BumpRequest {
   fenceToken: bigint;
   actor: string;
   lockWaitTimeoutMs: number;
+  /**
+   * The session's wait_timeout: the server ends a session silent this long, so a transaction
+   * whose client vanished without a reset releases its row locks after it at the latest.
+   */
+  sessionIdleTimeoutS?: number;
   /** Runs just before COMMIT; throwing aborts the transaction (e.g. the lock could not be extended). */
   beforeCommit?: () => Promise<void>;
 }
@@ -57,7 +62,7 @@ const toState = (row: VersionRow): VersionState => ({
 /** All SQL of the version transaction lives here, in the order it runs. */
 @Injectable()
 export class VersionRepository {
-  private readonly lockWaitTimeouts = new WeakMap<object, number>();
+  private readonly sessionTimeouts = new WeakMap<object, string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -131,10 +136,11 @@ export class VersionRepository {
     // runner.connect() hands back the pooled mysql2 connection, reused across sagas.
     const connection = (await runner.connect()) as object;
     try {
-      await this.setLockWaitTimeout(
+      await this.setSessionTimeouts(
         runner,
         connection,
         Math.max(1, Math.ceil(request.lockWaitTimeoutMs / 1000)),
+        request.sessionIdleTimeoutS,
       );
       await this.createMissingRows(runner, request);
       await runner.startTransaction('REPEATABLE READ');
@@ -178,10 +184,22 @@ export class VersionRepository {
   }
 
   /** Once per pooled connection, not once per saga: it is a session setting. */
-  private async setLockWaitTimeout(runner: QueryRunner, connection: object, seconds: number) {
-    if (this.lockWaitTimeouts.get(connection) === seconds) return;
-    await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [seconds]);
-    this.lockWaitTimeouts.set(connection, seconds);
+  private async setSessionTimeouts(
+    runner: QueryRunner,
+    connection: object,
+    lockWaitS: number,
+    waitTimeoutS: number | undefined,
+  ) {
+    const wanted = `${lockWaitS}/${waitTimeoutS ?? ''}`;
+    if (this.sessionTimeouts.get(connection) === wanted) return;
+    if (waitTimeoutS === undefined)
+      await runner.query('SET SESSION innodb_lock_wait_timeout = ?', [lockWaitS]);
+    else
+      await runner.query('SET SESSION innodb_lock_wait_timeout = ?, wait_timeout = ?', [
+        lockWaitS,
+        waitTimeoutS,
+      ]);
+    this.sessionTimeouts.set(connection, wanted);
   }
 
   private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {

@@ -10,10 +10,27 @@ export interface IncomingMessage {
 
 export interface IncomingBatch {
   readonly messages: IncomingMessage[];
-  /** Keeps the consumer's group membership alive during a long saga or back-off. */
+  /**
+   * Keeps the consumer's group membership alive during a long saga or back-off. Rejects with
+   * BatchRevokedError when the group rebalances (the batch is being taken away).
+   */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping or the partition was taken away by a rebalance. */
   isActive(): boolean;
   /** Commits the offset after the last message of the batch (offset + 1). */
   commit(): Promise<void>;
+}
+
+/** The group is rebalancing or no longer knows this member: the batch is being taken away. */
+export class BatchRevokedError extends Error {
+  readonly retryable = false;
+  constructor(override readonly cause: unknown) {
+    super('the consumer group rebalanced; the batch is being revoked');
+    this.name = 'BatchRevokedError';
+  }
+}
+
+/** How often a saga heartbeats: the consumer's own interval, a fifth of the session at most. */
+export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
+  return Math.min(3000, Math.floor(sessionTimeoutMs / 5));
 }

@@ -7,7 +7,12 @@ import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitori
 import { InvalidationSaga } from '../saga/invalidation.saga';
 import { BatchAbandonedError } from '../saga/saga-errors';
 import { SAGA_LOG } from '../saga/saga-log';
-import { IncomingBatch, IncomingMessage } from './incoming-batch';
+import {
+  BatchRevokedError,
+  IncomingBatch,
+  IncomingMessage,
+  heartbeatIntervalMs,
+} from './incoming-batch';
 import { KAFKA } from './kafka.provider';
 
 /** At most this many messages go into one saga, so a saga stays well under the session timeout. */
@@ -27,6 +32,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private closing = false;
   /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
   private deadReason?: string;
+  /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
+  private pausedByBreaker = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -38,11 +45,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ) {
     super();
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
-    breaker.onTransition((state) => (state === 'open' ? this.pause() : this.resume()));
+    breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
-      heartbeatInterval: Math.min(3000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 5)),
+      heartbeatInterval: heartbeatIntervalMs(config.KAFKA_SESSION_TIMEOUT_MS),
       maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
@@ -51,6 +58,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       this.forgetRevokedLag(payload.memberAssignment);
+      this.log.info({ member_id: payload.memberId }, 'consumer joined its group');
+      // A crash-restart builds a new kafkajs group that knows nothing of an earlier pause.
+      if (this.applyPause() && this.pausedByBreaker)
+        this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
     });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
@@ -59,6 +70,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (!this.closing) this.deadReason ??= 'consumer stopped without a stop requested';
     });
     this.consumer.on(CRASH, ({ payload }) => {
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (payload.restart) this.deadReason = undefined;
       else this.deadReason = `consumer crashed and will not restart: ${payload.error.name}`;
     });
@@ -79,14 +91,32 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
   }
 
-  private pause(): void {
-    this.consumer.pause(this.topics());
-    this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+  private wantPaused(paused: boolean): void {
+    if (paused === this.pausedByBreaker) return;
+    this.pausedByBreaker = paused;
+    if (!this.applyPause()) return;
+    if (paused)
+      this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+    else this.log.info({ topics: this.topics() }, 'consumption resumed');
   }
 
-  private resume(): void {
-    this.consumer.resume(this.topics());
-    this.log.info({ topics: this.topics() }, 'consumption resumed');
+  /**
+   * kafkajs throws from pause/resume whenever it has no running group (before run, after stop,
+   * during a crash-restart). Never let that escape into the breaker's listener: the wanted state
+   * is kept and applied again on the next GROUP_JOIN.
+   */
+  private applyPause(): boolean {
+    try {
+      if (this.pausedByBreaker) this.consumer.pause(this.topics());
+      else this.consumer.resume(this.topics());
+      return true;
+    } catch (error) {
+      this.log.warn(
+        { err: error, paused: this.pausedByBreaker },
+        'consumer not running; its pause state is applied when it joins its group',
+      );
+      return false;
+    }
   }
 
   /** True while the consumer is a member of its group: one of the readiness conditions. */
@@ -164,8 +194,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, isRunning, isStale } = payload;
     const isActive = () => isRunning() && !isStale();
+    const heartbeat = async () => {
+      try {
+        await payload.heartbeat();
+      } catch (error) {
+        throw isRebalance(error) ? new BatchRevokedError(error) : error;
+      }
+    };
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
@@ -200,9 +237,31 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         );
         return;
       }
-      await heartbeat().catch(() => undefined);
+      try {
+        await heartbeat();
+      } catch (error) {
+        // A rebalance ends the batch here; the next fetch rejoins. Anything else is surfaced.
+        if (error instanceof BatchRevokedError) return;
+        this.log.warn(
+          { err: error, topic: batch.topic, partition: batch.partition },
+          SAGA_LOG.heartbeatFailed,
+        );
+      }
     }
   }
+}
+
+/** kafkajs' rebalance errors, and the coordinator no longer knowing this member (evicted). */
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+function isRebalance(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && REBALANCE_ERRORS.has(type);
 }
 
 function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {

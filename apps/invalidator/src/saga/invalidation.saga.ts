@@ -34,7 +34,8 @@ import {
   globalVersionString,
 } from '@invalidator/versioning';
 import { DeadLetter, DeadLetterPublisher } from '../kafka/dead-letter.publisher';
-import { IncomingBatch, IncomingMessage } from '../kafka/incoming-batch';
+import { IncomingBatch, IncomingMessage, heartbeatIntervalMs } from '../kafka/incoming-batch';
+import { BatchLease } from './batch-lease';
 import { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
 import { errorName, failureKind } from './failure-kind';
 import { SAGA_LOG } from './saga-log';
@@ -119,6 +120,7 @@ export class InvalidationSaga {
         error instanceof StaleFenceError ||
         error instanceof InboxRaceError ||
         error instanceof LockLostError ||
+        error instanceof BatchAbandonedError ||
         failureKind(error) === 'message',
     );
   }
@@ -133,32 +135,46 @@ export class InvalidationSaga {
     const appliedAlone = new Set<string>();
     let messageFaults = 0;
     let report: SagaReport | undefined;
-    for (let attempt = 0; report === undefined; attempt++) {
-      let work = this.coalesce(events);
-      const attemptStarted = performance.now();
-      try {
-        if (messageFaults >= POISON_BUDGET) {
-          const poison = await this.isolatePoison(events, appliedAlone);
-          events = events.filter((e) => !poison.some((p) => p.message === e.message));
-          work = this.coalesce(events);
-          unsent = [...unsent, ...poison];
-          deadLettered.push(...poison);
-          messageFaults = 0;
+    // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
+    const lease = new BatchLease(
+      batch,
+      () => events.map((e) => e.event.eventId),
+      heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
+      (error) => this.logger.warn({ err: error, events: events.length }, SAGA_LOG.heartbeatFailed),
+    );
+    try {
+      for (let attempt = 0; report === undefined; attempt++) {
+        let work = this.coalesce(events);
+        const attemptStarted = performance.now();
+        try {
+          lease.check();
+          if (messageFaults >= POISON_BUDGET) {
+            const poison = await this.isolatePoison(events, appliedAlone, lease);
+            events = events.filter((e) => !poison.some((p) => p.message === e.message));
+            work = this.coalesce(events);
+            unsent = [...unsent, ...poison];
+            deadLettered.push(...poison);
+            messageFaults = 0;
+          }
+          // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
+          await this.deadLetters.publish(unsent);
+          unsent = [];
+          report = await this.apply(work, lease);
+        } catch (error) {
+          if (error instanceof BatchAbandonedError) throw error;
+          if (failureKind(error) === 'message') messageFaults++;
+          if (!CircuitBreakerService.isRefusal(error)) {
+            const seconds = (performance.now() - attemptStarted) / 1000;
+            this.metrics.sagaDuration.observe({ outcome: 'error', path: 'unknown' }, seconds);
+          }
+          await this.afterFailure(error, attempt, work, lease);
         }
-        // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
-        await this.deadLetters.publish(unsent);
-        unsent = [];
-        report = await this.apply(work);
-      } catch (error) {
-        if (failureKind(error) === 'message') messageFaults++;
-        if (!CircuitBreakerService.isRefusal(error)) {
-          const seconds = (performance.now() - attemptStarted) / 1000;
-          this.metrics.sagaDuration.observe({ outcome: 'error', path: 'unknown' }, seconds);
-        }
-        await this.afterFailure(error, attempt, work, batch);
       }
+      lease.check();
+      await batch.commit();
+    } finally {
+      lease.end();
     }
-    await batch.commit();
     appliedAlone.forEach((id) => report.appliedEventIds.add(id));
     this.record(report, events, deadLettered, started);
   }
@@ -167,12 +183,17 @@ export class InvalidationSaga {
    * A batch keeps failing with a data error: run its events one by one to find the ones at
    * fault. Only those go to the dead-letter topic; a transient error stops the search.
    */
-  private async isolatePoison(events: ValidEvent[], applied: Set<string>): Promise<DeadLetter[]> {
+  private async isolatePoison(
+    events: ValidEvent[],
+    applied: Set<string>,
+    lease: BatchLease,
+  ): Promise<DeadLetter[]> {
     const poison: DeadLetter[] = [];
     for (const event of events) {
       for (let attempt = 1; ; attempt++) {
+        lease.check();
         try {
-          const report = await this.apply(this.coalesce([event]));
+          const report = await this.apply(this.coalesce([event]), lease);
           report.appliedEventIds.forEach((id) => applied.add(id));
           break;
         } catch (error) {
@@ -319,7 +340,7 @@ export class InvalidationSaga {
     }
   }
 
-  private async apply(work: SagaWork): Promise<SagaReport> {
+  private async apply(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
     if (work.inbox.length === 0 && work.manualDataTypes.length === 0) {
       return {
         path: 'lock',
@@ -331,14 +352,15 @@ export class InvalidationSaga {
       };
     }
     // The breaker counts every attempt; while it is open it refuses at once.
-    return this.breaker.fire(() => this.applyLocked(work));
+    return this.breaker.fire(() => this.applyLocked(work, lease));
   }
 
-  private async applyLocked(work: SagaWork): Promise<SagaReport> {
+  private async applyLocked(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
     const lockStarted = performance.now();
     const lock = await this.timed('lock', () => this.lockOrFallback(work));
     const lockWaitMs = performance.now() - lockStarted;
     try {
+      lease?.check();
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
       const result = await this.timed('transaction', () =>
         this.versions.bumpVersions({
@@ -347,7 +369,12 @@ export class InvalidationSaga {
           fenceToken,
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
-          beforeCommit: lock ? () => lock.ensureValid(this.config.LOCK_TTL_MS / 5) : undefined,
+          sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
+          beforeCommit: async () => {
+            // A batch revoked meanwhile is its new owner's to apply: roll back, commit nothing.
+            lease?.check();
+            await lock?.ensureValid(this.config.LOCK_TTL_MS / 5);
+          },
         }),
       );
       // Versions go out before the purge: the web tier keys on them, so every older entry is
@@ -401,12 +428,7 @@ export class InvalidationSaga {
     }
   }
 
-  private async afterFailure(
-    error: unknown,
-    attempt: number,
-    work: SagaWork,
-    batch: IncomingBatch,
-  ) {
+  private async afterFailure(error: unknown, attempt: number, work: SagaWork, lease: BatchLease) {
     const eventIds = work.inbox.map((e) => e.eventId);
     this.metrics.sagaRetries.inc({ error: errorName(error) });
     if (!CircuitBreakerService.isRefusal(error)) this.stats.failure();
@@ -420,7 +442,7 @@ export class InvalidationSaga {
       },
       SAGA_LOG.retry,
     );
-    if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
+    lease.check();
     let remaining = backoffDelay(
       attempt,
       this.config.LOCK_RETRY_DELAY_MS,
@@ -430,11 +452,7 @@ export class InvalidationSaga {
       const slice = Math.min(remaining, 1000);
       await sleep(slice);
       remaining -= slice;
-      if (!batch.isActive()) throw new BatchAbandonedError(eventIds);
-      // A failed heartbeat means a rebalance: give the partition back rather than hold it.
-      await batch.heartbeat().catch(() => {
-        throw new BatchAbandonedError(eventIds);
-      });
+      lease.check();
     }
   }
 

@@ -5,5 +5,6 @@ export const SAGA_LOG = {
   fallback: 'redis lock unavailable; running the MySQL row-lock fallback',
   poison: 'event keeps failing with a data error; sent to the dead-letter topic',
   abandoned: 'batch abandoned before commit; it will be redelivered',
+  heartbeatFailed: 'consumer heartbeat failed; the session may expire if this persists',
   commitFailed: 'offset commit failed; the batch will be redelivered and deduplicated by the inbox',
 } as const;
