@@ -18,6 +18,7 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   private readonly listeners: ((state: CircuitState) => void)[] = [];
   private ignored: (error: unknown) => boolean = () => false;
   private lastError = '';
+  private changed = new Date();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -84,12 +85,18 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'halfOpen' : 'closed';
   }
 
+  /** When the breaker last changed state (start-up if it never did). */
+  get changedAt(): Date {
+    return this.changed;
+  }
+
   /** The breaker's own refusal while open, to tell it from a real failure. */
   static isRefusal(error: unknown): boolean {
     return (error as { code?: unknown } | null)?.code === 'EOPENBREAKER';
   }
 
   private transition(state: CircuitState): void {
+    this.changed = new Date();
     this.metrics.circuitState.set(CIRCUIT_STATE[state]);
     for (const listener of this.listeners) listener(state);
   }
