@@ -127,6 +127,15 @@
       }
       fresh.appendChild(tr);
     }
+    if (rows.length === 0) {
+      const tr = document.createElement('tr');
+      const td = document.createElement('td');
+      td.colSpan = $(id).querySelectorAll('thead th').length;
+      td.className = 'none';
+      td.textContent = 'none';
+      tr.appendChild(td);
+      fresh.appendChild(tr);
+    }
     body.replaceChildren(fresh);
   }
 
