@@ -78,6 +78,14 @@ describe('the live dashboard in a real browser', () => {
     await world.publish(events);
     // From the broker's acknowledgement of the events (the producer's connection excluded).
     const published = Date.now();
+    let appliedAt = 0;
+    const ids = events.map((e) => e.eventId);
+    void waitFor(
+      'the events in the inbox',
+      async () => (await world.inboxCount(ids)) === ids.length && (appliedAt = Date.now()) > 0,
+      10000,
+      20,
+    ).catch(() => undefined);
     await page.waitForFunction(
       ([applied, version]) =>
         Number(document.getElementById('events-applied')?.textContent) >= applied + 5 &&
@@ -88,7 +96,9 @@ describe('the live dashboard in a real browser', () => {
       { timeout: 10000, polling: 50 },
     );
     const latencyMs = Date.now() - published;
-    process.stdout.write(`dashboard: publish -> page updated in ${latencyMs} ms\n`);
+    process.stdout.write(
+      `dashboard: publish -> applied ${appliedAt ? appliedAt - published : '?'} ms -> page ${latencyMs} ms\n`,
+    );
     expect(latencyMs).toBeLessThan(2000);
     expect(await shownVersion('products')).toBe((await world.versions()).products);
     expect(await page.evaluate(() => window.marker)).toBe(42);
@@ -109,6 +119,25 @@ describe('the live dashboard in a real browser', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await browser.page.locator('canvas').count()).toBeGreaterThanOrEqual(4);
     await browser.screenshot('dashboard-load.png');
+  });
+
+  it('a lock held now is listed with its age; a released one disappears', async () => {
+    const key = 'lock:shop.version.dashboard-probe';
+    // LOCK_TTL_MS is 5000 by default: 4000 ms left is an age of about 1000 ms.
+    await world.redis.set(key, 'probe-value', 'PX', 4000);
+    await browser.page.waitForFunction(
+      () => (document.getElementById('locks')?.textContent ?? '').includes('dashboard-probe'),
+      undefined,
+      { timeout: 5000 },
+    );
+    const row = await text('#locks tbody');
+    expect(row).toMatch(/dashboard-probe\d+(\.\d)? s\d+(\.\d)? s|dashboard-probe\d+ ms/);
+    await world.redis.del(key);
+    await browser.page.waitForFunction(
+      () => !(document.getElementById('locks')?.textContent ?? '').includes('dashboard-probe'),
+      undefined,
+      { timeout: 5000 },
+    );
   });
 
   it('Redis cut off: the page shows the breaker open, then closed again', async () => {

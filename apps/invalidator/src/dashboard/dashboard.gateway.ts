@@ -22,8 +22,10 @@ export const CLOSE = {
 } as const;
 
 const MIN_INTERVAL_MS = 1000;
-/** Points an update carries: a client that missed a coalesced update still gets them. */
+/** Points an update carries: a client whose update was late still gets every second. */
 const POINTS_PER_UPDATE = 5;
+/** Clients due within this of each other share one built update. */
+const SHARED_BUILD_MS = 250;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const CLOSE_WAIT_MS = 1000;
 
@@ -31,7 +33,6 @@ interface Client {
   /** False until its snapshot is built: updates never overtake the snapshot. */
   ready: boolean;
   lastSent: number;
-  pending?: string;
   timer?: NodeJS.Timeout;
 }
 
@@ -46,7 +47,7 @@ function presentedToken(request: IncomingMessage): string | undefined {
 
 /**
  * The dashboard's live feed: a snapshot on connect, then at most one update a second per
- * client (coalesced, never dropped), up to DASHBOARD_MAX_CLIENTS clients; with ADMIN_TOKEN set,
+ * client (built when due), up to DASHBOARD_MAX_CLIENTS clients; with ADMIN_TOKEN set,
  * a client must present it as a subprotocol. Closed cleanly (1001) on shutdown.
  */
 @WebSocketGateway({
@@ -64,7 +65,7 @@ export class DashboardGateway
 {
   private readonly clients = new Map<WebSocket, Client>();
   private unsubscribe?: () => void;
-  private building = false;
+  private built?: { at: number; message: Promise<string> };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -75,7 +76,7 @@ export class DashboardGateway
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.history.onPoint(() => void this.broadcast());
+    this.unsubscribe = this.history.onPoint(() => this.tick());
   }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
@@ -99,7 +100,7 @@ export class DashboardGateway
     try {
       const snapshot = JSON.stringify(await this.dashboard.snapshot());
       client.ready = true;
-      this.deliver(socket, client, snapshot);
+      this.send(socket, client, snapshot);
     } catch (error) {
       this.logger.error({ err: error }, 'dashboard snapshot failed');
       socket.close(1011, 'snapshot failed');
@@ -116,38 +117,48 @@ export class DashboardGateway
     return this.clients.size;
   }
 
-  /** One update built per tick, whatever the number of clients. */
-  private async broadcast(): Promise<void> {
-    if (this.clients.size === 0 || this.building) return;
-    this.building = true;
-    try {
-      const points: HistoryPoint[] = this.history.history().slice(-POINTS_PER_UPDATE);
-      const message = JSON.stringify(await this.dashboard.update(points));
-      for (const [socket, client] of this.clients) {
-        if (client.ready) this.deliver(socket, client, message);
-      }
-    } catch (error) {
-      this.logger.error({ err: error }, 'dashboard update failed');
-    } finally {
-      this.building = false;
+  /** Each second (a new chart point): every client gets an update as soon as it is due. */
+  private tick(): void {
+    for (const [socket, client] of this.clients) {
+      if (client.ready && !client.timer) this.scheduleUpdate(socket, client);
     }
   }
 
-  /** Sends now if the client's last message is a second old, else once it is (latest wins). */
-  private deliver(socket: WebSocket, client: Client, message: string): void {
-    client.pending = message;
-    if (client.timer) return;
+  /**
+   * The update is built when it is sent, not before: a message never waits out a client's
+   * second while the figures move on under it.
+   */
+  private scheduleUpdate(socket: WebSocket, client: Client): void {
     const wait = Math.max(0, client.lastSent + MIN_INTERVAL_MS - Date.now());
     client.timer = setTimeout(() => {
-      client.timer = undefined;
-      const pending = client.pending;
-      client.pending = undefined;
-      if (pending === undefined || socket.readyState !== WebSocket.OPEN) return;
-      // A client that does not read keeps its place but misses updates until it catches up.
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
-      client.lastSent = Date.now();
-      socket.send(pending);
+      void this.update().then(
+        (message) => {
+          client.timer = undefined;
+          this.send(socket, client, message);
+        },
+        (error: unknown) => {
+          client.timer = undefined;
+          this.logger.error({ err: error }, 'dashboard update failed');
+        },
+      );
     }, wait);
+  }
+
+  private update(): Promise<string> {
+    const now = Date.now();
+    if (this.built && now - this.built.at < SHARED_BUILD_MS) return this.built.message;
+    const points: HistoryPoint[] = this.history.history().slice(-POINTS_PER_UPDATE);
+    const message = this.dashboard.update(points).then((update) => JSON.stringify(update));
+    this.built = { at: now, message };
+    return message;
+  }
+
+  private send(socket: WebSocket, client: Client, message: string): void {
+    if (socket.readyState !== WebSocket.OPEN || !this.clients.has(socket)) return;
+    // A client that does not read keeps its place but misses updates until it catches up.
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    client.lastSent = Date.now();
+    socket.send(message);
   }
 
   async onModuleDestroy(): Promise<void> {

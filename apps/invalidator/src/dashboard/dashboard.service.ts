@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CacheInspector } from '@invalidator/cache';
-import { LockSweeper } from '@invalidator/locking';
+import { LockSweeper, lockKey } from '@invalidator/locking';
 import {
   CircuitBreakerService,
   CircuitState,
@@ -21,7 +21,7 @@ import { HistoryPoint, MetricsHistory, WINDOW_SECONDS } from './metrics-history'
 
 const STORE_READ_TIMEOUT_MS = 1500;
 const INCIDENTS_SHOWN = 20;
-const INCIDENT_HOURS = 24;
+const LOCK_KEY_PREFIX = lockKey('');
 
 export interface VersionRow {
   dataType: string;
@@ -192,14 +192,16 @@ export class DashboardService {
         },
         () => unavailable.add('mysql'),
       ),
-      withTimeout(this.incidents.since(INCIDENT_HOURS)).then(
-        (incidents) => (next.incidents = incidents.slice(0, INCIDENTS_SHOWN)),
+      withTimeout(this.incidents.latest(INCIDENTS_SHOWN)).then(
+        (incidents) => (next.incidents = incidents),
         () => unavailable.add('mysql'),
       ),
       withTimeout(Promise.all([this.locks.held(), this.cache.versionKeys([])])).then(
         ([held, keys]) => {
           next.locks = held.map((lock) => ({
-            dataType: lock.key.replace(/^lock:shop\.version\./, ''),
+            dataType: lock.key.startsWith(LOCK_KEY_PREFIX)
+              ? lock.key.slice(LOCK_KEY_PREFIX.length)
+              : lock.key,
             // A lock is written with LOCK_TTL_MS: what it has lost of it is its age (since the
             // grant or its last extension). Unknown for a key without expiry.
             ageMs: lock.ttlMs >= 0 ? Math.max(this.config.LOCK_TTL_MS - lock.ttlMs, 0) : null,
