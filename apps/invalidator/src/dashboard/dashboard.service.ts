@@ -55,7 +55,14 @@ export interface InstanceFigures {
 export interface DashboardState {
   instance: InstanceFigures;
   shared: SharedFigures;
-  thresholds: { performanceMs: number; errorRate: number; windowSeconds: number };
+  thresholds: {
+    performanceMs: number;
+    errorRate: number;
+    /** The stage percentiles' window. */
+    windowSeconds: number;
+    /** The error rate's window: the breaker's. */
+    errorWindowSeconds: number;
+  };
 }
 
 export interface DashboardSnapshot extends DashboardState {
@@ -129,6 +136,7 @@ export class DashboardService {
         performanceMs: this.config.PERFORMANCE_THRESHOLD_MS,
         errorRate: this.config.ERROR_RATE_THRESHOLD,
         windowSeconds: WINDOW_SECONDS,
+        errorWindowSeconds: this.history.errorWindowSeconds,
       },
     };
   }

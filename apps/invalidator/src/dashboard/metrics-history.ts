@@ -1,9 +1,10 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { MetricValue } from 'prom-client';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { InvalidatorMetrics, METRIC, SagaStage } from '@invalidator/monitoring';
 
 export const HISTORY_SECONDS = 15 * 60;
-/** Percentiles and the error rate are taken over this sliding window of the history. */
+/** Stage percentiles are taken over this sliding window of the history. */
 export const WINDOW_SECONDS = 60;
 const STAGES: SagaStage[] = ['lock', 'transaction', 'publish', 'purge'];
 
@@ -15,7 +16,7 @@ export interface HistoryPoint {
   sagasPerSec: { success: number; error: number };
   /** p50/p99 per stage over the last WINDOW_SECONDS, in ms; null without sagas in it. */
   stageMs: Record<SagaStage, { p50: number | null; p99: number | null }>;
-  /** Failed sagas / all sagas over the last WINDOW_SECONDS; null without sagas in it. */
+  /** Failed saga attempts / all over the breaker's window (BREAKER_WINDOW_MS); null without any. */
   errorRate: number | null;
 }
 
@@ -66,8 +67,18 @@ export class MetricsHistory implements OnModuleInit, OnModuleDestroy {
   private readonly points: HistoryPoint[] = [];
   private timer?: NodeJS.Timeout;
   private readonly listeners = new Set<(point: HistoryPoint) => void>();
+  /** The error rate's window: the breaker's, so the chart and the breaker judge the same rate. */
+  readonly errorWindowSeconds: number;
 
-  constructor(private readonly metrics: InvalidatorMetrics) {}
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: InvalidatorMetrics,
+  ) {
+    this.errorWindowSeconds = Math.min(
+      Math.max(Math.round(config.BREAKER_WINDOW_MS / 1000), 1),
+      HISTORY_SECONDS,
+    );
+  }
 
   onModuleInit(): void {
     void this.sample();
@@ -97,13 +108,16 @@ export class MetricsHistory implements OnModuleInit, OnModuleDestroy {
     const now = await this.read();
     const previous = this.totals[this.totals.length - 1];
     this.totals.push(now);
-    if (this.totals.length > WINDOW_SECONDS + 1) this.totals.shift();
+    if (this.totals.length > Math.max(WINDOW_SECONDS, this.errorWindowSeconds) + 1) {
+      this.totals.shift();
+    }
     if (!previous) return;
     const seconds = Math.max((now.t - previous.t) / 1000, 0.001);
     const rate = (a: number, b: number) => Math.round(((a - b) / seconds) * 100) / 100;
-    const windowStart = this.totals[0];
-    const windowSagas =
-      now.sagas.success + now.sagas.error - windowStart.sagas.success - windowStart.sagas.error;
+    const windowStart = this.totals[Math.max(this.totals.length - 1 - WINDOW_SECONDS, 0)];
+    const errorStart = this.totals[Math.max(this.totals.length - 1 - this.errorWindowSeconds, 0)];
+    const errorSagas =
+      now.sagas.success + now.sagas.error - errorStart.sagas.success - errorStart.sagas.error;
     const point: HistoryPoint = {
       t: now.t,
       eventsPerSec: {
@@ -124,7 +138,7 @@ export class MetricsHistory implements OnModuleInit, OnModuleDestroy {
           },
         ]),
       ) as HistoryPoint['stageMs'],
-      errorRate: windowSagas > 0 ? (now.sagas.error - windowStart.sagas.error) / windowSagas : null,
+      errorRate: errorSagas > 0 ? (now.sagas.error - errorStart.sagas.error) / errorSagas : null,
     };
     this.points.push(point);
     if (this.points.length > HISTORY_SECONDS) this.points.shift();

@@ -157,6 +157,7 @@
     $('error-threshold').textContent = pct(thresholds.errorRate);
     $('perf-threshold').textContent = thresholds.performanceMs;
     $('window-seconds').textContent = thresholds.windowSeconds;
+    $('error-window').textContent = thresholds.errorWindowSeconds;
     $('fallbacks').textContent = instance.fallbacks;
     $('global-version').textContent =
       shared.globalVersion.redis ?? shared.globalVersion.mysql ?? '–';
