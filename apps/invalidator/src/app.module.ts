@@ -6,6 +6,7 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { mysqlOptions } from '@invalidator/versioning';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
@@ -34,6 +35,7 @@ export class AppModule {
                 'req.headers.authorization',
                 'req.headers.cookie',
                 'req.headers["proxy-authorization"]',
+                'req.headers["sec-websocket-protocol"]',
                 'res.headers["set-cookie"]',
               ],
               censor: '[redacted]',
@@ -50,6 +52,7 @@ export class AppModule {
         MonitoringModule,
         CacheModule,
         SagaModule,
+        ...(config.DASHBOARD_ENABLED ? [DashboardModule] : []),
       ],
       controllers: [
         VersionsController,

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
@@ -20,6 +21,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  // Plain WebSockets (the dashboard's feed) on the HTTP server's port.
+  app.useWebSocketAdapter(new WsAdapter(app));
   app.connectMicroservice({ strategy: app.get(KafkaBatchTransport) }, { inheritAppConfig: true });
 
   // Our own signal handling rather than enableShutdownHooks(), which re-raises the signal and

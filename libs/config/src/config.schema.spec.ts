@@ -40,6 +40,15 @@ describe('parseConfig', () => {
       );
   });
 
+  it('the dashboard is on with a cap of 20 clients by default; a bad flag or cap stops start-up naming it', () => {
+    expect(parseConfig({}).DASHBOARD_ENABLED).toBe(true);
+    expect(parseConfig({}).DASHBOARD_MAX_CLIENTS).toBe(20);
+    expect(parseConfig({ DASHBOARD_ENABLED: 'false' }).DASHBOARD_ENABLED).toBe(false);
+    expect(() => parseConfig({ DASHBOARD_ENABLED: 'nope' })).toThrow(/DASHBOARD_ENABLED/);
+    for (const bad of ['0', 'many', '1001'])
+      expect(() => parseConfig({ DASHBOARD_MAX_CLIENTS: bad })).toThrow(/DASHBOARD_MAX_CLIENTS/);
+  });
+
   it('splits a broker list and rejects a broker without a port', () => {
     expect(parseConfig({ KAFKA_BROKERS: 'a:1, b:2' }).KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
     expect(() => parseConfig({ KAFKA_BROKERS: 'a' })).toThrow(/KAFKA_BROKERS/);

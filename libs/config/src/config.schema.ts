@@ -68,6 +68,8 @@ const configFields = z.object({
   LOCK_SWEEP_INTERVAL_MS: intIn(100, 3600000).default(30000),
   RETRY_MAX_DELAY_MS: intIn(10, 600000).default(5000),
   SHUTDOWN_TIMEOUT_MS: intIn(1000, 600000).default(25000),
+  DASHBOARD_ENABLED: boolFlag.default(true),
+  DASHBOARD_MAX_CLIENTS: intIn(1, 1000).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

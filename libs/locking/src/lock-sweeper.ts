@@ -42,6 +42,14 @@ export class LockSweeper {
     return found;
   }
 
+  /** Every lock key now, with its remaining TTL (-1: none): what the dashboard lists. */
+  async held(): Promise<{ key: string; ttlMs: number }[]> {
+    const keys = await this.cache.scanKeys(lockKey('*'));
+    // One PTTL per key, not a pipeline: lock keys may sit in different cluster slots.
+    const ttls = await Promise.all(keys.map((key) => this.redis.pttl(key)));
+    return keys.map((key, i) => ({ key, ttlMs: ttls[i] })).filter((lock) => lock.ttlMs !== -2);
+  }
+
   async sweep(): Promise<SweptLock[]> {
     const swept: SweptLock[] = [];
     for (const { value, ...lock } of await this.stuck()) {

@@ -19,6 +19,7 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   private ignored: (error: unknown) => boolean = () => false;
   private lastError = '';
   private readonly logger = new Logger(CircuitBreakerService.name);
+  private changed = new Date();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -86,12 +87,18 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'halfOpen' : 'closed';
   }
 
+  /** When the breaker last changed state (start-up if it never did). */
+  get changedAt(): Date {
+    return this.changed;
+  }
+
   /** The breaker's own refusal while open, to tell it from a real failure. */
   static isRefusal(error: unknown): boolean {
     return (error as { code?: unknown } | null)?.code === 'EOPENBREAKER';
   }
 
   private transition(state: CircuitState): void {
+    this.changed = new Date();
     this.metrics.circuitState.set(CIRCUIT_STATE[state]);
     // opossum emits inside fire() and from its reset timer: a listener that throws would leave
     // fire() unsettled or raise an uncaught exception. A listener's failure stays its own.

@@ -54,15 +54,29 @@ export class IncidentRepository {
        FROM incidents WHERE created_at >= NOW(6) - INTERVAL ? SECOND ORDER BY id DESC LIMIT 1000`,
       [Math.round(hours * 3600)],
     );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      kind: r.kind,
-      severity: r.severity,
-      message: r.message,
-      correctiveAction: r.corrective_action,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-      instance: r.instance,
-      createdAt: r.created_at.toISOString(),
-    }));
+    return rows.map(toIncident);
   }
+
+  /** The newest incidents, whatever their age. */
+  async latest(limit: number): Promise<Incident[]> {
+    const rows: IncidentRow[] = await this.dataSource.query(
+      `SELECT id, kind, severity, message, corrective_action, details, instance, created_at
+       FROM incidents ORDER BY id DESC LIMIT ?`,
+      [limit],
+    );
+    return rows.map(toIncident);
+  }
+}
+
+function toIncident(r: IncidentRow): Incident {
+  return {
+    id: Number(r.id),
+    kind: r.kind,
+    severity: r.severity,
+    message: r.message,
+    correctiveAction: r.corrective_action,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    instance: r.instance,
+    createdAt: r.created_at.toISOString(),
+  };
 }

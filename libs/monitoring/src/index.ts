@@ -4,7 +4,7 @@ export type { CircuitState } from './circuit-breaker.service';
 export { IncidentRepository } from './incident.repository';
 export type { Incident, IncidentSeverity, NewIncident } from './incident.repository';
 export { CIRCUIT_STATE, InvalidatorMetrics, METRIC } from './metrics';
-export type { SagaStage } from './metrics';
+export type { AdminAccessOutcome, AdminAccessReason, SagaStage } from './metrics';
 export { MonitoringModule } from './monitoring.module';
 export { SagaStats } from './saga-stats';
 export type { SagaFigures } from './saga-stats';

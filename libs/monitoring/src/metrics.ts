@@ -17,7 +17,12 @@ export const METRIC = {
   alerts: 'invalidator_alerts_total',
   dataVersion: 'invalidator_data_version',
   consumerLag: 'invalidator_consumer_lag_messages',
+  adminAccess: 'invalidator_admin_access_total',
 } as const;
+
+/** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
+export type AdminAccessOutcome = 'accepted' | 'refused';
+export type AdminAccessReason = 'ok' | 'missing_token' | 'wrong_token' | 'bad_request';
 
 export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
 /** 0 closed, 1 half-open, 2 open: alert on `== 2`. */
@@ -39,6 +44,7 @@ export class InvalidatorMetrics {
   readonly alerts: Counter<'kind'>;
   readonly dataVersion: Gauge<'type'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly adminAccess: Counter<'route' | 'outcome' | 'reason'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -141,5 +147,15 @@ export class InvalidatorMetrics {
       labelNames: ['topic', 'partition'],
       registers: [registry],
     });
+    this.adminAccess = new Counter({
+      name: METRIC.adminAccess,
+      help: 'Admin access attempts (bump route, dashboard data and socket), by route, outcome and reason',
+      labelNames: ['route', 'outcome', 'reason'],
+      registers: [registry],
+    });
+  }
+
+  countAdminAccess(route: 'bump' | 'dashboard', reason: AdminAccessReason): void {
+    this.adminAccess.inc({ route, outcome: reason === 'ok' ? 'accepted' : 'refused', reason });
   }
 }

@@ -4,6 +4,8 @@ export { VERSIONING_MIGRATIONS } from './migrations';
 export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
+export { VersionAuditRepository } from './version-audit.repository';
+export type { LastBump } from './version-audit.repository';
 export { VersioningModule } from './versioning.module';
 export { mysqlOptions } from './mysql-options';
 export { CoherenceRepository } from './coherence.repository';

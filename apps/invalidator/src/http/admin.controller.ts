@@ -10,13 +10,13 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { idempotencyKey, manualBumpRequest } from '@invalidator/contracts';
+import { InvalidatorMetrics } from '@invalidator/monitoring';
 import { InvalidationSaga, ManualBumpResult } from '../saga/invalidation.saga';
 import { IdempotencyKeyReusedError } from '../saga/saga-errors';
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
+import { bearerToken, judgeAdminToken } from './admin-token';
 
 /** Manual atomic bumps through the saga. Off (404) unless ADMIN_TOKEN is set: never open. */
 @Controller('admin')
@@ -24,6 +24,7 @@ export class AdminController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly saga: InvalidationSaga,
+    private readonly metrics: InvalidatorMetrics,
   ) {}
 
   @Post('versions/bump')
@@ -35,21 +36,24 @@ export class AdminController {
   ): Promise<ManualBumpResult> {
     const token = this.config.ADMIN_TOKEN;
     if (token === undefined) throw new NotFoundException();
-    const presented = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
-    // Both sides hashed first: timingSafeEqual throws on unequal lengths, which would leak them.
-    if (!timingSafeEqual(digest(presented), digest(token))) {
+    const judged = judgeAdminToken(token, bearerToken(authorization));
+    if (judged !== 'ok') {
+      this.metrics.countAdminAccess('bump', judged);
       throw new UnauthorizedException('a valid bearer token is required');
     }
     const request = manualBumpRequest.safeParse(body);
     if (!request.success) {
+      this.metrics.countAdminAccess('bump', 'bad_request');
       throw new BadRequestException(
         request.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
       );
     }
     const key = idempotencyKey.safeParse(presentedKey);
     if (presentedKey !== undefined && !key.success) {
+      this.metrics.countAdminAccess('bump', 'bad_request');
       throw new BadRequestException([`Idempotency-Key: ${key.error.issues[0].message}`]);
     }
+    this.metrics.countAdminAccess('bump', 'ok');
     try {
       // Without a key of the caller's, one per request: the saga's own retries still bump once.
       return await this.saga.bumpManually(request.data.types, 'admin', {
