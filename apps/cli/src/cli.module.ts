@@ -5,8 +5,7 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { mysqlOptions } from '@invalidator/versioning';
-// The saga is the service's; the CLI runs the very same steps rather than a copy of them.
-import { SagaModule } from '../../invalidator/src/saga/saga.module';
+import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
@@ -25,7 +24,8 @@ export class CliModule {
         TypeOrmModule.forRoot(mysqlOptions(config)),
         MonitoringModule,
         CacheModule,
-        SagaModule,
+        // The CLI runs the very same saga as the service rather than a copy of it.
+        InvalidationModule.forManualBumps(),
       ],
       providers: [StoresReady, ValidateAtomicCommand, BumpCommand, CoherenceCheck, ThrowawayChecks],
     };

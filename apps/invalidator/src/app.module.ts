@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
+import { InvalidationModule } from '@invalidator/invalidation';
 import { mysqlOptions } from '@invalidator/versioning';
 import { AdminController } from './http/admin.controller';
 import { HealthController } from './http/health.controller';
@@ -12,8 +13,9 @@ import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
 import { MetricsController } from './http/metrics.controller';
 import { VersionsController } from './http/versions.controller';
+import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
-import { SagaModule } from './saga/saga.module';
+import { KafkaModule } from './kafka/kafka.module';
 import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
@@ -49,7 +51,11 @@ export class AppModule {
         TerminusModule,
         MonitoringModule,
         CacheModule,
-        SagaModule,
+        KafkaModule,
+        InvalidationModule.forConsumer({
+          imports: [KafkaModule],
+          deadLetters: DeadLetterPublisher,
+        }),
       ],
       controllers: [
         VersionsController,

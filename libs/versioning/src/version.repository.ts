@@ -15,8 +15,8 @@ export interface InboxEntry {
 export interface BumpRequest {
   /** Events of the batch; those already in the inbox are skipped (exactly-once effect). */
   events: InboxEntry[];
-  /** Types to bump with no event behind them (manual bumps). */
-  extraDataTypes?: string[];
+  /** Types to bump with no inbox entry behind them (manual bumps without an idempotency key). */
+  uninboxedDataTypes?: string[];
   fenceToken: bigint;
   actor: string;
   lockWaitTimeoutMs: number;
@@ -164,7 +164,7 @@ export class VersionRepository {
    * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
    */
   private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
-    const wanted = new Set(request.extraDataTypes ?? []);
+    const wanted = new Set(request.uninboxedDataTypes ?? []);
     for (const event of request.events) event.dataTypes.forEach((t) => wanted.add(t));
     if (wanted.size === 0) return;
     const existing: { data_type: string }[] = await runner.query(
@@ -204,7 +204,7 @@ export class VersionRepository {
 
   private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {
     const { applied, duplicates } = await this.insertIntoInbox(runner, request.events);
-    const dataTypes = new Set(request.extraDataTypes ?? []);
+    const dataTypes = new Set(request.uninboxedDataTypes ?? []);
     for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     await this.writeAudit(runner, bumped, applied, request);

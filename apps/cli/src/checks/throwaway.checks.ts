@@ -6,10 +6,7 @@ import {
   THROWAWAY_TYPE_PREFIX,
   VersionRepository,
 } from '@invalidator/versioning';
-import {
-  InvalidationSaga,
-  ManualBumpResult,
-} from '../../../invalidator/src/saga/invalidation.saga';
+import { ManualBump, ManualBumpResult } from '@invalidator/invalidation';
 import { CheckResult, percentiles, timedCheck } from './check-result';
 
 const ACTOR = 'cli:validate-atomic';
@@ -24,7 +21,7 @@ export class ThrowawayChecks {
   private readonly run = randomBytes(4).toString('hex');
 
   constructor(
-    private readonly saga: InvalidationSaga,
+    private readonly manualBump: ManualBump,
     private readonly versions: VersionRepository,
     private readonly coherence: CoherenceRepository,
     private readonly cache: CacheInspector,
@@ -40,7 +37,7 @@ export class ThrowawayChecks {
   }
 
   private bump(dataType: string) {
-    return this.saga.bumpManually([dataType], ACTOR, { withGlobal: false });
+    return this.manualBump.execute({ dataTypes: [dataType], actor: ACTOR, withGlobal: false });
   }
 
   /** Check 1: N concurrent bumps leave the version +N, N audit rows, N distinct hashes. */

@@ -13,8 +13,7 @@ import {
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { idempotencyKey, manualBumpRequest } from '@invalidator/contracts';
-import { InvalidationSaga, ManualBumpResult } from '../saga/invalidation.saga';
-import { IdempotencyKeyReusedError } from '../saga/saga-errors';
+import { IdempotencyKeyReusedError, ManualBump, ManualBumpResult } from '@invalidator/invalidation';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -23,7 +22,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export class AdminController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly saga: InvalidationSaga,
+    private readonly manualBump: ManualBump,
   ) {}
 
   @Post('versions/bump')
@@ -52,7 +51,9 @@ export class AdminController {
     }
     try {
       // Without a key of the caller's, one per request: the saga's own retries still bump once.
-      return await this.saga.bumpManually(request.data.types, 'admin', {
+      return await this.manualBump.execute({
+        dataTypes: request.data.types,
+        actor: 'admin',
         idempotencyKey: key.data ?? randomUUID(),
       });
     } catch (error) {

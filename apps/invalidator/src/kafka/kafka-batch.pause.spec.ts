@@ -7,7 +7,7 @@ import {
   CircuitState,
   InvalidatorMetrics,
 } from '@invalidator/monitoring';
-import { InvalidationSaga } from '../saga/invalidation.saga';
+import { BatchInvalidation } from '@invalidator/invalidation';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
 const EVENTS = { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop', DISCONNECT: 'disconnect' };
@@ -61,7 +61,7 @@ describe(KafkaBatchTransport.name, () => {
     const sut = new KafkaBatchTransport(
       kafka,
       config,
-      {} as InvalidationSaga,
+      {} as BatchInvalidation,
       {} as InvalidatorMetrics,
       breaker,
       logger as unknown as PinoLogger,

@@ -4,15 +4,15 @@ import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { InvalidationSaga } from '../saga/invalidation.saga';
-import { BatchAbandonedError } from '../saga/saga-errors';
-import { SAGA_LOG } from '../saga/saga-log';
 import {
+  BatchAbandonedError,
+  BatchInvalidation,
   BatchRevokedError,
   IncomingBatch,
   IncomingMessage,
+  SAGA_LOG,
   heartbeatIntervalMs,
-} from './incoming-batch';
+} from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
 
 /** At most this many messages go into one saga, so a saga stays well under the session timeout. */
@@ -38,7 +38,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly saga: InvalidationSaga,
+    private readonly batches: BatchInvalidation,
     private readonly metrics: InvalidatorMetrics,
     breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
@@ -224,7 +224,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         },
       };
       try {
-        await this.saga.handle(incoming);
+        await this.batches.handle(incoming);
       } catch (error) {
         if (error instanceof BatchAbandonedError) {
           this.log.warn({ event_count: error.eventIds.length }, SAGA_LOG.abandoned);

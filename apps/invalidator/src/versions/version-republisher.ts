@@ -64,7 +64,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
         // Redis gone again: its next `ready` starts a fresh run.
         if (this.redis.status !== 'ready') return;
         await sleep(
-          backoffDelay(attempt, this.config.LOCK_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
+          backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
         );
       }
     }

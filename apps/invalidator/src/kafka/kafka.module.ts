@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { DeadLetterPublisher } from './dead-letter.publisher';
+import { KAFKA, kafkaProvider } from './kafka.provider';
+
+/** The kafkajs client and the dead-letter topic's producer (the saga's DeadLetterSink). */
+@Module({
+  providers: [kafkaProvider, DeadLetterPublisher],
+  exports: [KAFKA, DeadLetterPublisher],
+})
+export class KafkaModule {}
