@@ -1,9 +1,11 @@
+import { RejectedRowError } from '@invalidator/versioning';
 import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
 import { BatchInvalidation } from './batch-invalidation';
 import { BatchAbandonedError } from './saga-errors';
 
-/** MySQL refusing the row: the message's own fault. */
-const dataError = () => Object.assign(new Error('trigger refused the row'), { errno: 1644 });
+/** MySQL refusing the row (the repository's typed error): the message's own fault. */
+const dataError = () =>
+  new RejectedRowError(Object.assign(new Error('trigger refused the row'), { errno: 1644 }));
 /** The world's fault: retried, never dead-lettered. */
 const storeError = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { dispositionOf } from '@invalidator/contracts';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { BatchLease } from './batch-lease';
 import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
-import { failureKind } from './failure-kind';
 import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
 import { InvalidationSaga } from './invalidation.saga';
-import { BatchAbandonedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
 import { SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
 
@@ -63,8 +62,15 @@ export class BatchInvalidation {
           unsent = [];
           report = await this.saga.apply(work, lease);
         } catch (error) {
-          if (error instanceof BatchAbandonedError) throw error;
-          if (failureKind(error) === 'message') messageFaults++;
+          switch (dispositionOf(error)) {
+            case 'abandon':
+              throw error;
+            case 'dead-letter':
+              messageFaults++;
+              break;
+            default:
+            // 'retry' and 'lost-race' ('fallback' never gets here: the saga takes it): back off.
+          }
           this.telemetry.attemptFailed(error, attemptStarted);
           await this.backOff(error, attempt, work, lease);
         }
@@ -96,7 +102,7 @@ export class BatchInvalidation {
           report.appliedEventIds.forEach((id) => applied.add(id));
           break;
         } catch (error) {
-          if (failureKind(error) !== 'message') throw error;
+          if (dispositionOf(error) !== 'dead-letter') throw error;
           if (attempt < ISOLATION_ATTEMPTS) continue;
           const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempt} attempts)`;
           poison.push({ message: event.message, kind: 'poison', reason });

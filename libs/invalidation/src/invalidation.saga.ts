@@ -1,17 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
-import { FencedLock, LockLostError, LockService, LockUnavailableError } from '@invalidator/locking';
+import { dispositionOf } from '@invalidator/contracts';
+import { FencedLock, LockService } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
-import {
-  InboxRaceError,
-  StaleFenceError,
-  VersionRepository,
-  globalVersionString,
-} from '@invalidator/versioning';
+import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { BatchLease } from './batch-lease';
-import { failureKind } from './failure-kind';
-import { BatchAbandonedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
 import { SagaReport, SagaWork } from './saga-work';
 
@@ -30,17 +24,7 @@ export class InvalidationSaga {
     private readonly purger: TagPurger,
     private readonly breaker: CircuitBreakerService,
     private readonly telemetry: SagaTelemetry,
-  ) {
-    // Lost races and bad messages say nothing about the stores' health.
-    breaker.ignore(
-      (error) =>
-        error instanceof StaleFenceError ||
-        error instanceof InboxRaceError ||
-        error instanceof LockLostError ||
-        error instanceof BatchAbandonedError ||
-        failureKind(error) === 'message',
-    );
-  }
+  ) {}
 
   /** Applies the work once; the breaker counts every attempt and, while open, refuses at once. */
   async apply(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
@@ -107,8 +91,9 @@ export class InvalidationSaga {
       end('acquired');
       return lock;
     } catch (error) {
-      end(error instanceof LockUnavailableError ? 'unavailable' : 'error');
-      if (!(error instanceof LockUnavailableError)) throw error;
+      const fallback = dispositionOf(error) === 'fallback';
+      end(fallback ? 'unavailable' : 'error');
+      if (!fallback) throw error;
       this.telemetry.fallback(work);
       return undefined;
     }

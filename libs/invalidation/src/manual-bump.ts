@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { manualBumpEventId } from '@invalidator/contracts';
+import { dispositionOf, manualBumpEventId } from '@invalidator/contracts';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, VersionState } from '@invalidator/versioning';
-import { failureKind } from './failure-kind';
 import { InvalidationSaga } from './invalidation.saga';
 import { IdempotencyKeyReusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
@@ -112,7 +111,8 @@ export class ManualBump {
       try {
         return await this.saga.apply(work);
       } catch (error) {
-        if (failureKind(error) === 'message' || attempt + 1 >= MANUAL_BUMP_ATTEMPTS) throw error;
+        const attempts = attempt + 1;
+        if (dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS) throw error;
         this.telemetry.manualBumpRetrying(error);
         await sleep(
           backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),

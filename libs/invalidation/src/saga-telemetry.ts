@@ -11,9 +11,15 @@ import {
 } from '@invalidator/monitoring';
 import { THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
-import { errorName } from './failure-kind';
 import { SAGA_LOG } from './saga-log';
 import { SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
+
+/** A bounded label for the retry metric: the driver's code, else the error's type. */
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return 'Error';
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
+}
 
 /**
  * Everything the saga reports — metrics, figures, alerts, log lines — in one place: each step

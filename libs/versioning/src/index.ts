@@ -1,5 +1,5 @@
 export { VERSIONING_ENTITIES, ProcessedEvent, ShopDataVersion, VersionAudit } from './entities';
-export { InboxRaceError, StaleFenceError } from './errors';
+export { InboxRaceError, RejectedRowError, StaleFenceError } from './errors';
 export { VERSIONING_MIGRATIONS } from './migrations';
 export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';
 export { VersionRepository } from './version.repository';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { InboxRaceError, StaleFenceError } from './errors';
+import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { versionHash } from './version-hash';
 
 export interface InboxEntry {
@@ -153,6 +153,8 @@ export class VersionRepository {
         await runner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
+    } catch (error) {
+      throw typedMysqlError(error);
     } finally {
       await runner.release();
     }

@@ -1,6 +1,7 @@
 import { Consumer, Kafka } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { parseConfig } from '@invalidator/config';
+import { isStoreFailure } from '@invalidator/contracts';
 import {
   AlertService,
   CircuitBreakerService,
@@ -117,7 +118,7 @@ describe(CircuitBreakerService.name, () => {
     });
     const metrics = { circuitState: { set: jest.fn() } } as unknown as InvalidatorMetrics;
     const alerts = { raise: jest.fn(async () => undefined) } as unknown as AlertService;
-    const sut = new CircuitBreakerService(config, metrics, alerts);
+    const sut = new CircuitBreakerService(config, metrics, alerts, isStoreFailure);
     const seen: CircuitState[] = [];
     sut.onTransition((state) => {
       seen.push(state);

@@ -218,23 +218,26 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           resolveOffset(last);
           // The committed offset is the next one to read, not the last one handled.
           const offset = (BigInt(last) + 1n).toString();
-          await this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset },
-          ]);
+          try {
+            await this.consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset },
+            ]);
+          } catch (error) {
+            throw new OffsetCommitError(error);
+          }
         },
       };
       try {
         await this.batches.handle(incoming);
       } catch (error) {
-        if (error instanceof BatchAbandonedError) {
-          this.log.warn({ event_count: error.eventIds.length }, SAGA_LOG.abandoned);
-          return;
-        }
+        const where = { topic: batch.topic, partition: batch.partition };
+        if (error instanceof BatchAbandonedError)
+          this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
         // A failed commit after a finished saga: redelivery is harmless (the inbox skips it).
-        this.log.error(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          SAGA_LOG.commitFailed,
-        );
+        else if (error instanceof OffsetCommitError)
+          this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
+        // Nothing committed: the batch is fetched again.
+        else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
         return;
       }
       try {
@@ -248,6 +251,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         );
       }
     }
+  }
+}
+
+/** The saga finished, but its offsets could not be committed. */
+class OffsetCommitError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('offset commit failed');
+    this.name = 'OffsetCommitError';
   }
 }
 
