@@ -1,4 +1,3 @@
-export { VERSIONING_ENTITIES, ProcessedEvent, ShopDataVersion, VersionAudit } from './entities';
 export { InboxRaceError, RejectedRowError, StaleFenceError } from './errors';
 export { VERSIONING_MIGRATIONS } from './migrations';
 export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';

@@ -1,6 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
-import { VERSIONING_ENTITIES } from './entities';
 import { VERSIONING_MIGRATIONS } from './migrations';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
@@ -13,7 +12,7 @@ export function mysqlOptions(
   return {
     type: 'mysql',
     url: config.MYSQL_URL,
-    entities: VERSIONING_ENTITIES,
+    // Every query is raw SQL in a repository: TypeORM needs no entity metadata.
     migrations: VERSIONING_MIGRATIONS,
     migrationsRun: config.MYSQL_MIGRATIONS_RUN,
     synchronize: false,
