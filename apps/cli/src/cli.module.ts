@@ -3,8 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
-import { MonitoringModule } from '@invalidator/monitoring';
-import { mysqlOptions } from '@invalidator/versioning';
+import { LockingModule } from '@invalidator/locking';
+import { RedisModule } from '@invalidator/redis';
+import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CoherenceCheck } from './checks/coherence.check';
@@ -22,8 +23,10 @@ export class CliModule {
         // Logs go to stderr: stdout carries the table or the --json report.
         LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, stream: process.stderr } }),
         TypeOrmModule.forRoot(mysqlOptions(config)),
-        MonitoringModule,
+        RedisModule,
         CacheModule,
+        VersioningModule,
+        LockingModule,
         // The CLI runs the very same saga as the service rather than a copy of it.
         InvalidationModule.forManualBumps(),
       ],

@@ -6,7 +6,9 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { InvalidationModule } from '@invalidator/invalidation';
-import { mysqlOptions } from '@invalidator/versioning';
+import { LockingModule } from '@invalidator/locking';
+import { RedisModule } from '@invalidator/redis';
+import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { AdminController } from './http/admin.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
@@ -50,7 +52,10 @@ export class AppModule {
         }),
         TerminusModule,
         MonitoringModule,
+        RedisModule,
         CacheModule,
+        LockingModule,
+        VersioningModule,
         KafkaModule,
         InvalidationModule.forConsumer({
           imports: [KafkaModule],

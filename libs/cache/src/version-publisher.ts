@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { GLOBAL_VERSION_KEY, versionKey } from './cache-keys';
-import { REDIS_CLIENT } from './redis.provider';
+import { REDIS_CLIENT } from '@invalidator/redis';
 
 export interface PublishedVersion {
   dataType: string;

@@ -1,5 +1,7 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
+import { MonitoringModule } from '@invalidator/monitoring';
 import { VersioningModule } from '@invalidator/versioning';
 import { BatchInvalidation } from './batch-invalidation';
 import { DEAD_LETTER_SINK, DeadLetterSink } from './dead-letters';
@@ -9,19 +11,18 @@ import { SagaTelemetry } from './saga-telemetry';
 
 const SAGA_PROVIDERS = [SagaTelemetry, InvalidationSaga, ManualBump];
 
-/**
- * The saga and its use cases. Needs ConfigModule, CacheModule, MonitoringModule and a TypeORM
- * connection from the importing app (all global).
- */
+const SAGA_IMPORTS = [LockingModule, VersioningModule, CacheModule, MonitoringModule];
+
+/** The saga and its use cases. Needs ConfigModule and a TypeORM connection from the app. */
 @Module({})
 export class InvalidationModule {
   /** Manual bumps only (the CLI): no consumer, so no dead letters. */
   static forManualBumps(): DynamicModule {
     return {
       module: InvalidationModule,
-      imports: [LockingModule, VersioningModule],
+      imports: SAGA_IMPORTS,
       providers: SAGA_PROVIDERS,
-      exports: [ManualBump, VersioningModule, LockingModule],
+      exports: [ManualBump],
     };
   }
 
@@ -32,13 +33,13 @@ export class InvalidationModule {
   }): DynamicModule {
     return {
       module: InvalidationModule,
-      imports: [LockingModule, VersioningModule, ...(options.imports ?? [])],
+      imports: [...SAGA_IMPORTS, ...(options.imports ?? [])],
       providers: [
         ...SAGA_PROVIDERS,
         { provide: DEAD_LETTER_SINK, useExisting: options.deadLetters },
         BatchInvalidation,
       ],
-      exports: [ManualBump, BatchInvalidation, VersioningModule, LockingModule],
+      exports: [ManualBump, BatchInvalidation],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { AlertService } from './alert.service';
 import { isStoreFailure } from '@invalidator/contracts';
@@ -7,8 +7,10 @@ import { IncidentRepository } from './incident.repository';
 import { InvalidatorMetrics } from './metrics';
 import { SagaStats } from './saga-stats';
 
-/** An injected registry, never prom-client's global one (no double registration in tests). */
-@Global()
+/**
+ * An injected registry, never prom-client's global one (no double registration in tests).
+ * Needs ConfigModule (global) and a TypeORM connection (incidents).
+ */
 @Module({
   providers: [
     { provide: Registry, useFactory: () => new Registry() },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { CacheInspector } from '@invalidator/cache';
+import { CacheRepair } from '@invalidator/cache';
 import {
   CoherenceRepository,
   THROWAWAY_TYPE_PREFIX,
@@ -24,7 +24,7 @@ export class ThrowawayChecks {
     private readonly manualBump: ManualBump,
     private readonly versions: VersionRepository,
     private readonly coherence: CoherenceRepository,
-    private readonly cache: CacheInspector,
+    private readonly cache: CacheRepair,
   ) {}
 
   private type(name: string): string {

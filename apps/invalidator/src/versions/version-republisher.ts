@@ -2,7 +2,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT, VersionPublisher } from '@invalidator/cache';
+import { VersionPublisher } from '@invalidator/cache';
+import { REDIS_CLIENT } from '@invalidator/redis';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 
