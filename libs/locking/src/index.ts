@@ -6,3 +6,4 @@ export { LockingModule } from './locking.module';
 export { LockSweeper } from './lock-sweeper';
 export type { SweptLock } from './lock-sweeper';
 export { FenceTokenRepository } from './fence-token.repository';
+export { LOCKING_MIGRATIONS } from './migrations';

@@ -5,6 +5,7 @@ export { IncidentRepository } from './incident.repository';
 export type { Incident, IncidentSeverity, NewIncident } from './incident.repository';
 export { CIRCUIT_STATE, InvalidatorMetrics, METRIC } from './metrics';
 export type { SagaStage } from './metrics';
+export { MONITORING_MIGRATIONS } from './migrations';
 export { MonitoringModule } from './monitoring.module';
 export { SagaStats } from './saga-stats';
 export type { SagaFigures } from './saga-stats';
