@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { REDIS_CLIENT, scanKeys } from '@invalidator/redis';
-import { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
+import { GLOBAL_VERSION_KEY, tagKey, versionKey, versionValue } from './cache-keys';
 import { PublishedVersion } from './version-publisher';
 
 /** What the operator CLI's checks and repair read and rewrite in Redis, beyond the saga's steps. */
@@ -26,16 +26,7 @@ export class CacheRepair {
   /** Writes the keys as given, unconditionally: for repairs, when Redis is ahead or corrupt. */
   async forcePublish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     const pipeline = this.redis.multi();
-    for (const v of versions) {
-      pipeline.set(
-        versionKey(v.dataType),
-        JSON.stringify({
-          version: Number(v.version),
-          hash: v.hash,
-          updatedAt: v.updatedAt.toISOString(),
-        }),
-      );
-    }
+    for (const v of versions) pipeline.set(versionKey(v.dataType), versionValue(v));
     pipeline.set(GLOBAL_VERSION_KEY, globalVersion);
     await pipeline.exec();
   }

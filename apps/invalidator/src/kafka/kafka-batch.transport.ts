@@ -34,6 +34,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private deadReason?: string;
   /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
   private pausedByBreaker = false;
+  private readonly consumedTopics: string[];
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -44,6 +45,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
+    this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
     breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
@@ -76,10 +78,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
   }
 
+  /** The topics consumed (paused and resumed as one). */
   private topics(): { topic: string }[] {
-    return [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY].map((topic) => ({
-      topic,
-    }));
+    return this.consumedTopics.map((topic) => ({ topic }));
   }
 
   /** A partition taken away by a rebalance is another member's to report: drop its lag. */
@@ -137,7 +138,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       await this.ensureTopics();
       await this.consumer.connect();
       await this.consumer.subscribe({
-        topics: [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY],
+        topics: this.consumedTopics,
         fromBeginning: true,
       });
       await this.consumer.run({
@@ -173,11 +174,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const wanted = [
-        this.config.KAFKA_TOPIC_PRODUCT,
-        this.config.KAFKA_TOPIC_CATEGORY,
-        this.config.KAFKA_TOPIC_DLQ,
-      ].filter((t) => !existing.has(t));
+      const wanted = [...this.consumedTopics, this.config.KAFKA_TOPIC_DLQ].filter(
+        (t) => !existing.has(t),
+      );
       if (wanted.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
