@@ -1,6 +1,5 @@
 export { InboxRaceError, RejectedRowError, StaleFenceError } from './errors';
-export { VERSIONING_MIGRATIONS } from './migrations';
-export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';
+export { THROWAWAY_TYPE_PREFIX, globalVersionString } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
 export { VersioningModule } from './versioning.module';
