@@ -1,6 +1,35 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, URL } from 'node:url';
+
+const LIB_INDEX = { group: ['@invalidator/*/*'], message: 'Import a lib through its index.' };
+
+/** Each app imports libs, never another app: what two apps share belongs in a lib. */
+const APPS = readdirSync(fileURLToPath(new URL('./apps', import.meta.url)), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+const appBoundaries = APPS.map((app) => ({
+  files: [`apps/${app}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          LIB_INDEX,
+          {
+            group: [
+              '**/apps/**',
+              ...APPS.filter((other) => other !== app).map((o) => `**/${o}/src/**`),
+            ],
+            message: `apps/${app} must not import another app: move what they share into a lib.`,
+          },
+        ],
+      },
+    ],
+  },
+}));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'coverage/**'] },
@@ -51,10 +80,7 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['@invalidator/*/*'], message: 'Import a lib through its index.' }] },
-      ],
+      'no-restricted-imports': ['error', { patterns: [LIB_INDEX] }],
     },
   },
   {
@@ -63,12 +89,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            { group: ['**/apps/**'], message: 'Libs never import apps.' },
-            { group: ['@invalidator/*/*'], message: 'Import a lib through its index.' },
-          ],
+          patterns: [{ group: ['**/apps/**'], message: 'Libs never import apps.' }, LIB_INDEX],
         },
       ],
     },
   },
+  ...appBoundaries,
 );

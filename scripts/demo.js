@@ -13,17 +13,7 @@ const categoryTopic = process.env.KAFKA_TOPIC_CATEGORY || 'shop.category-updated
 const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379/0', {
   keyPrefix: process.env.REDIS_KEY_PREFIX || '',
 });
-const main = join(
-  __dirname,
-  '..',
-  'dist',
-  'apps',
-  'invalidator',
-  'apps',
-  'invalidator',
-  'src',
-  'main.js',
-);
+const main = join(__dirname, '..', require('./entrypoints.json').invalidator);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const versions = async () => (await fetch(`http://127.0.0.1:${port}/versions`)).json();

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/stack.sh up
-[ -f dist/apps/invalidator/apps/invalidator/src/main.js ] || npm run -s build
+[ -f "$(node -p "require('./scripts/entrypoints.json').invalidator")" ] || npm run -s build
 KAFKAJS_NO_PARTITIONER_WARNING=1 node scripts/demo.js

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import entrypoints from '../../scripts/entrypoints.json';
 import { TestEnv, serviceEnv } from './test-env';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'cli', 'apps', 'cli', 'src', 'main.js');
+const MAIN = join(__dirname, '..', '..', entrypoints.cli);
 
 export interface CliRun {
   code: number | null;

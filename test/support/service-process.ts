@@ -1,19 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import entrypoints from '../../scripts/entrypoints.json';
 import { GiveUpWaiting, TestEnv, freePort, serviceEnv, waitFor } from './test-env';
 
-const MAIN = join(
-  __dirname,
-  '..',
-  '..',
-  'dist',
-  'apps',
-  'invalidator',
-  'apps',
-  'invalidator',
-  'src',
-  'main.js',
-);
+const MAIN = join(__dirname, '..', '..', entrypoints.invalidator);
 
 /** The built service, run as a real child process against the real stack. */
 export class ServiceProcess {

@@ -2,7 +2,7 @@ import { Command } from 'nest-commander';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { dataTypeName } from '@invalidator/contracts';
-import { InvalidationSaga } from '../../invalidator/src/saga/invalidation.saga';
+import { ManualBump } from '@invalidator/invalidation';
 import { OperatorCommand, UsageError } from './usage-error';
 
 @Command({
@@ -12,7 +12,7 @@ import { OperatorCommand, UsageError } from './usage-error';
     'Bump the versions of the given data types (and global) through the saga, audited as cli:<user>; applied once (an idempotency key per invocation)',
 })
 export class BumpCommand extends OperatorCommand {
-  constructor(private readonly saga: InvalidationSaga) {
+  constructor(private readonly manualBump: ManualBump) {
     super();
   }
 
@@ -23,7 +23,9 @@ export class BumpCommand extends OperatorCommand {
         throw new UsageError(`bad data type "${type}": ${parsed.error.issues[0].message}`);
     }
     // One key per invocation: the saga's retries (a failure after COMMIT) bump once.
-    const result = await this.saga.bumpManually(types, `cli:${userInfo().username}`, {
+    const result = await this.manualBump.execute({
+      dataTypes: types,
+      actor: `cli:${userInfo().username}`,
       idempotencyKey: randomUUID(),
     });
     for (const v of result.versions)

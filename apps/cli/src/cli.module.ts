@@ -3,10 +3,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
-import { MonitoringModule } from '@invalidator/monitoring';
-import { mysqlOptions } from '@invalidator/versioning';
-// The saga is the service's; the CLI runs the very same steps rather than a copy of them.
-import { SagaModule } from '../../invalidator/src/saga/saga.module';
+import { LockingModule } from '@invalidator/locking';
+import { RedisModule } from '@invalidator/redis';
+import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
+import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
@@ -23,9 +23,12 @@ export class CliModule {
         // Logs go to stderr: stdout carries the table or the --json report.
         LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, stream: process.stderr } }),
         TypeOrmModule.forRoot(mysqlOptions(config)),
-        MonitoringModule,
+        RedisModule,
         CacheModule,
-        SagaModule,
+        VersioningModule,
+        LockingModule,
+        // The CLI runs the very same saga as the service rather than a copy of it.
+        InvalidationModule.forManualBumps(),
       ],
       providers: [StoresReady, ValidateAtomicCommand, BumpCommand, CoherenceCheck, ThrowawayChecks],
     };

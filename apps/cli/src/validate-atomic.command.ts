@@ -1,5 +1,5 @@
 import { Command, Option } from 'nest-commander';
-import { CacheInspector, TagPurger } from '@invalidator/cache';
+import { CacheRepair, TagPurger } from '@invalidator/cache';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { CheckResult, printTable } from './checks/check-result';
 import { CoherenceCheck } from './checks/coherence.check';
@@ -25,7 +25,7 @@ export class ValidateAtomicCommand extends OperatorCommand {
   constructor(
     private readonly coherence: CoherenceCheck,
     private readonly throwaway: ThrowawayChecks,
-    private readonly cache: CacheInspector,
+    private readonly cache: CacheRepair,
     private readonly purger: TagPurger,
     private readonly versions: VersionRepository,
   ) {

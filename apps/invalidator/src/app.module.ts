@@ -5,7 +5,10 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { MonitoringModule } from '@invalidator/monitoring';
-import { mysqlOptions } from '@invalidator/versioning';
+import { InvalidationModule } from '@invalidator/invalidation';
+import { LockingModule } from '@invalidator/locking';
+import { RedisModule } from '@invalidator/redis';
+import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
 import { HealthController } from './http/health.controller';
@@ -13,8 +16,9 @@ import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
 import { MetricsController } from './http/metrics.controller';
 import { VersionsController } from './http/versions.controller';
+import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
-import { SagaModule } from './saga/saga.module';
+import { KafkaModule } from './kafka/kafka.module';
 import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
@@ -50,8 +54,15 @@ export class AppModule {
         }),
         TerminusModule,
         MonitoringModule,
+        RedisModule,
         CacheModule,
-        SagaModule,
+        LockingModule,
+        VersioningModule,
+        KafkaModule,
+        InvalidationModule.forConsumer({
+          imports: [KafkaModule],
+          deadLetters: DeadLetterPublisher,
+        }),
         ...(config.DASHBOARD_ENABLED ? [DashboardModule] : []),
       ],
       controllers: [

@@ -1,12 +1,13 @@
-import { Global, Module } from '@nestjs/common';
-import { RedisShutdown, redisClientProvider, REDIS_CLIENT } from './redis.provider';
-import { CacheInspector } from './cache-inspector';
+import { Module } from '@nestjs/common';
+import { RedisModule } from '@invalidator/redis';
+import { CacheRepair } from './cache-repair';
 import { TagPurger } from './tag-purger';
 import { VersionPublisher } from './version-publisher';
 
-@Global()
+/** Version keys and tag sets in Redis. Needs ConfigModule (global). */
 @Module({
-  providers: [redisClientProvider, RedisShutdown, VersionPublisher, TagPurger, CacheInspector],
-  exports: [REDIS_CLIENT, VersionPublisher, TagPurger, CacheInspector],
+  imports: [RedisModule],
+  providers: [VersionPublisher, TagPurger, CacheRepair],
+  exports: [VersionPublisher, TagPurger, CacheRepair],
 })
 export class CacheModule {}

@@ -1,7 +1,6 @@
-export { CacheInspector } from './cache-inspector';
+export { CacheRepair } from './cache-repair';
 export { CacheModule } from './cache.module';
 export { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
-export { REDIS_CLIENT } from './redis.provider';
 export { TagPurger } from './tag-purger';
 export type { PurgeResult } from './tag-purger';
 export { VersionPublisher } from './version-publisher';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { tagKey } from './cache-keys';
-import { REDIS_CLIENT } from './redis.provider';
+import { REDIS_CLIENT } from '@invalidator/redis';
 
 // One atomic step per tag: a key the web tier adds to the set cannot slip between reading
 // the members and unlinking the set. UNLINK frees memory off the main thread.

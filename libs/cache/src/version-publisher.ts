@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { GLOBAL_VERSION_KEY, versionKey } from './cache-keys';
-import { REDIS_CLIENT } from './redis.provider';
+import { REDIS_CLIENT } from '@invalidator/redis';
+import { GLOBAL_VERSION_KEY, versionKey, versionValue } from './cache-keys';
 
 export interface PublishedVersion {
   dataType: string;
@@ -47,14 +47,7 @@ export class VersionPublisher {
     const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
     const args = [String(versions.length)];
     for (const v of versions) {
-      args.push(
-        v.version.toString(),
-        JSON.stringify({
-          version: Number(v.version),
-          hash: v.hash,
-          updatedAt: v.updatedAt.toISOString(),
-        }),
-      );
+      args.push(v.version.toString(), versionValue(v));
     }
     args.push(String(globalIndex), globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);

@@ -58,6 +58,8 @@ const configFields = z.object({
   LOCK_TTL_MS: intIn(100, MAX_LOCK_TTL_MS).default(5000),
   LOCK_RETRY_ATTEMPTS: intIn(0, 100).default(3),
   LOCK_RETRY_DELAY_MS: intIn(1, 60000).default(100),
+  /** First back-off of a failed saga attempt; unset, it follows LOCK_RETRY_DELAY_MS (as before). */
+  SAGA_RETRY_DELAY_MS: intIn(1, 60000).optional(),
   VERSION_LOCK_TIMEOUT_MS: intIn(100, 600000).default(10000),
   PERFORMANCE_THRESHOLD_MS: intIn(1, 600000).default(1000),
   ERROR_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),
@@ -74,11 +76,16 @@ const configFields = z.object({
 });
 
 /** Every variable the service reads, with its default. Nothing else reads process.env. */
-export const configSchema = configFields.refine(
-  // A statement legitimately waiting for a row lock must not be cut off as hung.
-  (c) => c.MYSQL_QUERY_TIMEOUT_MS > c.VERSION_LOCK_TIMEOUT_MS,
-  { message: 'must be greater than VERSION_LOCK_TIMEOUT_MS', path: ['MYSQL_QUERY_TIMEOUT_MS'] },
-);
+export const configSchema = configFields
+  .refine(
+    // A statement legitimately waiting for a row lock must not be cut off as hung.
+    (c) => c.MYSQL_QUERY_TIMEOUT_MS > c.VERSION_LOCK_TIMEOUT_MS,
+    { message: 'must be greater than VERSION_LOCK_TIMEOUT_MS', path: ['MYSQL_QUERY_TIMEOUT_MS'] },
+  )
+  .transform((c) => ({
+    ...c,
+    SAGA_RETRY_DELAY_MS: c.SAGA_RETRY_DELAY_MS ?? c.LOCK_RETRY_DELAY_MS,
+  }));
 
 export type AppConfig = z.infer<typeof configSchema>;
 

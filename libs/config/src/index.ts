@@ -1,3 +1,3 @@
 export { APP_CONFIG, ConfigModule } from './config.module';
-export { ConfigError, MAX_LOCK_TTL_MS, configSchema, parseConfig } from './config.schema';
+export { ConfigError, MAX_LOCK_TTL_MS, parseConfig } from './config.schema';
 export type { AppConfig } from './config.schema';

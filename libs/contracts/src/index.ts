@@ -6,6 +6,8 @@ export {
   shopEventSchema,
 } from './events';
 export type { CategoryUpdated, EventType, ProductUpdated, ShopEvent } from './events';
+export { dispositionOf, isStoreFailure } from './disposition';
+export type { Disposition } from './disposition';
 export { InvalidEventError, parseEvent } from './parse-event';
 export type { InvalidEventKind } from './parse-event';
 export { planFor } from './invalidation-plan';

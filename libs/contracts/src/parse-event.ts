@@ -6,7 +6,7 @@ export type InvalidEventKind = 'empty' | 'oversized' | 'not_json' | 'unknown_typ
 const KNOWN_TYPES: readonly unknown[] = ['ProductUpdated', 'CategoryUpdated'];
 
 export class InvalidEventError extends Error {
-  readonly retryable = false;
+  readonly disposition = 'dead-letter' as const;
   constructor(
     readonly kind: InvalidEventKind,
     readonly reason: string,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { MAX_LOCK_TTL_MS } from '@invalidator/config';
-import { CacheInspector, REDIS_CLIENT } from '@invalidator/cache';
+import { APP_CONFIG, AppConfig, MAX_LOCK_TTL_MS } from '@invalidator/config';
+import { REDIS_CLIENT, scanKeys } from '@invalidator/redis';
 import { lockKey } from './lock.service';
 
 export interface SweptLock {
@@ -23,13 +23,13 @@ return 0
 export class LockSweeper {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly cache: CacheInspector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Lock keys that no legitimate holder can have written, with the value seen. */
   async stuck(): Promise<(SweptLock & { value: string })[]> {
     const found: (SweptLock & { value: string })[] = [];
-    for (const key of await this.cache.scanKeys(lockKey('*'))) {
+    for (const key of await scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, lockKey('*'))) {
       const replies = (await this.redis.multi().pttl(key).get(key).exec()) ?? [];
       const ttlMs = replies[0]?.[1] as number;
       const value = replies[1]?.[1] as string | null;
@@ -42,12 +42,19 @@ export class LockSweeper {
     return found;
   }
 
-  /** Every lock key now, with its remaining TTL (-1: none): what the dashboard lists. */
-  async held(): Promise<{ key: string; ttlMs: number }[]> {
-    const keys = await this.cache.scanKeys(lockKey('*'));
+  /** Every lock now, with its data type and remaining TTL (-1: none): what the dashboard lists. */
+  async held(): Promise<{ key: string; dataType: string; ttlMs: number }[]> {
+    const keys = await scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, lockKey('*'));
     // One PTTL per key, not a pipeline: lock keys may sit in different cluster slots.
     const ttls = await Promise.all(keys.map((key) => this.redis.pttl(key)));
-    return keys.map((key, i) => ({ key, ttlMs: ttls[i] })).filter((lock) => lock.ttlMs !== -2);
+    const prefix = lockKey('');
+    return keys
+      .map((key, i) => ({
+        key,
+        dataType: key.startsWith(prefix) ? key.slice(prefix.length) : key,
+        ttlMs: ttls[i],
+      }))
+      .filter((lock) => lock.ttlMs !== -2);
   }
 
   async sweep(): Promise<SweptLock[]> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT } from '@invalidator/cache';
+import { REDIS_CLIENT } from '@invalidator/redis';
 import { backoffDelay, sleep } from './backoff';
 import { LockLostError, LockUnavailableError } from './errors';
 import { FenceTokenRepository } from './fence-token.repository';

@@ -7,6 +7,10 @@ import { CIRCUIT_STATE, InvalidatorMetrics } from './metrics';
 export type CircuitState = keyof typeof CIRCUIT_STATE;
 type Task = () => Promise<unknown>;
 
+/** Decides whether a failed task counts against the error rate; given when the breaker is built. */
+export const BREAKER_COUNTS_FAILURE = Symbol('BREAKER_COUNTS_FAILURE');
+export type BreakerCountsFailure = (error: unknown) => boolean;
+
 /**
  * The error-rate circuit breaker (opossum): above ERROR_RATE_THRESHOLD over a sliding window
  * with a minimum volume it opens; after a cool-down it lets one trial through (half-open);
@@ -16,7 +20,6 @@ type Task = () => Promise<unknown>;
 export class CircuitBreakerService implements OnApplicationShutdown {
   private readonly breaker: CircuitBreaker<[Task], unknown>;
   private readonly listeners: ((state: CircuitState) => void)[] = [];
-  private ignored: (error: unknown) => boolean = () => false;
   private lastError = '';
   private readonly logger = new Logger(CircuitBreakerService.name);
   private changed = new Date();
@@ -25,6 +28,7 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: InvalidatorMetrics,
     private readonly alerts: AlertService,
+    @Inject(BREAKER_COUNTS_FAILURE) countsFailure: BreakerCountsFailure,
   ) {
     this.breaker = new CircuitBreaker((task: Task) => task(), {
       // The last bound on one saga attempt, above the statement and lock-wait timeouts inside it.
@@ -34,7 +38,8 @@ export class CircuitBreakerService implements OnApplicationShutdown {
       rollingCountBuckets: 10,
       volumeThreshold: config.BREAKER_MIN_VOLUME,
       resetTimeout: config.BREAKER_COOLDOWN_MS,
-      errorFilter: (error: unknown) => this.ignored(error),
+      // opossum's filter names the errors it must not count.
+      errorFilter: (error: unknown) => !countsFailure(error),
     });
     this.breaker.on('failure', (error: unknown) => {
       this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -68,11 +73,6 @@ export class CircuitBreakerService implements OnApplicationShutdown {
       this.transition('closed');
     });
     this.metrics.circuitState.set(CIRCUIT_STATE.closed);
-  }
-
-  /** Errors that say nothing about the health of the stores (e.g. a lost fencing race). */
-  ignore(predicate: (error: unknown) => boolean): void {
-    this.ignored = predicate;
   }
 
   onTransition(listener: (state: CircuitState) => void): void {

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { THROWAWAY_TYPE_PREFIX } from './version-hash';
+
+/** LIKE pattern of the throwaway types of validation runs, left out of every check. */
+const THROWAWAY_TYPES = `${THROWAWAY_TYPE_PREFIX}%`;
 
 export interface AuditDuplicate {
   dataType: string;
@@ -35,12 +39,13 @@ export class CoherenceRepository {
     const rows: { data_type: string; col: 'new_version' | 'new_hash'; value: string; n: string }[] =
       await this.dataSource.query(
         `SELECT data_type, 'new_version' AS col, CAST(new_version AS CHAR) AS value, COUNT(*) AS n
-           FROM version_audit WHERE data_type NOT LIKE 'validate:%'
+           FROM version_audit WHERE data_type NOT LIKE ?
           GROUP BY data_type, new_version HAVING COUNT(*) > 1
          UNION ALL
          SELECT data_type, 'new_hash' AS col, new_hash AS value, COUNT(*) AS n
-           FROM version_audit WHERE data_type NOT LIKE 'validate:%'
+           FROM version_audit WHERE data_type NOT LIKE ?
           GROUP BY data_type, new_hash HAVING COUNT(*) > 1`,
+        [THROWAWAY_TYPES, THROWAWAY_TYPES],
       );
     return rows.map((r) => ({
       dataType: r.data_type,
@@ -55,7 +60,8 @@ export class CoherenceRepository {
     const rows: { data_type: string; old_version: string; new_version: string }[] =
       await this.dataSource.query(
         `SELECT data_type, old_version, new_version FROM version_audit
-          WHERE data_type NOT LIKE 'validate:%' ORDER BY data_type, new_version`,
+          WHERE data_type NOT LIKE ? ORDER BY data_type, new_version`,
+        [THROWAWAY_TYPES],
       );
     const gaps: AuditGap[] = [];
     let previous: { type: string; version: string } | undefined;
@@ -75,7 +81,8 @@ export class CoherenceRepository {
         `SELECT v.data_type, v.version, v.hash, a.new_hash
            FROM shop_data_versions v
            JOIN version_audit a ON a.data_type = v.data_type AND a.new_version = v.version
-          WHERE v.hash <> a.new_hash AND v.data_type NOT LIKE 'validate:%'`,
+          WHERE v.hash <> a.new_hash AND v.data_type NOT LIKE ?`,
+        [THROWAWAY_TYPES],
       );
     return rows.map((r) => ({
       dataType: r.data_type,
@@ -94,7 +101,8 @@ export class CoherenceRepository {
          JOIN (SELECT data_type, MAX(new_version) AS v FROM version_audit GROUP BY data_type) m
            ON m.data_type = a.data_type AND m.v = a.new_version
         WHERE NOT EXISTS (SELECT 1 FROM shop_data_versions s WHERE s.data_type = a.data_type)
-          AND a.data_type NOT LIKE 'validate:%'`,
+          AND a.data_type NOT LIKE ?`,
+        [THROWAWAY_TYPES],
       );
     return rows.map((r) => ({ dataType: r.data_type, version: r.version, hash: r.hash }));
   }

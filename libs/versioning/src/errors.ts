@@ -1,6 +1,6 @@
 /** The version row was written by a newer lock holder: roll back, take a new lock, retry. */
 export class StaleFenceError extends Error {
-  readonly retryable = true;
+  readonly disposition = 'lost-race' as const;
   constructor(
     readonly dataType: string,
     readonly fenceToken: string,
@@ -12,9 +12,44 @@ export class StaleFenceError extends Error {
 
 /** Another transaction inserted some of our events into the inbox first: retry, they will be skipped. */
 export class InboxRaceError extends Error {
-  readonly retryable = true;
+  readonly disposition = 'lost-race' as const;
   constructor(readonly eventIds: string[]) {
     super(`inbox race on ${eventIds.length} event(s)`);
     this.name = 'InboxRaceError';
   }
+}
+
+/**
+ * MySQL's data errors: a value the schema or a trigger refuses. Only these can be a message's
+ * own fault; every other MySQL error (connections, deadlocks, lock waits) is the world's.
+ */
+const REJECTED_ROW_ERRNOS = new Set([
+  1048, // ER_BAD_NULL_ERROR
+  1264, // ER_WARN_DATA_OUT_OF_RANGE
+  1292, // ER_TRUNCATED_WRONG_VALUE
+  1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+  1406, // ER_DATA_TOO_LONG
+  1644, // ER_SIGNAL_EXCEPTION (a trigger refused the row)
+]);
+
+/** MySQL refused a row the saga wrote: the input's fault, never cured by a retry. */
+export class RejectedRowError extends Error {
+  readonly disposition = 'dead-letter' as const;
+  /** MySQL's own code and number, kept for the retry metric's label and the log. */
+  readonly code: string | undefined;
+  readonly errno: number;
+  constructor(override readonly cause: Error & { code?: string; errno: number }) {
+    super(cause.message);
+    this.name = 'RejectedRowError';
+    this.code = cause.code;
+    this.errno = cause.errno;
+  }
+}
+
+/** The typed error for a MySQL failure of the version transaction; others pass unchanged. */
+export function typedMysqlError(error: unknown): unknown {
+  const errno = (error as { errno?: unknown } | null)?.errno;
+  if (error instanceof Error && typeof errno === 'number' && REJECTED_ROW_ERRNOS.has(errno))
+    return new RejectedRowError(error as Error & { errno: number });
+  return error;
 }

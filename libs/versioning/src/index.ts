@@ -1,7 +1,5 @@
-export { VERSIONING_ENTITIES, ProcessedEvent, ShopDataVersion, VersionAudit } from './entities';
-export { InboxRaceError, StaleFenceError } from './errors';
-export { VERSIONING_MIGRATIONS } from './migrations';
-export { THROWAWAY_TYPE_PREFIX, globalVersionString, versionHash } from './version-hash';
+export { InboxRaceError, RejectedRowError, StaleFenceError } from './errors';
+export { THROWAWAY_TYPE_PREFIX, globalVersionString } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
 export { VersionAuditRepository } from './version-audit.repository';

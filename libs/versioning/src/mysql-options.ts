@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
-import { VERSIONING_ENTITIES } from './entities';
+import { LOCKING_MIGRATIONS } from '@invalidator/locking';
+import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
 import { VERSIONING_MIGRATIONS } from './migrations';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
@@ -13,8 +14,9 @@ export function mysqlOptions(
   return {
     type: 'mysql',
     url: config.MYSQL_URL,
-    entities: VERSIONING_ENTITIES,
-    migrations: VERSIONING_MIGRATIONS,
+    // Every query is raw SQL in a repository: TypeORM needs no entity metadata.
+    // Each lib migrates the tables it owns; TypeORM orders them by their timestamps.
+    migrations: [...VERSIONING_MIGRATIONS, ...LOCKING_MIGRATIONS, ...MONITORING_MIGRATIONS],
     migrationsRun: config.MYSQL_MIGRATIONS_RUN,
     synchronize: false,
     poolSize: config.MYSQL_POOL_SIZE,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { InboxRaceError, StaleFenceError } from './errors';
+import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { versionHash } from './version-hash';
 
 export interface InboxEntry {
@@ -15,8 +15,8 @@ export interface InboxEntry {
 export interface BumpRequest {
   /** Events of the batch; those already in the inbox are skipped (exactly-once effect). */
   events: InboxEntry[];
-  /** Types to bump with no event behind them (manual bumps). */
-  extraDataTypes?: string[];
+  /** Types to bump with no inbox entry behind them (manual bumps without an idempotency key). */
+  uninboxedDataTypes?: string[];
   fenceToken: bigint;
   actor: string;
   lockWaitTimeoutMs: number;
@@ -153,6 +153,8 @@ export class VersionRepository {
         await runner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
+    } catch (error) {
+      throw typedMysqlError(error);
     } finally {
       await runner.release();
     }
@@ -164,7 +166,7 @@ export class VersionRepository {
    * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
    */
   private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
-    const wanted = new Set(request.extraDataTypes ?? []);
+    const wanted = new Set(request.uninboxedDataTypes ?? []);
     for (const event of request.events) event.dataTypes.forEach((t) => wanted.add(t));
     if (wanted.size === 0) return;
     const existing: { data_type: string }[] = await runner.query(
@@ -204,7 +206,7 @@ export class VersionRepository {
 
   private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {
     const { applied, duplicates } = await this.insertIntoInbox(runner, request.events);
-    const dataTypes = new Set(request.extraDataTypes ?? []);
+    const dataTypes = new Set(request.uninboxedDataTypes ?? []);
     for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     await this.writeAudit(runner, bumped, applied, request);

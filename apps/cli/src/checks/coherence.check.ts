@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CacheInspector } from '@invalidator/cache';
+import { CacheRepair } from '@invalidator/cache';
 import { LockSweeper } from '@invalidator/locking';
 import {
   CoherenceRepository,
@@ -19,7 +19,7 @@ export class CoherenceCheck {
   constructor(
     private readonly coherence: CoherenceRepository,
     private readonly versions: VersionRepository,
-    private readonly cache: CacheInspector,
+    private readonly cache: CacheRepair,
     private readonly locks: LockSweeper,
   ) {}
 

@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { CacheInspector } from '@invalidator/cache';
+import { CacheRepair } from '@invalidator/cache';
 import {
   CoherenceRepository,
   THROWAWAY_TYPE_PREFIX,
   VersionRepository,
 } from '@invalidator/versioning';
-import {
-  InvalidationSaga,
-  ManualBumpResult,
-} from '../../../invalidator/src/saga/invalidation.saga';
+import { ManualBump, ManualBumpResult } from '@invalidator/invalidation';
 import { CheckResult, percentiles, timedCheck } from './check-result';
 
 const ACTOR = 'cli:validate-atomic';
@@ -24,10 +21,10 @@ export class ThrowawayChecks {
   private readonly run = randomBytes(4).toString('hex');
 
   constructor(
-    private readonly saga: InvalidationSaga,
+    private readonly manualBump: ManualBump,
     private readonly versions: VersionRepository,
     private readonly coherence: CoherenceRepository,
-    private readonly cache: CacheInspector,
+    private readonly cache: CacheRepair,
   ) {}
 
   private type(name: string): string {
@@ -40,7 +37,7 @@ export class ThrowawayChecks {
   }
 
   private bump(dataType: string) {
-    return this.saga.bumpManually([dataType], ACTOR, { withGlobal: false });
+    return this.manualBump.execute({ dataTypes: [dataType], actor: ACTOR, withGlobal: false });
   }
 
   /** Check 1: N concurrent bumps leave the version +N, N audit rows, N distinct hashes. */

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
+import { MonitoringModule } from '@invalidator/monitoring';
 import { VersioningModule } from '@invalidator/versioning';
 import { DashboardController } from './dashboard.controller';
 import { DashboardGateway } from './dashboard.gateway';
@@ -11,7 +13,7 @@ import { MetricsHistory } from './metrics-history';
  * when DASHBOARD_ENABLED: off, neither the page nor the socket exists.
  */
 @Module({
-  imports: [LockingModule, VersioningModule],
+  imports: [CacheModule, LockingModule, MonitoringModule, VersioningModule],
   controllers: [DashboardController],
   providers: [MetricsHistory, DashboardService, DashboardGateway],
 })

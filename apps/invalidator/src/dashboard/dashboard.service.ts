@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { CacheInspector } from '@invalidator/cache';
-import { LockSweeper, lockKey } from '@invalidator/locking';
+import { CacheRepair } from '@invalidator/cache';
+import { LockSweeper } from '@invalidator/locking';
 import {
   CircuitBreakerService,
   CircuitState,
@@ -21,7 +21,6 @@ import { HistoryPoint, MetricsHistory, WINDOW_SECONDS } from './metrics-history'
 
 const STORE_READ_TIMEOUT_MS = 1500;
 const INCIDENTS_SHOWN = 20;
-const LOCK_KEY_PREFIX = lockKey('');
 
 export interface VersionRow {
   dataType: string;
@@ -117,7 +116,7 @@ export class DashboardService {
     private readonly versions: VersionRepository,
     private readonly audit: VersionAuditRepository,
     private readonly locks: LockSweeper,
-    private readonly cache: CacheInspector,
+    private readonly cache: CacheRepair,
   ) {}
 
   async snapshot(): Promise<DashboardSnapshot> {
@@ -207,9 +206,7 @@ export class DashboardService {
       withTimeout(Promise.all([this.locks.held(), this.cache.versionKeys([])])).then(
         ([held, keys]) => {
           next.locks = held.map((lock) => ({
-            dataType: lock.key.startsWith(LOCK_KEY_PREFIX)
-              ? lock.key.slice(LOCK_KEY_PREFIX.length)
-              : lock.key,
+            dataType: lock.dataType,
             // A lock is written with LOCK_TTL_MS: what it has lost of it is its age (since the
             // grant or its last extension). Unknown for a key without expiry.
             ageMs: lock.ttlMs >= 0 ? Math.max(this.config.LOCK_TTL_MS - lock.ttlMs, 0) : null,

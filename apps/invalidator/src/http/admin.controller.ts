@@ -14,8 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { idempotencyKey, manualBumpRequest } from '@invalidator/contracts';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { InvalidationSaga, ManualBumpResult } from '../saga/invalidation.saga';
-import { IdempotencyKeyReusedError } from '../saga/saga-errors';
+import { IdempotencyKeyReusedError, ManualBump, ManualBumpResult } from '@invalidator/invalidation';
 import { bearerToken, judgeAdminToken } from './admin-token';
 
 /** Manual atomic bumps through the saga. Off (404) unless ADMIN_TOKEN is set: never open. */
@@ -23,7 +22,7 @@ import { bearerToken, judgeAdminToken } from './admin-token';
 export class AdminController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly saga: InvalidationSaga,
+    private readonly manualBump: ManualBump,
     private readonly metrics: InvalidatorMetrics,
   ) {}
 
@@ -56,7 +55,9 @@ export class AdminController {
     this.metrics.countAdminAccess('bump', 'ok');
     try {
       // Without a key of the caller's, one per request: the saga's own retries still bump once.
-      return await this.saga.bumpManually(request.data.types, 'admin', {
+      return await this.manualBump.execute({
+        dataTypes: request.data.types,
+        actor: 'admin',
         idempotencyKey: key.data ?? randomUUID(),
       });
     } catch (error) {

@@ -1,7 +1,7 @@
 import { ServiceUnavailableException } from '@nestjs/common';
 import { TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
-import { CacheInspector } from '@invalidator/cache';
+import { RedisReadiness } from '@invalidator/redis';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { KafkaBatchTransport } from '../kafka/kafka-batch.transport';
 import { HealthController } from './health.controller';
@@ -13,7 +13,7 @@ async function setup(transport: Partial<KafkaBatchTransport>, ping: () => Promis
     providers: [
       { provide: KafkaBatchTransport, useValue: transport },
       { provide: CircuitBreakerService, useValue: { state: 'closed' } },
-      { provide: CacheInspector, useValue: { ping } },
+      { provide: RedisReadiness, useValue: { ping } },
     ],
   })
     .overrideProvider(TypeOrmHealthIndicator)

@@ -6,7 +6,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { CacheInspector } from '@invalidator/cache';
+import { RedisReadiness } from '@invalidator/redis';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { KafkaBatchTransport } from '../kafka/kafka-batch.transport';
 
@@ -23,7 +23,7 @@ export class HealthController implements OnModuleDestroy {
     private readonly mysql: TypeOrmHealthIndicator,
     private readonly transport: KafkaBatchTransport,
     private readonly breaker: CircuitBreakerService,
-    private readonly cache: CacheInspector,
+    private readonly redis: RedisReadiness,
   ) {
     this.loop.enable();
   }
@@ -62,7 +62,7 @@ export class HealthController implements OnModuleDestroy {
       async () => {
         const redis = this.indicators.check('redis');
         try {
-          await this.cache.ping();
+          await this.redis.ping();
           return redis.up();
         } catch {
           // A short fixed reason: the client's error text may name hosts, ports or credentials.

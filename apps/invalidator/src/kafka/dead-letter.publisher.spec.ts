@@ -2,7 +2,8 @@ import { Kafka, KafkaJSProtocolError, Message, ProducerRecord } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@invalidator/config';
 import { AlertService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { DeadLetter, DeadLetterPublisher } from './dead-letter.publisher';
+import { DeadLetter } from '@invalidator/invalidation';
+import { DeadLetterPublisher } from './dead-letter.publisher';
 
 const letter = (offset: number, valueBytes: number): DeadLetter => ({
   message: {

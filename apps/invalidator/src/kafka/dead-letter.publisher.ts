@@ -10,15 +10,8 @@ import {
 } from 'kafkajs';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { AlertService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { IncomingMessage } from './incoming-batch';
+import { DeadLetter, DeadLetterSink } from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
-
-export interface DeadLetter {
-  message: IncomingMessage;
-  /** A fixed word for metrics: the InvalidEventError kind, or 'poison'. */
-  kind: string;
-  reason: string;
-}
 
 const int32 = (n: number) => {
   const b = Buffer.alloc(4);
@@ -73,7 +66,7 @@ function recordBytes(key: Buffer | null, value: Buffer | null, headers: IHeaders
  * again, down to one letter and at last to its headers alone.
  */
 @Injectable()
-export class DeadLetterPublisher implements OnApplicationShutdown {
+export class DeadLetterPublisher implements DeadLetterSink, OnApplicationShutdown {
   private readonly producer: Producer;
   private connected?: Promise<void>;
 

@@ -1,13 +1,14 @@
 import { Consumer, Kafka } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { parseConfig } from '@invalidator/config';
+import { isStoreFailure } from '@invalidator/contracts';
 import {
   AlertService,
   CircuitBreakerService,
   CircuitState,
   InvalidatorMetrics,
 } from '@invalidator/monitoring';
-import { InvalidationSaga } from '../saga/invalidation.saga';
+import { BatchInvalidation } from '@invalidator/invalidation';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
 const EVENTS = { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop', DISCONNECT: 'disconnect' };
@@ -61,7 +62,7 @@ describe(KafkaBatchTransport.name, () => {
     const sut = new KafkaBatchTransport(
       kafka,
       config,
-      {} as InvalidationSaga,
+      {} as BatchInvalidation,
       {} as InvalidatorMetrics,
       breaker,
       logger as unknown as PinoLogger,
@@ -117,7 +118,7 @@ describe(CircuitBreakerService.name, () => {
     });
     const metrics = { circuitState: { set: jest.fn() } } as unknown as InvalidatorMetrics;
     const alerts = { raise: jest.fn(async () => undefined) } as unknown as AlertService;
-    const sut = new CircuitBreakerService(config, metrics, alerts);
+    const sut = new CircuitBreakerService(config, metrics, alerts, isStoreFailure);
     const seen: CircuitState[] = [];
     sut.onTransition((state) => {
       seen.push(state);

@@ -3,7 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { InvalidationSaga } from '../saga/invalidation.saga';
+import { BatchInvalidation } from '@invalidator/invalidation';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
 const EVENTS = {
@@ -42,7 +42,7 @@ function setup() {
   const sut = new KafkaBatchTransport(
     kafka,
     parseConfig({}),
-    {} as InvalidationSaga,
+    {} as BatchInvalidation,
     metrics,
     breaker,
     log,

@@ -4,15 +4,15 @@ import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { InvalidationSaga } from '../saga/invalidation.saga';
-import { BatchAbandonedError } from '../saga/saga-errors';
-import { SAGA_LOG } from '../saga/saga-log';
 import {
+  BatchAbandonedError,
+  BatchInvalidation,
   BatchRevokedError,
   IncomingBatch,
   IncomingMessage,
+  SAGA_LOG,
   heartbeatIntervalMs,
-} from './incoming-batch';
+} from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
 
 /** At most this many messages go into one saga, so a saga stays well under the session timeout. */
@@ -34,16 +34,18 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private deadReason?: string;
   /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
   private pausedByBreaker = false;
+  private readonly consumedTopics: string[];
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly saga: InvalidationSaga,
+    private readonly batches: BatchInvalidation,
     private readonly metrics: InvalidatorMetrics,
     breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
+    this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
     breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
@@ -76,10 +78,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
   }
 
+  /** The topics consumed (paused and resumed as one). */
   private topics(): { topic: string }[] {
-    return [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY].map((topic) => ({
-      topic,
-    }));
+    return this.consumedTopics.map((topic) => ({ topic }));
   }
 
   /** A partition taken away by a rebalance is another member's to report: drop its lag. */
@@ -137,7 +138,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       await this.ensureTopics();
       await this.consumer.connect();
       await this.consumer.subscribe({
-        topics: [this.config.KAFKA_TOPIC_PRODUCT, this.config.KAFKA_TOPIC_CATEGORY],
+        topics: this.consumedTopics,
         fromBeginning: true,
       });
       await this.consumer.run({
@@ -173,11 +174,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const wanted = [
-        this.config.KAFKA_TOPIC_PRODUCT,
-        this.config.KAFKA_TOPIC_CATEGORY,
-        this.config.KAFKA_TOPIC_DLQ,
-      ].filter((t) => !existing.has(t));
+      const wanted = [...this.consumedTopics, this.config.KAFKA_TOPIC_DLQ].filter(
+        (t) => !existing.has(t),
+      );
       if (wanted.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
@@ -218,23 +217,26 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           resolveOffset(last);
           // The committed offset is the next one to read, not the last one handled.
           const offset = (BigInt(last) + 1n).toString();
-          await this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset },
-          ]);
+          try {
+            await this.consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset },
+            ]);
+          } catch (error) {
+            throw new OffsetCommitError(error);
+          }
         },
       };
       try {
-        await this.saga.handle(incoming);
+        await this.batches.handle(incoming);
       } catch (error) {
-        if (error instanceof BatchAbandonedError) {
-          this.log.warn({ event_count: error.eventIds.length }, SAGA_LOG.abandoned);
-          return;
-        }
+        const where = { topic: batch.topic, partition: batch.partition };
+        if (error instanceof BatchAbandonedError)
+          this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
         // A failed commit after a finished saga: redelivery is harmless (the inbox skips it).
-        this.log.error(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          SAGA_LOG.commitFailed,
-        );
+        else if (error instanceof OffsetCommitError)
+          this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
+        // Nothing committed: the batch is fetched again.
+        else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
         return;
       }
       try {
@@ -248,6 +250,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         );
       }
     }
+  }
+}
+
+/** The saga finished, but its offsets could not be committed. */
+class OffsetCommitError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('offset commit failed');
+    this.name = 'OffsetCommitError';
   }
 }
 

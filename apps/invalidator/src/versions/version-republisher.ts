@@ -2,7 +2,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT, VersionPublisher } from '@invalidator/cache';
+import { VersionPublisher } from '@invalidator/cache';
+import { REDIS_CLIENT } from '@invalidator/redis';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 
@@ -64,7 +65,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
         // Redis gone again: its next `ready` starts a fresh run.
         if (this.redis.status !== 'ready') return;
         await sleep(
-          backoffDelay(attempt, this.config.LOCK_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
+          backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
         );
       }
     }

@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The three stores of DESIGN.md plus the durable fencing-token sequence of the lock layer. */
+/** The three stores of DESIGN.md (the lock layer's fence sequence is libs/locking's own). */
 export class InitialSchema1732400000000 implements MigrationInterface {
   name = 'InitialSchema1732400000000';
 
@@ -41,15 +41,6 @@ export class InitialSchema1732400000000 implements MigrationInterface {
         UNIQUE KEY uq_version_audit_type_hash (data_type, new_hash)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
     await queryRunner.query(`
-      CREATE TABLE lock_fence_sequence (
-        name VARCHAR(64) NOT NULL,
-        value BIGINT UNSIGNED NOT NULL,
-        PRIMARY KEY (name)
-      ) ENGINE=InnoDB`);
-    await queryRunner.query(
-      `INSERT INTO lock_fence_sequence (name, value) VALUES ('lock:fence', 0)`,
-    );
-    await queryRunner.query(`
       INSERT INTO shop_data_versions (data_type, version, hash, fence_token, updated_at)
       VALUES ('products', 0, SHA2('products:0', 256), 0, NOW(6)),
              ('categories', 0, SHA2('categories:0', 256), 0, NOW(6)),
@@ -57,7 +48,6 @@ export class InitialSchema1732400000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP TABLE lock_fence_sequence');
     await queryRunner.query('DROP TABLE version_audit');
     await queryRunner.query('DROP TABLE processed_events');
     await queryRunner.query('DROP TABLE shop_data_versions');

@@ -1,6 +1,6 @@
 /** The batch was taken away (rebalance or shutdown) before it finished: leave it uncommitted. */
 export class BatchAbandonedError extends Error {
-  readonly retryable = false;
+  readonly disposition = 'abandon' as const;
   constructor(readonly eventIds: string[]) {
     super(`batch of ${eventIds.length} event(s) abandoned before commit`);
     this.name = 'BatchAbandonedError';
@@ -9,7 +9,8 @@ export class BatchAbandonedError extends Error {
 
 /** An idempotency key already applied to other data types: refused, nothing bumped. */
 export class IdempotencyKeyReusedError extends Error {
-  readonly retryable = false;
+  /** The caller's own fault: refused, never retried. */
+  readonly disposition = 'dead-letter' as const;
   constructor(
     readonly dataTypes: string[],
     readonly earlierDataTypes: string[],

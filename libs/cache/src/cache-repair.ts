@@ -1,40 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
-import { REDIS_CLIENT } from './redis.provider';
+import { REDIS_CLIENT, scanKeys } from '@invalidator/redis';
+import { GLOBAL_VERSION_KEY, tagKey, versionKey, versionValue } from './cache-keys';
 import { PublishedVersion } from './version-publisher';
 
-/** What the operator CLI reads and rewrites in Redis, beyond the saga's own steps. */
+/** What the operator CLI's checks and repair read and rewrite in Redis, beyond the saga's steps. */
 @Injectable()
-export class CacheInspector {
+export class CacheRepair {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
-
-  /**
-   * Waits for the connection: the client fails commands at once while disconnected (no offline
-   * queue), which suits the saga's retries but not a one-shot operator command.
-   */
-  async connected(timeoutMs: number): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`Redis not ready after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.redis.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  /** Redis answers (readiness). */
-  async ping(): Promise<void> {
-    await this.redis.ping();
-  }
 
   /** The stored JSON of each `shop.version.{type}` and the global string. */
   async versionKeys(dataTypes: string[]) {
@@ -49,16 +26,7 @@ export class CacheInspector {
   /** Writes the keys as given, unconditionally: for repairs, when Redis is ahead or corrupt. */
   async forcePublish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     const pipeline = this.redis.multi();
-    for (const v of versions) {
-      pipeline.set(
-        versionKey(v.dataType),
-        JSON.stringify({
-          version: Number(v.version),
-          hash: v.hash,
-          updatedAt: v.updatedAt.toISOString(),
-        }),
-      );
-    }
+    for (const v of versions) pipeline.set(versionKey(v.dataType), versionValue(v));
     pipeline.set(GLOBAL_VERSION_KEY, globalVersion);
     await pipeline.exec();
   }
@@ -92,14 +60,7 @@ export class CacheInspector {
     await this.remove(await this.scanKeys(versionKey(`${prefix}*`)));
   }
 
-  /** SCAN patterns are not prefixed by ioredis: add the prefix, and strip it from the results. */
-  async scanKeys(pattern: string): Promise<string[]> {
-    const prefix = this.config.REDIS_KEY_PREFIX;
-    const found: string[] = [];
-    const stream = this.redis.scanStream({ match: `${prefix}${pattern}`, count: 500 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      for (const key of batch) found.push(key.slice(prefix.length));
-    }
-    return [...new Set(found)];
+  private scanKeys(pattern: string): Promise<string[]> {
+    return scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, pattern);
   }
 }

@@ -1,4 +1,4 @@
-import { BatchRevokedError, IncomingBatch } from '../kafka/incoming-batch';
+import { BatchRevokedError, IncomingBatch } from './incoming-batch';
 import { BatchAbandonedError } from './saga-errors';
 
 /**

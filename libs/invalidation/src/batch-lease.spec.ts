@@ -1,4 +1,4 @@
-import { BatchRevokedError, IncomingBatch } from '../kafka/incoming-batch';
+import { BatchRevokedError, IncomingBatch } from './incoming-batch';
 import { BatchLease } from './batch-lease';
 import { BatchAbandonedError } from './saga-errors';
 

@@ -23,7 +23,7 @@ export interface IncomingBatch {
 
 /** The group is rebalancing or no longer knows this member: the batch is being taken away. */
 export class BatchRevokedError extends Error {
-  readonly retryable = false;
+  readonly disposition = 'abandon' as const;
   constructor(override readonly cause: unknown) {
     super('the consumer group rebalanced; the batch is being revoked');
     this.name = 'BatchRevokedError';

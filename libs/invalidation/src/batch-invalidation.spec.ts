@@ -1,0 +1,94 @@
+import { RejectedRowError } from '@invalidator/versioning';
+import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
+import { BatchInvalidation } from './batch-invalidation';
+import { BatchAbandonedError } from './saga-errors';
+
+/** MySQL refusing the row (the repository's typed error): the message's own fault. */
+const dataError = () =>
+  new RejectedRowError(Object.assign(new Error('trigger refused the row'), { errno: 1644 }));
+/** The world's fault: retried, never dead-lettered. */
+const storeError = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+
+describe(BatchInvalidation.name, () => {
+  let stores: FakeStores;
+  let sut: BatchInvalidation;
+
+  beforeEach(() => {
+    stores = new FakeStores();
+    const config = fakeConfig();
+    sut = new BatchInvalidation(config, stores.saga(config), stores.deadLetters, stores.telemetry);
+  });
+
+  it('commits offsets last: after the versions, the purge and the lock release', async () => {
+    await sut.handle(stores.batch([productUpdated(), productUpdated('2')]));
+
+    expect(stores.journal).toEqual([
+      'lock',
+      'commit-tx fence=7',
+      'publish',
+      'purge',
+      'release',
+      'commit-offsets',
+    ]);
+  });
+
+  it('sends an invalid message to the dead-letter topic before the commit and applies the rest', async () => {
+    await sut.handle(stores.batch(['not json', productUpdated()]));
+
+    expect(stores.journal[0]).toBe('dead-letter 1');
+    expect(stores.journal.at(-1)).toBe('commit-offsets');
+    expect(stores.letters.map((l) => l.kind)).toEqual(['not_json']);
+  });
+
+  it('isolates a poison event: only it is dead-lettered, the others of its batch are applied', async () => {
+    const poison = productUpdated('13');
+    const good = [productUpdated('1'), productUpdated('2')];
+    stores.failBump = (request) =>
+      request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
+
+    await sut.handle(stores.batch([good[0], poison, good[1]]));
+
+    expect(stores.letters).toHaveLength(1);
+    expect(stores.letters[0].kind).toBe('poison');
+    expect(stores.letters[0].message.offset).toBe('1');
+    expect([...stores.audit.keys()]).toEqual(good.map((g) => g.eventId));
+    expect(stores.journal.at(-1)).toBe('commit-offsets');
+  });
+
+  it('spends the retry budget on the whole batch before searching it: three data-error attempts, then one by one', async () => {
+    const poison = productUpdated('13');
+    const good = productUpdated('1');
+    stores.failBump = (request) =>
+      request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
+
+    await sut.handle(stores.batch([good, poison]));
+
+    const sizes = stores.bumps.map((b) => b.events.length);
+    // 3 whole-batch attempts; the good event alone, the poison twice alone; then the batch
+    // without the poison (its good event already in the inbox: a duplicate, not bumped twice).
+    expect(sizes).toEqual([2, 2, 2, 1, 1, 1, 1]);
+  });
+
+  it('never dead-letters for a store outage: retried with back-off until it passes', async () => {
+    let failures = 5;
+    stores.failBump = () => (failures-- > 0 ? storeError() : undefined);
+
+    await sut.handle(stores.batch([productUpdated()]));
+
+    expect(stores.letters).toEqual([]);
+    expect(stores.bumps).toHaveLength(6);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('never commits a batch taken away during a retry', async () => {
+    const batch = stores.batch([productUpdated()]);
+    stores.failBump = () => {
+      batch.active = false;
+      return storeError();
+    };
+
+    await expect(sut.handle(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
+
+    expect(stores.journal).not.toContain('commit-offsets');
+  });
+});

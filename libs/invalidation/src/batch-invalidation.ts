@@ -1,0 +1,133 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { dispositionOf } from '@invalidator/contracts';
+import { backoffDelay, sleep } from '@invalidator/locking';
+import { BatchLease } from './batch-lease';
+import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
+import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
+import { InvalidationSaga } from './invalidation.saga';
+import { SagaTelemetry } from './saga-telemetry';
+import { SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
+
+/** Attempts failing with a data error before the batch is searched for the message at fault. */
+const POISON_BUDGET = 3;
+const ISOLATION_ATTEMPTS = 2;
+
+/**
+ * A consumer batch to its commit: validate, coalesce, dead letters out, the saga (retried with
+ * back-off, a message at fault isolated), then the offsets, then the telemetry. Never skips an
+ * event: it returns only once the batch is committed, or throws when it is no longer its own.
+ */
+@Injectable()
+export class BatchInvalidation {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly saga: InvalidationSaga,
+    @Inject(DEAD_LETTER_SINK) private readonly deadLetters: DeadLetterSink,
+    private readonly telemetry: SagaTelemetry,
+  ) {}
+
+  async handle(batch: IncomingBatch): Promise<void> {
+    const started = performance.now();
+    const { valid, invalid } = validate(batch.messages);
+    let events = valid;
+    let unsent = invalid;
+    const deadLettered: DeadLetter[] = [...invalid];
+    const appliedAlone = new Set<string>();
+    let messageFaults = 0;
+    let report: SagaReport | undefined;
+    // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
+    const lease = new BatchLease(
+      batch,
+      () => events.map((e) => e.event.eventId),
+      heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
+      (error) => this.telemetry.heartbeatFailed(error, events.length),
+    );
+    try {
+      for (let attempt = 0; report === undefined; attempt++) {
+        let work = coalesce(events);
+        const attemptStarted = performance.now();
+        try {
+          lease.check();
+          if (messageFaults >= POISON_BUDGET) {
+            const poison = await this.isolatePoison(events, appliedAlone, lease);
+            events = events.filter((e) => !poison.some((p) => p.message === e.message));
+            work = coalesce(events);
+            unsent = [...unsent, ...poison];
+            deadLettered.push(...poison);
+            messageFaults = 0;
+          }
+          // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
+          await this.deadLetters.publish(unsent);
+          unsent = [];
+          report = await this.saga.apply(work, lease);
+        } catch (error) {
+          switch (dispositionOf(error)) {
+            case 'abandon':
+              throw error;
+            case 'dead-letter':
+              messageFaults++;
+              break;
+            default:
+            // 'retry' and 'lost-race' ('fallback' never gets here: the saga takes it): back off.
+          }
+          this.telemetry.attemptFailed(error, attemptStarted);
+          await this.backOff(error, attempt, work, lease);
+        }
+      }
+      lease.check();
+      await batch.commit();
+    } finally {
+      lease.end();
+    }
+    appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+    this.telemetry.completed(report, events, deadLettered, started);
+  }
+
+  /**
+   * A batch keeps failing with a data error: run its events one by one to find the ones at
+   * fault. Only those go to the dead-letter topic; a transient error stops the search.
+   */
+  private async isolatePoison(
+    events: ValidEvent[],
+    applied: Set<string>,
+    lease: BatchLease,
+  ): Promise<DeadLetter[]> {
+    const poison: DeadLetter[] = [];
+    for (const event of events) {
+      for (let attempt = 1; ; attempt++) {
+        lease.check();
+        try {
+          const report = await this.saga.apply(coalesce([event]), lease);
+          report.appliedEventIds.forEach((id) => applied.add(id));
+          break;
+        } catch (error) {
+          if (dispositionOf(error) !== 'dead-letter') throw error;
+          if (attempt < ISOLATION_ATTEMPTS) continue;
+          const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempt} attempts)`;
+          poison.push({ message: event.message, kind: 'poison', reason });
+          this.telemetry.poison(event, error);
+          break;
+        }
+      }
+    }
+    return poison;
+  }
+
+  /** Waits out the back-off in slices, so a batch revoked meanwhile is given up at once. */
+  private async backOff(error: unknown, attempt: number, work: SagaWork, lease: BatchLease) {
+    this.telemetry.retrying(error, attempt, work);
+    lease.check();
+    let remaining = backoffDelay(
+      attempt,
+      this.config.SAGA_RETRY_DELAY_MS,
+      this.config.RETRY_MAX_DELAY_MS,
+    );
+    while (remaining > 0) {
+      const slice = Math.min(remaining, 1000);
+      await sleep(slice);
+      remaining -= slice;
+      lease.check();
+    }
+  }
+}

@@ -1,0 +1,9 @@
+export { InvalidationModule } from './invalidation.module';
+export { BatchInvalidation } from './batch-invalidation';
+export { ManualBump } from './manual-bump';
+export type { ManualBumpCommand, ManualBumpResult } from './manual-bump';
+export type { DeadLetter, DeadLetterSink } from './dead-letters';
+export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
+export type { IncomingBatch, IncomingMessage } from './incoming-batch';
+export { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
+export { SAGA_LOG } from './saga-log';

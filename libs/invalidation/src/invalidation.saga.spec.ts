@@ -1,0 +1,61 @@
+import { FakeStores } from '../../../test/support/saga-fakes';
+import { InvalidationSaga } from './invalidation.saga';
+import { SagaWork } from './saga-work';
+
+const work = (): SagaWork => ({
+  inbox: [
+    { eventId: 'e1', topic: 't', partition: 0, offset: '0', dataTypes: ['global', 'products'] },
+  ],
+  dataTypes: ['global', 'products'],
+  tags: ['products', 'product:1'],
+  actor: 'consumer',
+  uninboxedDataTypes: [],
+});
+
+describe(InvalidationSaga.name, () => {
+  let stores: FakeStores;
+  let sut: InvalidationSaga;
+
+  beforeEach(() => {
+    stores = new FakeStores();
+    sut = stores.saga();
+  });
+
+  it('runs lock, transaction, publish, purge, release in that order: versions go out before the purge', async () => {
+    const report = await sut.apply(work());
+
+    expect(stores.journal).toEqual(['lock', 'commit-tx fence=7', 'publish', 'purge', 'release']);
+    expect(report.path).toBe('lock');
+    expect([...report.appliedEventIds]).toEqual(['e1']);
+  });
+
+  it('releases the lock when a step after it fails', async () => {
+    stores.failPurge = () => new Error('redis away');
+
+    await expect(sut.apply(work())).rejects.toThrow('redis away');
+
+    expect(stores.journal).toEqual(['lock', 'commit-tx fence=7', 'publish', 'release']);
+  });
+
+  it('takes the row-lock fallback when the Redis lock is unavailable: a fence token of its own, same steps', async () => {
+    stores.lockUnavailable = true;
+
+    const report = await sut.apply(work());
+
+    expect(report.path).toBe('fallback');
+    expect(stores.journal).toEqual([
+      'lock',
+      'fence-token',
+      'commit-tx fence=8',
+      'publish',
+      'purge',
+    ]);
+  });
+
+  it('does nothing for work with nothing to bump', async () => {
+    const report = await sut.apply({ ...work(), inbox: [], dataTypes: [], tags: [] });
+
+    expect(report.appliedEventIds.size).toBe(0);
+    expect(stores.journal).toEqual([]);
+  });
+});

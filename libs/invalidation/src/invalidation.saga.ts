@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { TagPurger, VersionPublisher } from '@invalidator/cache';
+import { dispositionOf } from '@invalidator/contracts';
+import { FencedLock, LockService } from '@invalidator/locking';
+import { CircuitBreakerService } from '@invalidator/monitoring';
+import { VersionRepository, globalVersionString } from '@invalidator/versioning';
+import { BatchLease } from './batch-lease';
+import { SagaTelemetry } from './saga-telemetry';
+import { SagaReport, SagaWork } from './saga-work';
+
+/**
+ * One attempt of the invalidation saga, in the order of DESIGN.md: lock (or the row-lock
+ * fallback), transaction, publish versions, purge, release. The batch loop around it
+ * (batch-invalidation.ts) validates and coalesces before, and commits offsets after.
+ */
+@Injectable()
+export class InvalidationSaga {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly locks: LockService,
+    private readonly versions: VersionRepository,
+    private readonly publisher: VersionPublisher,
+    private readonly purger: TagPurger,
+    private readonly breaker: CircuitBreakerService,
+    private readonly telemetry: SagaTelemetry,
+  ) {}
+
+  /** Applies the work once; the breaker counts every attempt and, while open, refuses at once. */
+  async apply(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
+    if (work.inbox.length === 0 && work.uninboxedDataTypes.length === 0) {
+      return {
+        path: 'lock',
+        dataTypes: [],
+        appliedEventIds: new Set(),
+        invalidatedKeys: 0,
+        versions: [],
+        lockWaitMs: 0,
+      };
+    }
+    return this.breaker.fire(() => this.lockBumpPublishPurge(work, lease));
+  }
+
+  /** The steps, under the Redis locks or, when they cannot be had, MySQL's row locks alone. */
+  private async lockBumpPublishPurge(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
+    const lockStarted = performance.now();
+    const lock = await this.telemetry.timed('lock', () => this.lockOrFallback(work));
+    const lockWaitMs = performance.now() - lockStarted;
+    try {
+      lease?.check();
+      const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
+      const result = await this.telemetry.timed('transaction', () =>
+        this.versions.bumpVersions({
+          events: work.inbox,
+          uninboxedDataTypes: work.uninboxedDataTypes,
+          fenceToken,
+          actor: work.actor,
+          lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+          sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
+          beforeCommit: async () => {
+            // A batch revoked meanwhile is its new owner's to apply: roll back, commit nothing.
+            lease?.check();
+            await lock?.ensureValid(this.config.LOCK_TTL_MS / 5);
+          },
+        }),
+      );
+      // Versions go out before the purge: the web tier keys on them, so every older entry is
+      // unreachable from here on even if the purge below fails and is retried.
+      await this.telemetry.timed('publish', () =>
+        this.publisher.publish(result.current, globalVersionString(result.current)),
+      );
+      this.telemetry.versionsPublished(result.current);
+      const purged = await this.telemetry.timed('purge', () => this.purger.purge(work.tags));
+      return {
+        path: lock ? 'lock' : 'fallback',
+        dataTypes: work.dataTypes,
+        appliedEventIds: new Set(result.appliedEventIds),
+        invalidatedKeys: purged.keys,
+        versions: result.current,
+        lockWaitMs,
+      };
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+    const end = this.telemetry.lockAttempt();
+    try {
+      const lock = await this.locks.acquireFenced(work.dataTypes);
+      end('acquired');
+      return lock;
+    } catch (error) {
+      const fallback = dispositionOf(error) === 'fallback';
+      end(fallback ? 'unavailable' : 'error');
+      if (!fallback) throw error;
+      this.telemetry.fallback(work);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { dispositionOf, manualBumpEventId } from '@invalidator/contracts';
+import { backoffDelay, sleep } from '@invalidator/locking';
+import { VersionRepository, VersionState } from '@invalidator/versioning';
+import { InvalidationSaga } from './invalidation.saga';
+import { IdempotencyKeyReusedError } from './saga-errors';
+import { SagaTelemetry } from './saga-telemetry';
+import { SagaReport, SagaWork } from './saga-work';
+
+const MANUAL_BUMP_ATTEMPTS = 12;
+/** The inbox topic of manual bumps made with an idempotency key (no Kafka partition: -1). */
+const MANUAL_BUMP_TOPIC = 'manual-bump';
+
+export interface ManualBumpCommand {
+  dataTypes: string[];
+  actor: string;
+  /** False for validation runs: their throwaway types must not disturb `global`. Default true. */
+  withGlobal?: boolean;
+  /** With a key the bump goes through the inbox like an event: it bumps once, however retried. */
+  idempotencyKey?: string;
+}
+
+export interface ManualBumpResult {
+  versions: { dataType: string; version: number; hash: string }[];
+  /** The bump's idempotency key, when it had one. */
+  idempotencyKey?: string;
+  /**
+   * The key had been applied before this attempt (an earlier request, or an earlier attempt of
+   * this one that failed after its COMMIT): nothing was bumped again, `versions` is that outcome.
+   */
+  replayed: boolean;
+  invalidatedKeys: number;
+  path: 'lock' | 'fallback';
+  lockWaitMs: number;
+  durationMs: number;
+}
+
+/**
+ * The manual atomic update (CLI and admin route): the same saga as an event, with `global`
+ * bumped too and each type's own tag purged. A manual bump has no Kafka redelivery behind it,
+ * so transient failures are retried here, bounded.
+ */
+@Injectable()
+export class ManualBump {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly saga: InvalidationSaga,
+    private readonly versions: VersionRepository,
+    private readonly telemetry: SagaTelemetry,
+  ) {}
+
+  async execute(command: ManualBumpCommand): Promise<ManualBumpResult> {
+    const withGlobal = command.withGlobal ?? true;
+    const types = [...new Set([...command.dataTypes, ...(withGlobal ? ['global'] : [])])].sort();
+    const started = performance.now();
+    const key = command.idempotencyKey;
+    const inboxId = key === undefined ? undefined : manualBumpEventId(key);
+    const work: SagaWork = {
+      inbox: inboxId
+        ? [
+            {
+              eventId: inboxId,
+              topic: MANUAL_BUMP_TOPIC,
+              partition: -1,
+              offset: '0',
+              dataTypes: types,
+            },
+          ]
+        : [],
+      dataTypes: types,
+      tags: types,
+      actor: command.actor,
+      uninboxedDataTypes: inboxId ? [] : types,
+    };
+    const report = await this.applyWithRetries(work);
+    const replayed = inboxId !== undefined && !report.appliedEventIds.has(inboxId);
+    const versions = replayed
+      ? await this.earlierOutcome(inboxId, types, report.versions)
+      : report.versions;
+    return {
+      versions: versions
+        .filter((v) => types.includes(v.dataType))
+        .map((v) => ({ dataType: v.dataType, version: Number(v.version), hash: v.hash })),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      replayed,
+      invalidatedKeys: report.invalidatedKeys,
+      path: report.path,
+      lockWaitMs: report.lockWaitMs,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** What the key's first application bumped (from the audit); refused if it bumped other types. */
+  private async earlierOutcome(
+    inboxId: string,
+    types: string[],
+    current: VersionState[],
+  ): Promise<VersionState[]> {
+    const earlier = await this.versions.auditedOutcome(inboxId);
+    // Past the audit's retention: the current versions; at least nothing was bumped again.
+    if (earlier.length === 0) return current;
+    const earlierTypes = earlier.map((v) => v.dataType);
+    if (earlierTypes.join() !== types.join())
+      throw new IdempotencyKeyReusedError(types, earlierTypes);
+    return earlier;
+  }
+
+  private async applyWithRetries(work: SagaWork): Promise<SagaReport> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.saga.apply(work);
+      } catch (error) {
+        const attempts = attempt + 1;
+        if (dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS) throw error;
+        this.telemetry.manualBumpRetrying(error);
+        await sleep(
+          backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { planFor } from '@invalidator/contracts';
+import {
+  AlertService,
+  CircuitBreakerService,
+  InvalidatorMetrics,
+  SagaStage,
+  SagaStats,
+} from '@invalidator/monitoring';
+import { THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
+import { DeadLetter } from './dead-letters';
+import { SAGA_LOG } from './saga-log';
+import { SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
+
+/** A bounded label for the retry metric: the driver's code, else the error's type. */
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return 'Error';
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name;
+}
+
+/**
+ * Everything the saga reports — metrics, figures, alerts, log lines — in one place: each step
+ * makes one call here, and a dashboard and a grep find the same words.
+ */
+@Injectable()
+export class SagaTelemetry {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: InvalidatorMetrics,
+    private readonly stats: SagaStats,
+    private readonly alerts: AlertService,
+    @InjectPinoLogger('InvalidationSaga') private readonly logger: PinoLogger,
+  ) {}
+
+  async timed<T>(stage: SagaStage, step: () => Promise<T>): Promise<T> {
+    const end = this.metrics.stageDuration.startTimer({ stage });
+    try {
+      return await step();
+    } finally {
+      end();
+    }
+  }
+
+  /** Starts the lock-acquire timer; the returned function ends it with the outcome. */
+  lockAttempt(): (outcome: 'acquired' | 'unavailable' | 'error') => void {
+    const end = this.metrics.lockAcquireDuration.startTimer();
+    return (outcome) => end({ outcome });
+  }
+
+  fallback(work: SagaWork): void {
+    this.metrics.lockFailures.inc({ reason: 'unavailable' });
+    this.metrics.lockFallbacks.inc();
+    this.logger.warn(
+      { data_types: work.dataTypes, event_ids: work.inbox.map((e) => e.eventId) },
+      SAGA_LOG.fallback,
+    );
+  }
+
+  versionsPublished(current: VersionState[]): void {
+    // A validation run's throwaway types come and go: a label each would never be removed.
+    for (const v of current)
+      if (!v.dataType.startsWith(THROWAWAY_TYPE_PREFIX))
+        this.metrics.dataVersion.set({ type: v.dataType }, Number(v.version));
+  }
+
+  /** One failed attempt of a batch; the breaker's own refusals are not attempts. */
+  attemptFailed(error: unknown, attemptStartedMs: number): void {
+    if (CircuitBreakerService.isRefusal(error)) return;
+    const seconds = (performance.now() - attemptStartedMs) / 1000;
+    this.metrics.sagaDuration.observe({ outcome: 'error', path: 'unknown' }, seconds);
+  }
+
+  retrying(error: unknown, attempt: number, work: SagaWork): void {
+    const eventIds = work.inbox.map((e) => e.eventId);
+    this.metrics.sagaRetries.inc({ error: errorName(error) });
+    if (!CircuitBreakerService.isRefusal(error)) this.stats.failure();
+    this.logger.warn(
+      {
+        err: error,
+        attempt,
+        data_types: work.dataTypes,
+        event_ids: eventIds.slice(0, 20),
+        events: eventIds.length,
+      },
+      SAGA_LOG.retry,
+    );
+  }
+
+  manualBumpRetrying(error: unknown): void {
+    this.metrics.sagaRetries.inc({ error: errorName(error) });
+  }
+
+  poison(event: ValidEvent, error: unknown): void {
+    this.logger.error(
+      { event_ids: [event.event.eventId], data_types: planFor(event.event).dataTypes, err: error },
+      SAGA_LOG.poison,
+    );
+  }
+
+  heartbeatFailed(error: unknown, events: number): void {
+    this.logger.warn({ err: error, events }, SAGA_LOG.heartbeatFailed);
+  }
+
+  /** A batch committed: its metrics, figures, slow-saga alert and the saga log line. */
+  completed(report: SagaReport, valid: ValidEvent[], invalid: DeadLetter[], startedMs: number) {
+    const seconds = (performance.now() - startedMs) / 1000;
+    this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
+    this.metrics.batchSize.observe(valid.length + invalid.length);
+    this.metrics.keysPurged.inc(report.invalidatedKeys);
+    for (const letter of invalid) {
+      this.metrics.deadLetters.inc({ reason: letter.kind });
+      this.metrics.events.inc({ type: eventTypeOf(letter.message), outcome: 'dead_lettered' });
+    }
+    let applied = 0;
+    for (const { event } of valid) {
+      const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
+      if (outcome === 'applied') applied++;
+      this.metrics.events.inc({ type: event.type, outcome });
+    }
+    const durationMs = seconds * 1000;
+    this.stats.success(durationMs, {
+      applied,
+      duplicate: valid.length - applied,
+      deadLettered: invalid.length,
+    });
+    if (durationMs > this.config.PERFORMANCE_THRESHOLD_MS) {
+      void this.alerts.raise({
+        kind: 'slow_saga',
+        severity: 'WARNING',
+        message: `invalidation saga took ${Math.round(durationMs)} ms, over the ${this.config.PERFORMANCE_THRESHOLD_MS} ms threshold`,
+        correctiveAction:
+          'Check MySQL row-lock waits and Redis latency (stage durations in /metrics); a lock fallback or ' +
+          'retries inflate a saga. Sustained: scale out partitions/instances or raise PERFORMANCE_THRESHOLD_MS.',
+        details: {
+          duration_ms: Math.round(durationMs),
+          data_types: report.dataTypes,
+          events: valid.length,
+          event_ids: valid.slice(0, 20).map((v) => v.event.eventId),
+          path: report.path,
+        },
+      });
+    }
+    this.logger.info(
+      {
+        data_types: report.dataTypes,
+        invalidated_keys: report.invalidatedKeys,
+        duration_ms: Math.round(seconds * 1000),
+        events: valid.length,
+        applied,
+        duplicates: valid.length - applied,
+        dead_lettered: invalid.length,
+        path: report.path,
+        outcome: 'success',
+      },
+      SAGA_LOG.completed,
+    );
+  }
+}

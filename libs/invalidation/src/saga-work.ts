@@ -1,0 +1,83 @@
+import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
+import { InboxEntry, VersionState } from '@invalidator/versioning';
+import { DeadLetter } from './dead-letters';
+import { IncomingMessage } from './incoming-batch';
+
+export interface ValidEvent {
+  message: IncomingMessage;
+  event: ShopEvent;
+}
+
+/** A batch coalesced into one unit of work: one lock set, one transaction, one purge. */
+export interface SagaWork {
+  inbox: InboxEntry[];
+  dataTypes: string[];
+  tags: string[];
+  actor: string;
+  /** Types bumped with no inbox entry behind them (manual bumps without an idempotency key). */
+  uninboxedDataTypes: string[];
+}
+
+export interface SagaReport {
+  path: 'lock' | 'fallback';
+  dataTypes: string[];
+  appliedEventIds: Set<string>;
+  invalidatedKeys: number;
+  versions: VersionState[];
+  lockWaitMs: number;
+}
+
+/** Splits a batch into events to apply and letters for the dead-letter topic. */
+export function validate(messages: IncomingMessage[]): {
+  valid: ValidEvent[];
+  invalid: DeadLetter[];
+} {
+  const valid: ValidEvent[] = [];
+  const invalid: DeadLetter[] = [];
+  const seen = new Set<string>();
+  for (const message of messages) {
+    try {
+      const event = parseEvent(message.value);
+      // The same event twice in one batch is applied once; the second copy is a duplicate.
+      if (!seen.has(event.eventId)) valid.push({ message, event });
+      seen.add(event.eventId);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      invalid.push({ message, kind: error.kind, reason: error.reason });
+    }
+  }
+  return { valid, invalid };
+}
+
+/** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
+export function coalesce(valid: ValidEvent[]): SagaWork {
+  const dataTypes = new Set<string>();
+  const tags = new Set<string>();
+  const inbox = valid.map(({ message, event }) => {
+    const plan = planFor(event);
+    plan.dataTypes.forEach((t) => dataTypes.add(t));
+    plan.tags.forEach((t) => tags.add(t));
+    return {
+      eventId: event.eventId,
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      dataTypes: plan.dataTypes,
+    };
+  });
+  return {
+    inbox,
+    dataTypes: [...dataTypes].sort(),
+    tags: [...tags],
+    actor: 'consumer',
+    uninboxedDataTypes: [],
+  };
+}
+
+/** The event type of a message for metrics: one of the contract's, or 'unknown'. */
+export function eventTypeOf(message: IncomingMessage): string {
+  const type = /"type"\s*:\s*"(ProductUpdated|CategoryUpdated)"/.exec(
+    message.value?.toString() ?? '',
+  );
+  return type?.[1] ?? 'unknown';
+}

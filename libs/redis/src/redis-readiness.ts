@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { REDIS_CLIENT } from './redis.provider';
+
+/** Whether Redis answers: what readiness and a one-shot command wait for. */
+@Injectable()
+export class RedisReadiness {
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+
+  /**
+   * Waits for the connection: the client fails commands at once while disconnected (no offline
+   * queue), which suits the saga's retries but not a one-shot operator command.
+   */
+  async connected(timeoutMs: number): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`Redis not ready after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Redis answers (readiness). */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Fakes for the saga's unit specs: no Kafka, MySQL or Redis. Every store call is written to one
+ * shared journal, so a spec can state the order of the steps.
+ */
+import { TagPurger, VersionPublisher } from '@invalidator/cache';
+import { AppConfig, parseConfig } from '@invalidator/config';
+import { FencedLock, LockService, LockUnavailableError } from '@invalidator/locking';
+import { CircuitBreakerService } from '@invalidator/monitoring';
+import { BumpRequest, BumpResult, VersionRepository, VersionState } from '@invalidator/versioning';
+// Unit specs reach inside the lib on purpose: they test its rooms, not only its door.
+import { DeadLetter, DeadLetterSink } from '../../libs/invalidation/src/dead-letters';
+import { IncomingBatch, IncomingMessage } from '../../libs/invalidation/src/incoming-batch';
+import { InvalidationSaga } from '../../libs/invalidation/src/invalidation.saga';
+import { SagaTelemetry } from '../../libs/invalidation/src/saga-telemetry';
+
+export const fakeConfig = (env: Record<string, string> = {}): AppConfig =>
+  parseConfig({ SAGA_RETRY_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', ...env });
+
+const state = (dataType: string, version: number): VersionState => ({
+  dataType,
+  version: BigInt(version),
+  hash: `${dataType}-${version}`,
+  updatedAt: new Date(0),
+});
+
+export class FakeStores {
+  readonly journal: string[] = [];
+  /** Set to make the Redis lock unavailable: the saga must take the row-lock fallback. */
+  lockUnavailable = false;
+  /** Decides, per bump request, whether the transaction fails (and with what). */
+  failBump: (request: BumpRequest) => unknown = () => undefined;
+  failPurge: () => unknown = () => undefined;
+  readonly bumps: BumpRequest[] = [];
+  private readonly inbox = new Set<string>();
+  private readonly versions = new Map<string, number>();
+  /** The audit of inbox entries: what each bumped. */
+  readonly audit = new Map<string, VersionState[]>();
+  readonly letters: DeadLetter[] = [];
+
+  readonly locks = {
+    acquireFenced: async (dataTypes: string[]): Promise<FencedLock> => {
+      this.journal.push('lock');
+      if (this.lockUnavailable) throw new LockUnavailableError(dataTypes, 3);
+      return {
+        dataTypes,
+        fenceToken: 7n,
+        ensureValid: async () => undefined,
+        release: async () => {
+          this.journal.push('release');
+          return 'released';
+        },
+      };
+    },
+    nextFenceToken: async () => {
+      this.journal.push('fence-token');
+      return 8n;
+    },
+  } as unknown as LockService;
+
+  readonly repository = {
+    bumpVersions: async (request: BumpRequest): Promise<BumpResult> => {
+      this.bumps.push(request);
+      const failure = this.failBump(request);
+      if (failure !== undefined) {
+        this.journal.push('rollback');
+        throw failure;
+      }
+      const applied = request.events.filter((e) => !this.inbox.has(e.eventId));
+      const types = new Set(request.uninboxedDataTypes ?? []);
+      applied.forEach((e) => e.dataTypes.forEach((t) => types.add(t)));
+      const bumped = [...types].sort().map((t) => {
+        const next = (this.versions.get(t) ?? 0) + 1;
+        this.versions.set(t, next);
+        return state(t, next);
+      });
+      for (const e of applied) {
+        this.inbox.add(e.eventId);
+        this.audit.set(
+          e.eventId,
+          bumped.filter((b) => e.dataTypes.includes(b.dataType)),
+        );
+      }
+      await request.beforeCommit?.();
+      this.journal.push(`commit-tx fence=${request.fenceToken}`);
+      return {
+        bumped,
+        current: [...this.versions].map(([t, v]) => state(t, v)),
+        appliedEventIds: applied.map((e) => e.eventId),
+        duplicateEventIds: request.events.filter((e) => !applied.includes(e)).map((e) => e.eventId),
+      };
+    },
+    auditedOutcome: async (eventId: string) => this.audit.get(eventId) ?? [],
+  } as unknown as VersionRepository;
+
+  readonly publisher = {
+    publish: async () => void this.journal.push('publish'),
+  } as unknown as VersionPublisher;
+
+  readonly purger = {
+    purge: async (tags: string[]) => {
+      const failure = this.failPurge();
+      if (failure !== undefined) throw failure;
+      this.journal.push('purge');
+      return { tags: tags.length, keys: tags.length };
+    },
+  } as unknown as TagPurger;
+
+  readonly deadLetters: DeadLetterSink = {
+    publish: async (letters) => {
+      if (letters.length > 0) this.journal.push(`dead-letter ${letters.length}`);
+      this.letters.push(...letters);
+    },
+  };
+
+  /** Passes every task through, as a closed breaker does. */
+  readonly breaker = {
+    fire: (task: () => Promise<unknown>) => task(),
+  } as unknown as CircuitBreakerService;
+
+  readonly telemetry = {
+    timed: (_stage: string, step: () => Promise<unknown>) => step(),
+    lockAttempt: () => () => undefined,
+    fallback: () => undefined,
+    versionsPublished: () => undefined,
+    attemptFailed: () => undefined,
+    retrying: () => undefined,
+    manualBumpRetrying: () => undefined,
+    poison: () => undefined,
+    heartbeatFailed: () => undefined,
+    completed: () => undefined,
+  } as unknown as SagaTelemetry;
+
+  saga(config = fakeConfig()): InvalidationSaga {
+    return new InvalidationSaga(
+      config,
+      this.locks,
+      this.repository,
+      this.publisher,
+      this.purger,
+      this.breaker,
+      this.telemetry,
+    );
+  }
+
+  /** A batch whose commit is journaled; `active` false means it was taken away. */
+  batch(values: unknown[], topic = 'shop.product-updated'): IncomingBatch & { active: boolean } {
+    const messages: IncomingMessage[] = values.map((value, i) => ({
+      topic,
+      partition: 0,
+      offset: String(i),
+      key: null,
+      value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+      timestamp: '0',
+    }));
+    const batch = {
+      messages,
+      active: true,
+      heartbeat: async () => undefined,
+      isActive: () => batch.active,
+      commit: async () => void this.journal.push('commit-offsets'),
+    };
+    return batch;
+  }
+}
+
+let seq = 0;
+/** A valid ProductUpdated event with a fresh event id. */
+export function productUpdated(productId = '1') {
+  seq++;
+  return {
+    eventId: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+    type: 'ProductUpdated',
+    action: 'updated',
+    productId,
+    categoryIds: [],
+    occurredAt: '2026-11-23T10:00:00.000Z',
+  };
+}
