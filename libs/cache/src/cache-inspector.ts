@@ -1,15 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
 import { REDIS_CLIENT } from './redis.provider';
+import {
+  ClusterHealth,
+  RedisClient,
+  clusterHealth,
+  groupBySlot,
+  isCluster,
+  masters,
+} from './redis-topology';
 import { PublishedVersion } from './version-publisher';
 
 /** What the operator CLI reads and rewrites in Redis, beyond the saga's own steps. */
 @Injectable()
 export class CacheInspector {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -31,14 +38,25 @@ export class CacheInspector {
     });
   }
 
-  /** Redis answers (readiness). */
+  /** Redis answers (readiness); a cluster only with every slot served. */
   async ping(): Promise<void> {
     await this.redis.ping();
+    const cluster = await clusterHealth(this.redis);
+    if (cluster && !cluster.ok) throw new Error('redis cluster: not all slots covered');
+  }
+
+  /** The cluster's state and the nodes it knows; undefined on a single server. */
+  cluster(): Promise<ClusterHealth | undefined> {
+    return clusterHealth(this.redis);
   }
 
   /** The stored JSON of each `shop.version.{type}` and the global string. */
   async versionKeys(dataTypes: string[]) {
-    const values = await this.redis.mget(...dataTypes.map(versionKey), GLOBAL_VERSION_KEY);
+    const keys = [...dataTypes.map(versionKey), GLOBAL_VERSION_KEY];
+    // Each key is in a slot of its own on a cluster: one GET each, in parallel.
+    const values = isCluster(this.redis)
+      ? await Promise.all(keys.map((k) => this.redis.get(k)))
+      : await this.redis.mget(...keys);
     const global = values.pop() ?? null;
     const parsed = values.map((v) =>
       v ? (JSON.parse(v) as { version: number; hash: string }) : null,
@@ -48,19 +66,22 @@ export class CacheInspector {
 
   /** Writes the keys as given, unconditionally: for repairs, when Redis is ahead or corrupt. */
   async forcePublish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
-    const pipeline = this.redis.multi();
-    for (const v of versions) {
-      pipeline.set(
-        versionKey(v.dataType),
-        JSON.stringify({
-          version: Number(v.version),
-          hash: v.hash,
-          updatedAt: v.updatedAt.toISOString(),
-        }),
-      );
-    }
-    pipeline.set(GLOBAL_VERSION_KEY, globalVersion);
-    await pipeline.exec();
+    const writes: [string, string][] = versions.map((v) => [
+      versionKey(v.dataType),
+      JSON.stringify({
+        version: Number(v.version),
+        hash: v.hash,
+        updatedAt: v.updatedAt.toISOString(),
+      }),
+    ]);
+    writes.push([GLOBAL_VERSION_KEY, globalVersion]);
+    await Promise.all(
+      groupBySlot(this.redis, writes, ([key]) => key).map(async (group) => {
+        const multi = this.redis.multi();
+        for (const [key, value] of group) multi.set(key, value);
+        await multi.exec();
+      }),
+    );
   }
 
   /** Every tag with a set in Redis (without the `shop.tag.` prefix). */
@@ -72,11 +93,12 @@ export class CacheInspector {
   /** Writes a tag set with its keys, as the web tier does (for the invalidation probe). */
   async seedTag(tag: string, keys: string[]): Promise<void> {
     const prefix = this.config.REDIS_KEY_PREFIX;
-    const pipeline = this.redis.multi();
-    for (const key of keys) pipeline.set(key, 'probe', 'EX', 600);
-    pipeline.sadd(tagKey(tag), ...keys.map((k) => `${prefix}${k}`));
-    pipeline.expire(tagKey(tag), 600);
-    await pipeline.exec();
+    await Promise.all(keys.map((key) => this.redis.set(key, 'probe', 'EX', 600)));
+    await this.redis
+      .multi()
+      .sadd(tagKey(tag), ...keys.map((k) => `${prefix}${k}`))
+      .expire(tagKey(tag), 600)
+      .exec();
   }
 
   async existing(keys: string[]): Promise<string[]> {
@@ -85,7 +107,9 @@ export class CacheInspector {
   }
 
   async remove(keys: string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.unlink(...keys);
+    await Promise.all(
+      groupBySlot(this.redis, keys, (k) => k).map((group) => this.redis.unlink(...group)),
+    );
   }
 
   async removeVersionKeys(prefix: string): Promise<void> {
@@ -96,9 +120,12 @@ export class CacheInspector {
   async scanKeys(pattern: string): Promise<string[]> {
     const prefix = this.config.REDIS_KEY_PREFIX;
     const found: string[] = [];
-    const stream = this.redis.scanStream({ match: `${prefix}${pattern}`, count: 500 });
-    for await (const batch of stream as AsyncIterable<string[]>) {
-      for (const key of batch) found.push(key.slice(prefix.length));
+    // A cluster spreads keys over its masters: scan each of them.
+    for (const server of masters(this.redis)) {
+      const stream = server.scanStream({ match: `${prefix}${pattern}`, count: 500 });
+      for await (const batch of stream as AsyncIterable<string[]>) {
+        for (const key of batch) found.push(key.slice(prefix.length));
+      }
     }
     return [...new Set(found)];
   }

@@ -6,3 +6,5 @@ export { TagPurger } from './tag-purger';
 export type { PurgeResult } from './tag-purger';
 export { VersionPublisher } from './version-publisher';
 export type { PublishedVersion } from './version-publisher';
+export { groupBySlot, isCluster, masters } from './redis-topology';
+export type { ClusterHealth, RedisClient } from './redis-topology';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { GLOBAL_VERSION_KEY, versionKey } from './cache-keys';
 import { REDIS_CLIENT } from './redis.provider';
+import { RedisClient, isCluster } from './redis-topology';
 
 export interface PublishedVersion {
   dataType: string;
@@ -36,27 +36,76 @@ if globalWritten then redis.call('SET', KEYS[n + 1], ARGV[2 * n + 3]) end
 return globalWritten and 1 or 0
 `;
 
+// On a cluster every key is in a slot of its own: the same compare-and-set, one key per call.
+const VERSION_CAS_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(cjson.decode(current).version) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+// The global string ("{global version}.{digest}") by its own compare-and-set on the global
+// version it starts with: written when missing or older, so it never goes backwards either.
+const GLOBAL_CAS_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or (tonumber(string.match(current, '^(%d+)')) or -1) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
 @Injectable()
 export class VersionPublisher {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /** Writes `shop.version.{type}` for each version and, with `global`, `inertia.data.version`. */
   async publish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     if (versions.length === 0) return;
+    if (isCluster(this.redis)) return this.publishPerSlot(versions, globalVersion);
     const globalIndex = versions.findIndex((v) => v.dataType === 'global') + 1;
     const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
     const args = [String(versions.length)];
-    for (const v of versions) {
-      args.push(
-        v.version.toString(),
-        JSON.stringify({
-          version: Number(v.version),
-          hash: v.hash,
-          updatedAt: v.updatedAt.toISOString(),
-        }),
-      );
-    }
+    for (const v of versions) args.push(v.version.toString(), versionJson(v));
     args.push(String(globalIndex), globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
   }
+
+  /**
+   * `shop.version.*` and `inertia.data.version` hash to different slots, so one script cannot
+   * write them together: each key by its own compare-and-set (per-key CAS is what keeps
+   * versions from going backwards), the global string last, keyed on the global version.
+   */
+  private async publishPerSlot(versions: PublishedVersion[], globalVersion: string) {
+    await Promise.all(
+      versions.map((v) =>
+        this.redis.eval(
+          VERSION_CAS_SCRIPT,
+          1,
+          versionKey(v.dataType),
+          v.version.toString(),
+          versionJson(v),
+        ),
+      ),
+    );
+    const global = versions.find((v) => v.dataType === 'global');
+    if (!global) return;
+    await this.redis.eval(
+      GLOBAL_CAS_SCRIPT,
+      1,
+      GLOBAL_VERSION_KEY,
+      global.version.toString(),
+      globalVersion,
+    );
+  }
+}
+
+function versionJson(v: PublishedVersion): string {
+  return JSON.stringify({
+    version: Number(v.version),
+    hash: v.hash,
+    updatedAt: v.updatedAt.toISOString(),
+  });
 }

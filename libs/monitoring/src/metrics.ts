@@ -17,6 +17,7 @@ export const METRIC = {
   alerts: 'invalidator_alerts_total',
   dataVersion: 'invalidator_data_version',
   consumerLag: 'invalidator_consumer_lag_messages',
+  redisClusterNodes: 'invalidator_redis_cluster_nodes',
 } as const;
 
 export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
@@ -39,6 +40,7 @@ export class InvalidatorMetrics {
   readonly alerts: Counter<'kind'>;
   readonly dataVersion: Gauge<'type'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly redisClusterNodes: Gauge;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -139,6 +141,11 @@ export class InvalidatorMetrics {
       name: METRIC.consumerLag,
       help: 'Messages behind the high watermark, per assigned partition, at the last batch',
       labelNames: ['topic', 'partition'],
+      registers: [registry],
+    });
+    this.redisClusterNodes = new Gauge({
+      name: METRIC.redisClusterNodes,
+      help: 'Redis Cluster nodes (masters and replicas) the cluster reports; 0 on a single Redis',
       registers: [registry],
     });
   }

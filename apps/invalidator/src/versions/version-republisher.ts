@@ -1,8 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT, VersionPublisher } from '@invalidator/cache';
+import { REDIS_CLIENT, RedisClient, VersionPublisher } from '@invalidator/cache';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 
@@ -26,7 +25,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly versions: VersionRepository,
     private readonly publisher: VersionPublisher,
     @InjectPinoLogger('VersionRepublisher') private readonly logger: PinoLogger,
