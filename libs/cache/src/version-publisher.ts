@@ -37,12 +37,15 @@ return globalWritten and 1 or 0
 `;
 
 // On a cluster every key is in a slot of its own: the same compare-and-set, one key per call.
+// Answers 1 written, 2 already at this version, 0 Redis holds a newer one.
 const VERSION_CAS_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
-if (not current) or tonumber(cjson.decode(current).version) < tonumber(ARGV[1]) then
+local stored = current and tonumber(cjson.decode(current).version)
+if (not stored) or stored < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[2])
   return 1
 end
+if stored == tonumber(ARGV[1]) then return 2 end
 return 0
 `;
 
@@ -76,10 +79,11 @@ export class VersionPublisher {
   /**
    * `shop.version.*` and `inertia.data.version` hash to different slots, so one script cannot
    * write them together: each key by its own compare-and-set (per-key CAS is what keeps
-   * versions from going backwards), the global string last, keyed on the global version.
+   * versions from going backwards), then the global string, only while the global version it
+   * derives from is the one Redis holds, by its own compare-and-set on that version.
    */
   private async publishPerSlot(versions: PublishedVersion[], globalVersion: string) {
-    await Promise.all(
+    const outcomes = await Promise.all(
       versions.map((v) =>
         this.redis.eval(
           VERSION_CAS_SCRIPT,
@@ -90,8 +94,9 @@ export class VersionPublisher {
         ),
       ),
     );
-    const global = versions.find((v) => v.dataType === 'global');
-    if (!global) return;
+    const gi = versions.findIndex((v) => v.dataType === 'global');
+    if (gi < 0 || Number(outcomes[gi]) === 0) return;
+    const global = versions[gi];
     await this.redis.eval(
       GLOBAL_CAS_SCRIPT,
       1,
