@@ -70,7 +70,6 @@ redis_cluster_up() {
     nodes+=("127.0.0.1:$port")
     if redis-cli -p "$port" ping >/dev/null 2>&1; then continue; fi
     mkdir -p "$cluster_dir/$port"
-    rm -f "$cluster_dir/$port/nodes.conf"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
       --dir "$cluster_dir/$port" --logfile "$cluster_dir/$port/redis.log" \
@@ -95,6 +94,7 @@ redis_cluster_down() {
     pid="$(cat "$cluster_dir/$port/redis.pid")"
     if kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       stopped=1
     fi
     rm -f "$cluster_dir/$port/redis.pid" "$cluster_dir/$port/nodes.conf"

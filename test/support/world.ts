@@ -167,6 +167,11 @@ export class World {
     await this.redis.sadd(`shop.tag.${tag}`, ...keys.map((k) => `${this.env.redisPrefix}${k}`));
   }
 
+  /** GET of each key (MGET cannot span the slots of a cluster). */
+  async values(keys: string[]): Promise<(string | null)[]> {
+    return Promise.all(keys.map((key) => this.redis.get(key)));
+  }
+
   /** Keys with the world's prefix on every server (every master of a cluster). */
   async redisKeys(pattern = '*'): Promise<string[]> {
     const found: string[] = [];

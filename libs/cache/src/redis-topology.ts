@@ -32,6 +32,30 @@ export function groupBySlot<T>(client: RedisClient, items: T[], keyOf: (item: T)
   return [...groups.values()];
 }
 
+/**
+ * How long a write on a cluster waits for one replica to acknowledge it (WAIT 1). A master
+ * killed before its replica has a write would otherwise lose it on failover (replication is
+ * asynchronous): a version key back to an older version, a purged tag set back whole. A WAIT
+ * that fails (the master died) fails the saga step, which is retried on the new master; one
+ * that times out (no replica up) lets the write stand as on a single Redis.
+ */
+export const REPLICA_ACK_TIMEOUT_MS = 100;
+
+/** Runs one slot's commands with WAIT after them (same node connection); throws their errors. */
+export async function execReplicated(
+  client: Cluster,
+  build: (pipeline: ReturnType<Cluster['pipeline']>) => void,
+): Promise<unknown[]> {
+  const pipeline = client.pipeline();
+  build(pipeline);
+  pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
 /** The servers holding keys: the one server, or every master of the cluster (for SCAN). */
 export function masters(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client];

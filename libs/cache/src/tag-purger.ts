@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { tagKey } from './cache-keys';
 import { REDIS_CLIENT } from './redis.provider';
-import { RedisClient, groupBySlot, isCluster } from './redis-topology';
+import { RedisClient, execReplicated, groupBySlot, isCluster } from './redis-topology';
 
 // One atomic step per tag: a key the web tier adds to the set cannot slip between reading
 // the members and unlinking the set. UNLINK frees memory off the main thread.
@@ -51,6 +52,7 @@ export class TagPurger {
    * enough for the redelivered purge to finish the job.
    */
   private async purgeAcrossSlots(tags: string[]): Promise<number> {
+    const cluster = this.redis as Cluster;
     const sets = await Promise.all(tags.map((tag) => this.redis.smembers(tagKey(tag))));
     const members = [...new Set(sets.flat())];
     // Members are the web tier's full key names; the client adds REDIS_KEY_PREFIX to every key
@@ -59,19 +61,22 @@ export class TagPurger {
     const unprefixed = members.map((m) => (m.startsWith(prefix) ? m.slice(prefix.length) : null));
     const ours = unprefixed.filter((m): m is string => m !== null);
     await Promise.all(
-      groupBySlot(this.redis, ours, (k) => k).map(async (group) => {
-        for (let i = 0; i < group.length; i += CHUNK) {
-          await this.redis.unlink(...group.slice(i, i + CHUNK));
-        }
-      }),
+      groupBySlot(this.redis, ours, (k) => k).map((group) =>
+        execReplicated(cluster, (p) => {
+          for (let i = 0; i < group.length; i += CHUNK) p.unlink(...group.slice(i, i + CHUNK));
+        }),
+      ),
     );
     await Promise.all(
-      tags.map(async (tag, i) => {
-        const set = sets[i];
-        for (let j = 0; j < set.length; j += CHUNK) {
-          await this.redis.srem(tagKey(tag), ...set.slice(j, j + CHUNK));
-        }
-      }),
+      tags.map((tag, i) =>
+        sets[i].length === 0
+          ? undefined
+          : execReplicated(cluster, (p) => {
+              for (let j = 0; j < sets[i].length; j += CHUNK) {
+                p.srem(tagKey(tag), ...sets[i].slice(j, j + CHUNK));
+              }
+            }),
+      ),
     );
     return members.length;
   }

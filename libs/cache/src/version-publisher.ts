@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { GLOBAL_VERSION_KEY, versionKey } from './cache-keys';
 import { REDIS_CLIENT } from './redis.provider';
-import { RedisClient, isCluster } from './redis-topology';
+import { RedisClient, execReplicated, isCluster } from './redis-topology';
 
 export interface PublishedVersion {
   dataType: string;
@@ -83,26 +84,26 @@ export class VersionPublisher {
    * derives from is the one Redis holds, by its own compare-and-set on that version.
    */
   private async publishPerSlot(versions: PublishedVersion[], globalVersion: string) {
+    const cluster = this.redis as Cluster;
     const outcomes = await Promise.all(
-      versions.map((v) =>
-        this.redis.eval(
-          VERSION_CAS_SCRIPT,
-          1,
-          versionKey(v.dataType),
-          v.version.toString(),
-          versionJson(v),
-        ),
-      ),
+      versions.map(async (v) => {
+        const [outcome] = await execReplicated(cluster, (p) =>
+          p.eval(
+            VERSION_CAS_SCRIPT,
+            1,
+            versionKey(v.dataType),
+            v.version.toString(),
+            versionJson(v),
+          ),
+        );
+        return outcome;
+      }),
     );
     const gi = versions.findIndex((v) => v.dataType === 'global');
     if (gi < 0 || Number(outcomes[gi]) === 0) return;
     const global = versions[gi];
-    await this.redis.eval(
-      GLOBAL_CAS_SCRIPT,
-      1,
-      GLOBAL_VERSION_KEY,
-      global.version.toString(),
-      globalVersion,
+    await execReplicated(cluster, (p) =>
+      p.eval(GLOBAL_CAS_SCRIPT, 1, GLOBAL_VERSION_KEY, global.version.toString(), globalVersion),
     );
   }
 }
