@@ -41,19 +41,39 @@ export function groupBySlot<T>(client: RedisClient, items: T[], keyOf: (item: T)
  */
 export const REPLICA_ACK_TIMEOUT_MS = 100;
 
-/** Runs one slot's commands with WAIT after them (same node connection); throws their errors. */
+/**
+ * Runs one slot's commands with WAIT after them (same node connection); throws their errors.
+ * A pipeline does not follow MOVED/ASK by itself when another of its commands (the WAIT)
+ * succeeded: after a failover or during a slot migration, refresh the slot map and run it again.
+ */
 export async function execReplicated(
   client: Cluster,
   build: (pipeline: ReturnType<Cluster['pipeline']>) => void,
 ): Promise<unknown[]> {
-  const pipeline = client.pipeline();
-  build(pipeline);
-  pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
+  for (let attempt = 0; ; attempt++) {
+    const pipeline = client.pipeline();
+    build(pipeline);
+    pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
+    const results = (await pipeline.exec()) ?? [];
+    const redirected = results.some(
+      ([error]) => error && /^(MOVED|ASK|TRYAGAIN) /.test(error.message),
+    );
+    if (redirected && attempt < MAX_REDIRECTIONS) {
+      await refreshSlots(client);
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      continue;
+    }
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+  }
+}
+
+const MAX_REDIRECTIONS = 8;
+
+function refreshSlots(client: Cluster): Promise<void> {
+  return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
 }
 
 /** The servers holding keys: the one server, or every master of the cluster (for SCAN). */
