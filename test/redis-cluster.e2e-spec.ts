@@ -16,7 +16,6 @@ describe('on a Redis Cluster (3 masters, 3 replicas)', () => {
   });
 
   afterAll(async () => {
-    if (process.env.DEBUG_CLUSTER) console.log(service?.logs().slice(-6000));
     await service?.stop();
     await world?.close();
   });

@@ -56,7 +56,6 @@ describe('Redis Cluster faults mid-load', () => {
   });
 
   afterEach(async () => {
-    if (process.env.DEBUG_CLUSTER) console.log(service?.logs().slice(-20000));
     await service?.stop();
     service = undefined;
     await world?.close();
