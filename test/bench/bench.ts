@@ -3,7 +3,9 @@
  *  1. drain: a backlog of N events over 6 partitions, time from the service being ready to all
  *     of them applied;
  *  2. latency: single events published one after another, time from send to the new version
- *     being visible in Redis (what a web server would see).
+ *     being visible in Redis (what a web server would see);
+ *  3. scale-out: the same backlog over 12 partitions drained by 1, 2 and 3 instances of one
+ *     consumer group (each run a fresh world), timed from all instances being ready.
  */
 import { ServiceProcess } from '../support/service-process';
 import { productUpdated } from '../support/events';
@@ -11,6 +13,8 @@ import { waitFor } from '../support/test-env';
 import { World } from '../support/world';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20000);
+const SCALE_EVENTS = Number(process.env.BENCH_SCALE_EVENTS ?? 8000);
+const SCALE_PARTITIONS = 12;
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 
 const percentile = (sorted: number[], p: number) =>
@@ -65,6 +69,37 @@ async function latency(world: World) {
   };
 }
 
+async function scaleOut(instances: number) {
+  const world = await World.create(`scale${instances}`, SCALE_PARTITIONS);
+  const services: ServiceProcess[] = [];
+  try {
+    await world.publish(
+      Array.from({ length: SCALE_EVENTS }, (_, i) =>
+        productUpdated({ productId: `p${i % 5000}`, categoryIds: [(i % 40) + 1] }),
+      ),
+    );
+    services.push(
+      ...(await Promise.all(
+        Array.from({ length: instances }, () =>
+          ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' }),
+        ),
+      )),
+    );
+    const started = performance.now();
+    await waitFor(
+      'all events applied',
+      async () => (await world.inboxCount()) >= SCALE_EVENTS,
+      600000,
+      50,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return { instances, seconds, eventsPerSecond: Math.round(SCALE_EVENTS / seconds) };
+  } finally {
+    await Promise.all(services.map((s) => s.stop()));
+    await world.close();
+  }
+}
+
 async function main() {
   const world = await World.create('bench', 6);
   let service: ServiceProcess | undefined;
@@ -83,6 +118,14 @@ async function main() {
   } finally {
     await service?.stop();
     await world.close();
+  }
+  const one = await scaleOut(1);
+  for (const run of [one, await scaleOut(2), await scaleOut(3)]) {
+    console.log(
+      `scale-out: ${SCALE_EVENTS} events over ${SCALE_PARTITIONS} partitions, ` +
+        `${run.instances} instance(s): ${run.seconds.toFixed(2)} s = ${run.eventsPerSecond} ` +
+        `events/s (x${(run.eventsPerSecond / one.eventsPerSecond).toFixed(2)})`,
+    );
   }
 }
 
