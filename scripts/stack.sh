@@ -14,6 +14,7 @@ MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}"
 MYSQL_PORT="${MYSQL_PORT:-3306}"
 MYSQL_DATABASE="${MYSQL_DATABASE:-invalidator}"
 REDIS_PORT="${REDIS_PORT:-6379}"
+REDIS_CLUSTER_PORT="${REDIS_CLUSTER_PORT:-7000}"
 
 kafka_dir="$STACK_DIR/kafka"
 libs="$kafka_dir/libs"
@@ -55,6 +56,50 @@ redis_up() {
     wait_until 30 "Redis" redis-cli -p "$REDIS_PORT" ping
   fi
   say "Redis ready on 127.0.0.1:$REDIS_PORT"
+}
+
+# A local Redis Cluster (3 masters, 3 replicas) on loopback ports REDIS_CLUSTER_PORT..+5, with
+# the machine's redis-server; data under .stack/redis-cluster. Only with --redis-cluster or
+# REDIS_CLUSTER=1: the single Redis on REDIS_PORT stays the default.
+cluster_dir="$STACK_DIR/redis-cluster"
+cluster_ports() { seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 5)); }
+
+redis_cluster_up() {
+  local port nodes=()
+  for port in $(cluster_ports); do
+    nodes+=("127.0.0.1:$port")
+    if redis-cli -p "$port" ping >/dev/null 2>&1; then continue; fi
+    mkdir -p "$cluster_dir/$port"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --dir "$cluster_dir/$port" --logfile "$cluster_dir/$port/redis.log" \
+      --pidfile "$cluster_dir/$port/redis.pid"
+    wait_until 30 "Redis cluster node $port" redis-cli -p "$port" ping
+  done
+  if ! redis-cli -p "$REDIS_CLUSTER_PORT" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    if [ "$(redis-cli -p "$REDIS_CLUSTER_PORT" cluster info | grep -o 'cluster_known_nodes:[0-9]*' | cut -d: -f2)" = "1" ]; then
+      say "creating the Redis Cluster on ${nodes[*]}"
+      redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >/dev/null
+    fi
+    wait_until 60 "Redis Cluster state ok" \
+      bash -c "redis-cli -p $REDIS_CLUSTER_PORT cluster info | grep -q cluster_state:ok"
+  fi
+  say "Redis Cluster ready on ${nodes[*]} (REDIS_CLUSTER_NODES=$(IFS=,; echo "${nodes[*]}"))"
+}
+
+redis_cluster_down() {
+  local port pid stopped=0
+  for port in $(cluster_ports); do
+    [ -f "$cluster_dir/$port/redis.pid" ] || continue
+    pid="$(cat "$cluster_dir/$port/redis.pid")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      stopped=1
+    fi
+    rm -f "$cluster_dir/$port/redis.pid" "$cluster_dir/$port/nodes.conf"
+  done
+  [ "$stopped" = 1 ] && say "Redis Cluster stopped" || say "no Redis Cluster started by this script is running"
 }
 
 kafka_jars() {
@@ -142,9 +187,27 @@ status() {
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && say "Redis: up" || say "Redis: down"
 }
 
-case "${1:-}" in
-  up) mysql_up && redis_up && kafka_up ;;
-  down) kafka_down ;;
+command="${1:-}"
+shift || true
+for arg in "$@"; do
+  case "$arg" in
+    --redis-cluster) REDIS_CLUSTER=1 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+case "$command" in
+  up)
+    mysql_up && redis_up && kafka_up
+    if [ "${REDIS_CLUSTER:-0}" = 1 ]; then redis_cluster_up; fi
+    ;;
+  down)
+    # `down --redis-cluster` stops the cluster only; plain `down` everything this script started.
+    if [ "${REDIS_CLUSTER:-0}" != 1 ]; then kafka_down; fi
+    redis_cluster_down
+    ;;
+  cluster-up) redis_cluster_up ;;
+  cluster-down) redis_cluster_down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|cluster-up|cluster-down [--redis-cluster]" >&2; exit 2 ;;
 esac

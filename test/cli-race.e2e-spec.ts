@@ -18,10 +18,10 @@ function watchVersions(world: World) {
   let running = true;
   const done = (async () => {
     while (running) {
-      const values = await world.redis.mget(
+      const values = await world.values([
         ...TYPES.map((t) => `shop.version.${t}`),
         'inertia.data.version',
-      );
+      ]);
       reads++;
       const seen = values.map((v, i) => {
         if (v === null) return undefined;
@@ -109,10 +109,10 @@ describe('validate-atomic --repair and --clear-cache against a running service',
         'SELECT data_type, version FROM shop_data_versions',
       );
       const mysql = rows.map((r) => ({ dataType: r.data_type, version: BigInt(r.version) }));
-      const redis = await world.redis.mget(
+      const redis = await world.values([
         ...mysql.map((r) => `shop.version.${r.dataType}`),
         'inertia.data.version',
-      );
+      ]);
       return {
         mysql: [...mysql.map((r) => Number(r.version)), globalVersionString(mysql)],
         redis: redis.map((v, i) =>

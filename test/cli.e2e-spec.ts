@@ -34,8 +34,8 @@ describe('operator CLI', () => {
     expect(
       await world.query("SELECT * FROM version_audit WHERE data_type LIKE 'validate:%'"),
     ).toEqual([]);
-    expect(await world.redis.keys(`${world.env.redisPrefix}shop.version.validate:*`)).toEqual([]);
-    expect(await world.redis.keys(`${world.env.redisPrefix}shop.tag.validate:*`)).toEqual([]);
+    expect(await world.redisKeys('shop.version.validate:*')).toEqual([]);
+    expect(await world.redisKeys('shop.tag.validate:*')).toEqual([]);
   });
 
   it('bump <types> runs the saga and audits the operator as cli:<user>', async () => {

@@ -1,10 +1,11 @@
 import Redis from 'ioredis';
 import { VersionPublisher } from '@invalidator/cache';
-import { REDIS_URL } from './support/test-env';
+import { REDIS_URL, keyServers, testRedis } from './support/test-env';
 
 describe('VersionPublisher against a real Redis', () => {
   const prefix = `test:publisher:${process.pid}:`;
-  const redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+  // The stack's Redis, or its cluster when the run targets one (TEST_REDIS_CLUSTER_NODES).
+  const redis = testRedis(prefix);
   const publisher = new VersionPublisher(redis);
   const at = (dataType: string, version: bigint) => ({
     dataType,
@@ -14,10 +15,11 @@ describe('VersionPublisher against a real Redis', () => {
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    const plain = new Redis(REDIS_URL);
-    if (keys.length > 0) await plain.del(...keys);
-    await plain.quit();
+    let plain: Redis | undefined;
+    for (const server of keyServers(redis, () => (plain = new Redis(REDIS_URL)))) {
+      for (const key of await server.keys(`${prefix}*`)) await server.del(key);
+    }
+    await plain?.quit();
     await redis.quit();
   });
 

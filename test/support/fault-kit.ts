@@ -46,7 +46,7 @@ export function publishInBackground(
 export async function waitDrained(
   world: World,
   goodIds: string[],
-  timeoutMs = 240000,
+  timeoutMs = Number(process.env.FAULT_DRAIN_TIMEOUT_MS ?? 240000),
 ): Promise<void> {
   await waitFor(
     `all ${goodIds.length} good events in the inbox`,

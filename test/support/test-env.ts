@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import Redis, { Cluster } from 'ioredis';
 
 /** One isolated world per test: its own database, topics, consumer group and Redis key prefix. */
 export interface TestEnv {
@@ -7,6 +8,8 @@ export interface TestEnv {
   database: string;
   mysqlUrl: string;
   redisUrl: string;
+  /** Seed nodes (host:port,...) when the run targets a Redis Cluster; then redisUrl is unused. */
+  redisClusterNodes?: string;
   redisPrefix: string;
   brokers: string[];
   groupId: string;
@@ -16,7 +19,29 @@ export interface TestEnv {
 
 export const MYSQL_ROOT_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+/** Set (e.g. 127.0.0.1:7000,...,127.0.0.1:7005) to run the same specs against a Redis Cluster. */
+export const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES || undefined;
 export const KAFKA_BROKERS = (process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+/** `host:port,...` as ioredis' Cluster wants its seed nodes. */
+export function clusterNodes(list: string) {
+  return list.split(',').map((node) => {
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at).trim(), port: Number(node.slice(at + 1)) };
+  });
+}
+
+/** A client of the stack's Redis: the cluster when the run targets one, else REDIS_URL. */
+export function testRedis(keyPrefix: string): Redis | Cluster {
+  return REDIS_CLUSTER_NODES
+    ? new Cluster(clusterNodes(REDIS_CLUSTER_NODES), { keyPrefix })
+    : new Redis(REDIS_URL, { keyPrefix });
+}
+
+/** The servers holding keys (every master of a cluster), without a key prefix. */
+export function keyServers(client: Redis | Cluster, plain: () => Redis): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [plain()];
+}
 
 export function newTestEnv(name: string, partitions = 6): TestEnv {
   const id = `${name}_${randomBytes(4).toString('hex')}`;
@@ -26,6 +51,7 @@ export function newTestEnv(name: string, partitions = 6): TestEnv {
     database,
     mysqlUrl: `${MYSQL_ROOT_URL}/${database}`,
     redisUrl: REDIS_URL,
+    redisClusterNodes: REDIS_CLUSTER_NODES,
     redisPrefix: `test:${id}:`,
     brokers: KAFKA_BROKERS,
     groupId: `invalidator-${id}`,
@@ -51,6 +77,7 @@ export function serviceEnv(env: TestEnv, httpPort: number, extra: Record<string,
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     MYSQL_URL: env.mysqlUrl,
     REDIS_URL: env.redisUrl,
+    ...(env.redisClusterNodes ? { REDIS_CLUSTER_NODES: env.redisClusterNodes } : {}),
     REDIS_KEY_PREFIX: env.redisPrefix,
     HTTP_PORT: String(httpPort),
     LOG_LEVEL: 'info',

@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
-import { MYSQL_ROOT_URL, TestEnv, newTestEnv, waitFor } from './test-env';
+import { MYSQL_ROOT_URL, TestEnv, clusterNodes, keyServers, newTestEnv, waitFor } from './test-env';
 import { TestEvent, entityKey } from './events';
 
 export interface AuditRow {
@@ -24,7 +24,9 @@ export class World {
   private adminClient?: Admin;
   private root?: Connection;
   private db?: Connection;
-  readonly redis: Redis;
+  /** A Cluster client when the run targets a Redis Cluster (TEST_REDIS_CLUSTER_NODES). */
+  readonly redis: Redis | Cluster;
+  private plain?: Redis;
 
   private constructor(readonly env: TestEnv) {
     this.kafka = new Kafka({
@@ -32,7 +34,9 @@ export class World {
       brokers: env.brokers,
       logLevel: logLevel.NOTHING,
     });
-    this.redis = new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
+    this.redis = env.redisClusterNodes
+      ? new Cluster(clusterNodes(env.redisClusterNodes), { keyPrefix: env.redisPrefix })
+      : new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
   }
 
   /** `redisUrl`: a Redis of the test's own (a private redis-server) instead of the stack's. */
@@ -42,7 +46,9 @@ export class World {
     options: { redisUrl?: string } = {},
   ): Promise<World> {
     const env = newTestEnv(name, partitions);
-    const world = new World(options.redisUrl ? { ...env, redisUrl: options.redisUrl } : env);
+    const world = new World(
+      options.redisUrl ? { ...env, redisUrl: options.redisUrl, redisClusterNodes: undefined } : env,
+    );
     world.root = await mysql.createConnection(MYSQL_ROOT_URL);
     await world.root.query(`CREATE DATABASE \`${world.env.database}\``);
     world.db = await mysql.createConnection({
@@ -156,10 +162,28 @@ export class World {
 
   /** Writes cache keys under a tag the way the web tier does. */
   async tag(tag: string, keys: string[]): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.set(key, 'cached');
-    pipeline.sadd(`shop.tag.${tag}`, ...keys.map((k) => `${this.env.redisPrefix}${k}`));
-    await pipeline.exec();
+    // One command per key: on a cluster the keys and the set are in different slots.
+    await Promise.all(keys.map((key) => this.redis.set(key, 'cached')));
+    await this.redis.sadd(`shop.tag.${tag}`, ...keys.map((k) => `${this.env.redisPrefix}${k}`));
+  }
+
+  /** GET of each key (MGET cannot span the slots of a cluster). */
+  async values(keys: string[]): Promise<(string | null)[]> {
+    return Promise.all(keys.map((key) => this.redis.get(key)));
+  }
+
+  /** Keys with the world's prefix on every server (every master of a cluster). */
+  async redisKeys(pattern = '*'): Promise<string[]> {
+    const found: string[] = [];
+    for (const server of this.servers()) {
+      const keys = await server.keys(`${this.env.redisPrefix}${pattern}`);
+      found.push(...keys.map((k) => k.slice(this.env.redisPrefix.length)));
+    }
+    return found;
+  }
+
+  private servers(): Redis[] {
+    return keyServers(this.redis, () => (this.plain ??= new Redis(this.env.redisUrl)));
   }
 
   async exists(key: string): Promise<boolean> {
@@ -205,10 +229,13 @@ export class World {
       await this.adminClient.deleteGroups([this.env.groupId]).catch(() => undefined);
       await this.adminClient.disconnect();
     }
-    const keys = await this.redis.keys(`${this.env.redisPrefix}*`);
-    const plain = new Redis(this.env.redisUrl);
-    if (keys.length > 0) await plain.del(...keys);
-    await plain.quit();
+    for (const server of this.servers()) {
+      // KEYS and DEL on each master (a cluster's key is only on its own master), through
+      // connections that add no prefix.
+      const keys = await server.keys(`${this.env.redisPrefix}*`);
+      for (const key of keys) await server.del(key).catch(() => undefined);
+    }
+    await this.plain?.quit();
     await this.redis.quit();
     await this.db?.end();
     await this.root?.query(`DROP DATABASE IF EXISTS \`${this.env.database}\``);

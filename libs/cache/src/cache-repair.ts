@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT, scanKeys } from '@invalidator/redis';
+import { REDIS_CLIENT, RedisClient, groupBySlot, isCluster, scanKeys } from '@invalidator/redis';
 import { GLOBAL_VERSION_KEY, tagKey, versionKey, versionValue } from './cache-keys';
 import { PublishedVersion } from './version-publisher';
 
@@ -9,13 +8,17 @@ import { PublishedVersion } from './version-publisher';
 @Injectable()
 export class CacheRepair {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** The stored JSON of each `shop.version.{type}` and the global string. */
   async versionKeys(dataTypes: string[]) {
-    const values = await this.redis.mget(...dataTypes.map(versionKey), GLOBAL_VERSION_KEY);
+    const keys = [...dataTypes.map(versionKey), GLOBAL_VERSION_KEY];
+    // Each key is in a slot of its own on a cluster: one GET each, in parallel.
+    const values = isCluster(this.redis)
+      ? await Promise.all(keys.map((k) => this.redis.get(k)))
+      : await this.redis.mget(...keys);
     const global = values.pop() ?? null;
     const parsed = values.map((v) =>
       v ? (JSON.parse(v) as { version: number; hash: string }) : null,
@@ -25,10 +28,15 @@ export class CacheRepair {
 
   /** Writes the keys as given, unconditionally: for repairs, when Redis is ahead or corrupt. */
   async forcePublish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
-    const pipeline = this.redis.multi();
-    for (const v of versions) pipeline.set(versionKey(v.dataType), versionValue(v));
-    pipeline.set(GLOBAL_VERSION_KEY, globalVersion);
-    await pipeline.exec();
+    const writes: [string, string][] = versions.map((v) => [versionKey(v.dataType), versionValue(v)]);
+    writes.push([GLOBAL_VERSION_KEY, globalVersion]);
+    await Promise.all(
+      groupBySlot(this.redis, writes, ([key]) => key).map(async (group) => {
+        const multi = this.redis.multi();
+        for (const [key, value] of group) multi.set(key, value);
+        await multi.exec();
+      }),
+    );
   }
 
   /** Every tag with a set in Redis (without the `shop.tag.` prefix). */
@@ -40,11 +48,12 @@ export class CacheRepair {
   /** Writes a tag set with its keys, as the web tier does (for the invalidation probe). */
   async seedTag(tag: string, keys: string[]): Promise<void> {
     const prefix = this.config.REDIS_KEY_PREFIX;
-    const pipeline = this.redis.multi();
-    for (const key of keys) pipeline.set(key, 'probe', 'EX', 600);
-    pipeline.sadd(tagKey(tag), ...keys.map((k) => `${prefix}${k}`));
-    pipeline.expire(tagKey(tag), 600);
-    await pipeline.exec();
+    await Promise.all(keys.map((key) => this.redis.set(key, 'probe', 'EX', 600)));
+    await this.redis
+      .multi()
+      .sadd(tagKey(tag), ...keys.map((k) => `${prefix}${k}`))
+      .expire(tagKey(tag), 600)
+      .exec();
   }
 
   async existing(keys: string[]): Promise<string[]> {
@@ -53,7 +62,9 @@ export class CacheRepair {
   }
 
   async remove(keys: string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.unlink(...keys);
+    await Promise.all(
+      groupBySlot(this.redis, keys, (k) => k).map((group) => this.redis.unlink(...group)),
+    );
   }
 
   async removeVersionKeys(prefix: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
-import { REDIS_CLIENT } from '@invalidator/redis';
+import { Cluster } from 'ioredis';
+import { REDIS_CLIENT, RedisClient, execReplicated, isCluster } from '@invalidator/redis';
 import { GLOBAL_VERSION_KEY, versionKey, versionValue } from './cache-keys';
 
 export interface PublishedVersion {
@@ -36,20 +36,81 @@ if globalWritten then redis.call('SET', KEYS[n + 1], ARGV[2 * n + 3]) end
 return globalWritten and 1 or 0
 `;
 
+// On a cluster every key is in a slot of its own: the same compare-and-set, one key per call.
+// Answers 1 written, 2 already at this version, 0 Redis holds a newer one.
+const VERSION_CAS_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+local stored = current and tonumber(cjson.decode(current).version)
+if (not stored) or stored < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+if stored == tonumber(ARGV[1]) then return 2 end
+return 0
+`;
+
+// The global string ("{global version}.{digest}") by its own compare-and-set on the global
+// version it starts with: written when missing or older, so it never goes backwards either.
+const GLOBAL_CAS_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or (tonumber(string.match(current, '^(%d+)')) or -1) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
 @Injectable()
 export class VersionPublisher {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /** Writes `shop.version.{type}` for each version and, with `global`, `inertia.data.version`. */
   async publish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     if (versions.length === 0) return;
+    if (isCluster(this.redis)) return this.publishPerSlot(versions, globalVersion);
     const globalIndex = versions.findIndex((v) => v.dataType === 'global') + 1;
     const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
     const args = [String(versions.length)];
-    for (const v of versions) {
-      args.push(v.version.toString(), versionValue(v));
-    }
+    for (const v of versions) args.push(v.version.toString(), versionValue(v));
     args.push(String(globalIndex), globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
   }
+
+  /**
+   * `shop.version.*` and `inertia.data.version` hash to different slots, so one script cannot
+   * write them together: each key by its own compare-and-set (per-key CAS is what keeps
+   * versions from going backwards), then the global string, only while the global version it
+   * derives from is the one Redis holds, by its own compare-and-set on that version.
+   */
+  private async publishPerSlot(versions: PublishedVersion[], globalVersion: string) {
+    const cluster = this.redis as Cluster;
+    const outcomes = await Promise.all(
+      versions.map(async (v) => {
+        const [outcome] = await execReplicated(cluster, (p) =>
+          p.eval(
+            VERSION_CAS_SCRIPT,
+            1,
+            versionKey(v.dataType),
+            v.version.toString(),
+            versionJson(v),
+          ),
+        );
+        return outcome;
+      }),
+    );
+    const gi = versions.findIndex((v) => v.dataType === 'global');
+    if (gi < 0 || Number(outcomes[gi]) === 0) return;
+    const global = versions[gi];
+    await execReplicated(cluster, (p) =>
+      p.eval(GLOBAL_CAS_SCRIPT, 1, GLOBAL_VERSION_KEY, global.version.toString(), globalVersion),
+    );
+  }
+}
+
+function versionJson(v: PublishedVersion): string {
+  return JSON.stringify({
+    version: Number(v.version),
+    hash: v.hash,
+    updatedAt: v.updatedAt.toISOString(),
+  });
 }

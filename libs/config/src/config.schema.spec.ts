@@ -29,6 +29,18 @@ describe('parseConfig', () => {
     expect((error as ConfigError).problems).toHaveLength(3);
   });
 
+  it('REDIS_CLUSTER_NODES is a list of host:port seed nodes; unset means a single Redis', () => {
+    expect(parseConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(
+      parseConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, redis-1.svc:7001' }).REDIS_CLUSTER_NODES,
+    ).toEqual([
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'redis-1.svc', port: 7001 },
+    ]);
+    for (const bad of ['127.0.0.1', '127.0.0.1:7000,nope', ':7000'])
+      expect(() => parseConfig({ REDIS_CLUSTER_NODES: bad })).toThrow(/REDIS_CLUSTER_NODES/);
+  });
+
   it('topic replication defaults to the broker default (-1); 0 or a non-number stops start-up naming it', () => {
     expect(parseConfig({}).KAFKA_TOPIC_REPLICATION_FACTOR).toBe(-1);
     expect(

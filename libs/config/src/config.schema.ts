@@ -52,6 +52,18 @@ const configFields = z.object({
   MYSQL_QUERY_TIMEOUT_MS: intIn(1000, 600000).default(15000),
   MYSQL_WAIT_TIMEOUT_S: intIn(2, 28800).default(20),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
+  /** Seed nodes of a Redis Cluster; when set, it replaces REDIS_URL. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((v) => v.split(',').map((n) => n.trim()))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each node must be host:port')).min(1))
+    .transform((nodes) =>
+      nodes.map((n) => {
+        const at = n.lastIndexOf(':');
+        return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
+      }),
+    )
+    .optional(),
   REDIS_KEY_PREFIX: z.string().default(''),
   HTTP_PORT: intIn(0, 65535).default(3000),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig, MAX_LOCK_TTL_MS } from '@invalidator/config';
-import { REDIS_CLIENT, scanKeys } from '@invalidator/redis';
+import { REDIS_CLIENT, RedisClient, scanKeys } from '@invalidator/redis';
 import { lockKey } from './lock.service';
 
 export interface SweptLock {
@@ -22,13 +21,14 @@ return 0
 @Injectable()
 export class LockSweeper {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Lock keys that no legitimate holder can have written, with the value seen. */
   async stuck(): Promise<(SweptLock & { value: string })[]> {
     const found: (SweptLock & { value: string })[] = [];
+    // Scans every master of a cluster; each key is then read on its own slot.
     for (const key of await scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, lockKey('*'))) {
       const replies = (await this.redis.multi().pttl(key).get(key).exec()) ?? [];
       const ttlMs = replies[0]?.[1] as number;

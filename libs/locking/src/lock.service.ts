@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
-import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT } from '@invalidator/redis';
+import { REDIS_CLIENT, RedisClient, isCluster } from '@invalidator/redis';
 import { backoffDelay, sleep } from './backoff';
 import { LockLostError, LockUnavailableError } from './errors';
 import { FenceTokenRepository } from './fence-token.repository';
@@ -22,9 +21,11 @@ export interface FencedLock {
 @Injectable()
 export class LockService {
   private readonly redlock: Redlock;
+  /** On a cluster each lock key is in a slot of its own: one lock per key, taken in order. */
+  private readonly perKey: boolean;
 
   constructor(
-    @Inject(REDIS_CLIENT) redis: Redis,
+    @Inject(REDIS_CLIENT) redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly fences: FenceTokenRepository,
   ) {
@@ -32,6 +33,7 @@ export class LockService {
     this.redlock = new Redlock([redis], { retryCount: 0, driftFactor: 0.01 });
     // Redlock emits every failed vote as 'error'; an EventEmitter with no listener would throw.
     this.redlock.on('error', () => undefined);
+    this.perKey = isCluster(redis);
   }
 
   /**
@@ -40,15 +42,15 @@ export class LockService {
    */
   async acquireFenced(dataTypes: string[]): Promise<FencedLock> {
     const sorted = [...new Set(dataTypes)].sort();
-    const lock = await this.acquireWithRetries(sorted);
+    const locks = await this.acquireWithRetries(sorted);
     let fenceToken: bigint;
     try {
       fenceToken = await this.fences.next();
     } catch (error) {
-      await this.releaseQuietly(lock);
+      await Promise.all(locks.map((l) => this.releaseQuietly(l)));
       throw error;
     }
-    return this.wrap(sorted, lock, fenceToken);
+    return this.wrap(sorted, locks, fenceToken);
   }
 
   /** A token for the fallback path, which serializes on MySQL row locks instead of Redis. */
@@ -56,8 +58,24 @@ export class LockService {
     return this.fences.next();
   }
 
-  private async acquireWithRetries(dataTypes: string[]): Promise<Lock> {
-    const resources = dataTypes.map(lockKey);
+  private async acquireWithRetries(dataTypes: string[]): Promise<Lock[]> {
+    if (!this.perKey) return [await this.acquireResources(dataTypes, dataTypes.map(lockKey))];
+    // Redlock's script sets all resources in one call, which a cluster refuses across slots.
+    // Keys are taken one by one in sorted order (no two instances wait on each other), and
+    // whatever was taken is given back when a later key cannot be had.
+    const locks: Lock[] = [];
+    try {
+      for (const dataType of dataTypes) {
+        locks.push(await this.acquireResources(dataTypes, [lockKey(dataType)]));
+      }
+      return locks;
+    } catch (error) {
+      await Promise.all(locks.map((l) => this.releaseQuietly(l)));
+      throw error;
+    }
+  }
+
+  private async acquireResources(dataTypes: string[], resources: string[]): Promise<Lock> {
     const attempts = this.config.LOCK_RETRY_ATTEMPTS + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
@@ -86,32 +104,36 @@ export class LockService {
     );
   }
 
-  private wrap(dataTypes: string[], initial: Lock, fenceToken: bigint): FencedLock {
-    let lock = initial;
+  private wrap(dataTypes: string[], initial: Lock[], fenceToken: bigint): FencedLock {
+    let locks = initial;
     const ttl = this.config.LOCK_TTL_MS;
+    const expiration = () => Math.min(...locks.map((l) => l.expiration));
     return {
       dataTypes,
       fenceToken,
       ensureValid: async (minRemainingMs: number) => {
-        if (lock.expiration - Date.now() >= minRemainingMs) return;
+        if (expiration() - Date.now() >= minRemainingMs) return;
         try {
-          lock = await lock.extend(ttl);
+          locks = await Promise.all(locks.map((l) => l.extend(ttl)));
         } catch {
           throw new LockLostError(dataTypes);
         }
-        if (lock.expiration - Date.now() < minRemainingMs) throw new LockLostError(dataTypes);
+        if (expiration() - Date.now() < minRemainingMs) throw new LockLostError(dataTypes);
       },
       release: async () => {
-        if (lock.expiration <= Date.now()) {
-          await this.releaseQuietly(lock);
+        if (expiration() <= Date.now()) {
+          await Promise.all(locks.map((l) => this.releaseQuietly(l)));
           return 'expired';
         }
-        try {
-          await this.redlock.release(lock, { retryCount: 0 });
-          return 'released';
-        } catch {
-          return 'expired';
-        }
+        const outcomes = await Promise.all(
+          locks.map((l) =>
+            this.redlock.release(l, { retryCount: 0 }).then(
+              () => 'released' as const,
+              () => 'expired' as const,
+            ),
+          ),
+        );
+        return outcomes.every((o) => o === 'released') ? 'released' : 'expired';
       },
     };
   }

@@ -18,6 +18,7 @@ export const METRIC = {
   dataVersion: 'invalidator_data_version',
   consumerLag: 'invalidator_consumer_lag_messages',
   adminAccess: 'invalidator_admin_access_total',
+  redisClusterNodes: 'invalidator_redis_cluster_nodes',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -45,6 +46,7 @@ export class InvalidatorMetrics {
   readonly dataVersion: Gauge<'type'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly adminAccess: Counter<'route' | 'outcome' | 'reason'>;
+  readonly redisClusterNodes: Gauge;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -145,6 +147,11 @@ export class InvalidatorMetrics {
       name: METRIC.consumerLag,
       help: 'Messages behind the high watermark, per assigned partition, at the last batch',
       labelNames: ['topic', 'partition'],
+      registers: [registry],
+    });
+    this.redisClusterNodes = new Gauge({
+      name: METRIC.redisClusterNodes,
+      help: 'Redis Cluster nodes (masters and replicas) the cluster reports; 0 on a single Redis',
       registers: [registry],
     });
     this.adminAccess = new Counter({

@@ -2,3 +2,5 @@ export { REDIS_CLIENT } from './redis.provider';
 export { RedisModule } from './redis.module';
 export { RedisReadiness } from './redis-readiness';
 export { scanKeys } from './scan-keys';
+export { clusterHealth, execReplicated, groupBySlot, isCluster, masters } from './redis-topology';
+export type { ClusterHealth, RedisClient } from './redis-topology';

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { REDIS_CLIENT } from './redis.provider';
+import { ClusterHealth, RedisClient, clusterHealth } from './redis-topology';
 
 /** Whether Redis answers: what readiness and a one-shot command wait for. */
 @Injectable()
 export class RedisReadiness {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /**
    * Waits for the connection: the client fails commands at once while disconnected (no offline
@@ -25,8 +25,15 @@ export class RedisReadiness {
     });
   }
 
-  /** Redis answers (readiness). */
+  /** Redis answers (readiness); a cluster only with every slot served. */
   async ping(): Promise<void> {
     await this.redis.ping();
+    const cluster = await clusterHealth(this.redis);
+    if (cluster && !cluster.ok) throw new Error('redis cluster: not all slots covered');
+  }
+
+  /** The cluster's state and the nodes it knows; undefined on a single server. */
+  cluster(): Promise<ClusterHealth | undefined> {
+    return clusterHealth(this.redis);
   }
 }

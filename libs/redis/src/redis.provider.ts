@@ -1,21 +1,34 @@
 import { Inject, Injectable, OnApplicationShutdown, Provider } from '@nestjs/common';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { RedisClient } from './redis-topology';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
 export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [APP_CONFIG],
-  useFactory: (config: AppConfig) => {
-    const client = new Redis(config.REDIS_URL, {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      // Fail commands fast while Redis is away; the saga retries the whole batch with back-off.
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      commandTimeout: 5000,
-      lazyConnect: false,
-    });
+  useFactory: (config: AppConfig): RedisClient => {
+    // Fail commands fast while Redis is away; the saga retries the whole batch with back-off.
+    const failFast = { maxRetriesPerRequest: 1, commandTimeout: 5000 };
+    const client: RedisClient = config.REDIS_CLUSTER_NODES
+      ? new Cluster(config.REDIS_CLUSTER_NODES, {
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          enableOfflineQueue: false,
+          // A failover or a slot migration answers MOVED/ASK/CLUSTERDOWN for a moment: follow it.
+          maxRedirections: 16,
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 200,
+          retryDelayOnTryAgain: 100,
+          slotsRefreshTimeout: 2000,
+          redisOptions: failFast,
+        })
+      : new Redis(config.REDIS_URL, {
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          ...failFast,
+          enableOfflineQueue: false,
+          lazyConnect: false,
+        });
     // Connection errors surface through the commands that fail (and are retried by the saga);
     // without a listener ioredis would print each reconnect attempt as an unhandled error.
     client.on('error', () => undefined);
@@ -25,7 +38,7 @@ export const redisClientProvider: Provider = {
 
 @Injectable()
 export class RedisShutdown implements OnApplicationShutdown {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -1,9 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { VersionPublisher } from '@invalidator/cache';
-import { REDIS_CLIENT } from '@invalidator/redis';
+import { REDIS_CLIENT, RedisClient, isCluster } from '@invalidator/redis';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 
@@ -17,6 +16,9 @@ export const REPUBLISH_LOG = {
  * lagged): the web tier would then find no versions until the next event. On every (re)connect
  * all versions and `inertia.data.version` are republished from MySQL through the saga's
  * compare-and-set script, so this can never move a key behind what a saga already published.
+ * A Redis Cluster stays `ready` through a failover: there a node leaving the client's pool (a
+ * master gone; the run retries with back-off until its replica has taken over) or joining it
+ * (a restarted node) triggers the same run.
  */
 @Injectable()
 export class VersionRepublisher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,7 +29,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly versions: VersionRepository,
     private readonly publisher: VersionPublisher,
     @InjectPinoLogger('VersionRepublisher') private readonly logger: PinoLogger,
@@ -35,6 +37,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     this.redis.on('ready', this.onReady);
+    if (isCluster(this.redis)) this.redis.on('+node', this.onReady).on('-node', this.onReady);
     if (this.redis.status === 'ready') this.trigger();
   }
 
@@ -80,6 +83,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.redis.off('ready', this.onReady);
+    this.redis.off('+node', this.onReady).off('-node', this.onReady);
     await this.idle();
   }
 }

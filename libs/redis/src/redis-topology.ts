@@ -1,0 +1,100 @@
+import calculateSlot from 'cluster-key-slot';
+import Redis, { Cluster } from 'ioredis';
+
+/** The service's Redis: one server (`REDIS_URL`) or a Redis Cluster (`REDIS_CLUSTER_NODES`). */
+export type RedisClient = Redis | Cluster;
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/**
+ * The hash slot of a key as the server sees it (with the client's key prefix). On one server
+ * every key is in "slot 0": grouping by slot then gives one group, one round trip.
+ */
+export function slotOf(client: RedisClient, key: string): number {
+  if (!isCluster(client)) return 0;
+  return calculateSlot(`${client.options.keyPrefix ?? ''}${key}`);
+}
+
+/**
+ * Groups items by the slot of their key. A script or pipeline on a cluster may only touch keys
+ * of one slot (ioredis refuses cross-slot pipelines, Redis answers CROSSSLOT to scripts).
+ */
+export function groupBySlot<T>(client: RedisClient, items: T[], keyOf: (item: T) => string) {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const slot = slotOf(client, keyOf(item));
+    const group = groups.get(slot);
+    if (group) group.push(item);
+    else groups.set(slot, [item]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * How long a write on a cluster waits for one replica to acknowledge it (WAIT 1). A master
+ * killed before its replica has a write would otherwise lose it on failover (replication is
+ * asynchronous): a version key back to an older version, a purged tag set back whole. A WAIT
+ * that fails (the master died) fails the saga step, which is retried on the new master; one
+ * that times out (no replica up) lets the write stand as on a single Redis.
+ */
+export const REPLICA_ACK_TIMEOUT_MS = 100;
+
+/**
+ * Runs one slot's commands with WAIT after them (same node connection); throws their errors.
+ * A pipeline does not follow MOVED/ASK by itself when another of its commands (the WAIT)
+ * succeeded: after a failover or during a slot migration, refresh the slot map and run it again.
+ */
+export async function execReplicated(
+  client: Cluster,
+  build: (pipeline: ReturnType<Cluster['pipeline']>) => void,
+): Promise<unknown[]> {
+  for (let attempt = 0; ; attempt++) {
+    const pipeline = client.pipeline();
+    build(pipeline);
+    pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
+    const results = (await pipeline.exec()) ?? [];
+    const redirected = results.some(
+      ([error]) => error && /^(MOVED|ASK|TRYAGAIN) /.test(error.message),
+    );
+    if (redirected && attempt < MAX_REDIRECTIONS) {
+      await refreshSlots(client);
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      continue;
+    }
+    return results.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+  }
+}
+
+const MAX_REDIRECTIONS = 8;
+
+function refreshSlots(client: Cluster): Promise<void> {
+  return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
+}
+
+/** The servers holding keys: the one server, or every master of the cluster (for SCAN). */
+export function masters(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}
+
+export interface ClusterHealth {
+  /** `cluster_state:ok`: every slot is served by a reachable master. */
+  ok: boolean;
+  /** Nodes (masters and replicas) the cluster reports. */
+  nodes: number;
+}
+
+/** CLUSTER INFO of any node: ready only with all slots covered. Undefined on one server. */
+export async function clusterHealth(client: RedisClient): Promise<ClusterHealth | undefined> {
+  if (!isCluster(client)) return undefined;
+  const info = await client.cluster('INFO');
+  const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
+  return {
+    ok: field('cluster_state') === 'ok' && field('cluster_slots_ok') === '16384',
+    nodes: Number(field('cluster_known_nodes') ?? 0),
+  };
+}
