@@ -28,7 +28,10 @@ export class CacheRepair {
 
   /** Writes the keys as given, unconditionally: for repairs, when Redis is ahead or corrupt. */
   async forcePublish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
-    const writes: [string, string][] = versions.map((v) => [versionKey(v.dataType), versionValue(v)]);
+    const writes: [string, string][] = versions.map((v) => [
+      versionKey(v.dataType),
+      versionValue(v),
+    ]);
     writes.push([GLOBAL_VERSION_KEY, globalVersion]);
     await Promise.all(
       groupBySlot(this.redis, writes, ([key]) => key).map(async (group) => {

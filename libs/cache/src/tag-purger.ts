@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { tagKey } from './cache-keys';
-import { REDIS_CLIENT, RedisClient, execReplicated, groupBySlot, isCluster } from '@invalidator/redis';
+import {
+  REDIS_CLIENT,
+  RedisClient,
+  execReplicated,
+  groupBySlot,
+  isCluster,
+} from '@invalidator/redis';
 
 // One atomic step per tag: a key the web tier adds to the set cannot slip between reading
 // the members and unlinking the set. UNLINK frees memory off the main thread.
