@@ -70,6 +70,9 @@ redis_cluster_up() {
     nodes+=("127.0.0.1:$port")
     if redis-cli -p "$port" ping >/dev/null 2>&1; then continue; fi
     mkdir -p "$cluster_dir/$port"
+    # A node without its cluster config starts empty: a replica's full-sync file would make
+    # `--cluster create` refuse it as "not empty".
+    [ -f "$cluster_dir/$port/nodes.conf" ] || rm -f "$cluster_dir/$port/dump.rdb"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
       --dir "$cluster_dir/$port" --logfile "$cluster_dir/$port/redis.log" \
@@ -97,7 +100,7 @@ redis_cluster_down() {
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       stopped=1
     fi
-    rm -f "$cluster_dir/$port/redis.pid" "$cluster_dir/$port/nodes.conf"
+    rm -f "$cluster_dir/$port/redis.pid" "$cluster_dir/$port/nodes.conf" "$cluster_dir/$port/dump.rdb"
   done
   [ "$stopped" = 1 ] && say "Redis Cluster stopped" || say "no Redis Cluster started by this script is running"
 }
