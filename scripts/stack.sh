@@ -211,6 +211,9 @@ case "$command" in
     ;;
   cluster-up) redis_cluster_up ;;
   cluster-down) redis_cluster_down ;;
+  # The broker alone (the broker-restart fault case): a Redis Cluster of the run stays up.
+  kafka-up) kafka_up ;;
+  kafka-down) kafka_down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status|cluster-up|cluster-down [--redis-cluster]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|cluster-up|cluster-down|kafka-up|kafka-down [--redis-cluster]" >&2; exit 2 ;;
 esac
