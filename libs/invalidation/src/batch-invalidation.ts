@@ -29,7 +29,7 @@ export class BatchInvalidation {
 
   async handle(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
-    const { valid, invalid } = validate(batch.messages);
+    const { valid, invalid, copies } = validate(batch.messages);
     let events = valid;
     let unsent = invalid;
     const deadLettered: DeadLetter[] = [...invalid];
@@ -81,7 +81,7 @@ export class BatchInvalidation {
       lease.end();
     }
     appliedAlone.forEach((id) => report.appliedEventIds.add(id));
-    this.telemetry.completed(report, events, deadLettered, started);
+    this.telemetry.completed(report, events, deadLettered, started, copies);
   }
 
   /**

@@ -19,6 +19,7 @@ export const METRIC = {
   consumerLag: 'invalidator_consumer_lag_messages',
   adminAccess: 'invalidator_admin_access_total',
   redisClusterNodes: 'invalidator_redis_cluster_nodes',
+  rowsPruned: 'invalidator_rows_pruned_total',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -47,6 +48,7 @@ export class InvalidatorMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly adminAccess: Counter<'route' | 'outcome' | 'reason'>;
   readonly redisClusterNodes: Gauge;
+  readonly rowsPruned: Counter<'table'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -91,7 +93,7 @@ export class InvalidatorMetrics {
     this.batchSize = new Histogram({
       name: METRIC.batchSize,
       help: 'Events per saga batch',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
       registers: [registry],
     });
     this.sagaRetries = new Counter({
@@ -152,6 +154,12 @@ export class InvalidatorMetrics {
     this.redisClusterNodes = new Gauge({
       name: METRIC.redisClusterNodes,
       help: 'Redis Cluster nodes (masters and replicas) the cluster reports; 0 on a single Redis',
+      registers: [registry],
+    });
+    this.rowsPruned = new Counter({
+      name: METRIC.rowsPruned,
+      help: 'Rows deleted past their retention window, by table',
+      labelNames: ['table'],
       registers: [registry],
     });
     this.adminAccess = new Counter({

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
 import {
   BatchAbandonedError,
+  BatchCoalescer,
   BatchInvalidation,
   BatchRevokedError,
   IncomingBatch,
@@ -14,9 +15,6 @@ import {
   heartbeatIntervalMs,
 } from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
-
-/** At most this many messages go into one saga, so a saga stays well under the session timeout. */
-const MAX_EVENTS_PER_SAGA = 500;
 
 /**
  * Nest's stock ServerKafka has no batch handler and commits on its own, so we own the kafkajs
@@ -35,17 +33,20 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
   private pausedByBreaker = false;
   private readonly consumedTopics: string[];
+  /** The partitions of one fetch go into one saga (at most SAGA_MAX_EVENTS events). */
+  private readonly coalescer: BatchCoalescer;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly batches: BatchInvalidation,
+    batches: BatchInvalidation,
     private readonly metrics: InvalidatorMetrics,
     breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
     this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
+    this.coalescer = new BatchCoalescer((b) => batches.handle(b), config.SAGA_MAX_EVENTS);
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
     breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
@@ -144,7 +145,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // Every partition of a fetch at once, so that the coalescer can merge them.
+        partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONCURRENCY,
         eachBatch: (payload) => this.eachBatch(payload),
       });
       callback();
@@ -205,9 +207,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
-    for (let start = 0; start < batch.messages.length; start += MAX_EVENTS_PER_SAGA) {
+    const chunkSize = this.config.SAGA_MAX_EVENTS;
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (!isActive()) return;
-      const chunk = batch.messages.slice(start, start + MAX_EVENTS_PER_SAGA);
+      const chunk = batch.messages.slice(start, start + chunkSize);
       const last = chunk[chunk.length - 1].offset;
       const incoming: IncomingBatch = {
         messages: chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
@@ -227,7 +230,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         },
       };
       try {
-        await this.batches.handle(incoming);
+        await this.coalescer.submit(incoming);
       } catch (error) {
         const where = { topic: batch.topic, partition: batch.partition };
         if (error instanceof BatchAbandonedError)
