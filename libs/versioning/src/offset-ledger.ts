@@ -15,12 +15,16 @@ interface Slice {
 /** Events grouped by partition, partitions in primary-key order (the one lock order). */
 function slices(events: InboxEntry[]): Slice[] {
   const byPartition = new Map<string, Slice>();
+  let slice: Slice | undefined;
   for (const event of events) {
-    const key = pairKey(event.topic, event.partition);
-    let slice = byPartition.get(key);
-    if (!slice) {
-      slice = { topic: event.topic, partition: event.partition, entries: [] };
-      byPartition.set(key, slice);
+    // A batch holds each partition's events in a run: look the slice up once per run.
+    if (slice?.partition !== event.partition || slice.topic !== event.topic) {
+      const key = pairKey(event.topic, event.partition);
+      slice = byPartition.get(key);
+      if (!slice) {
+        slice = { topic: event.topic, partition: event.partition, entries: [] };
+        byPartition.set(key, slice);
+      }
     }
     slice.entries.push(event);
   }
@@ -34,10 +38,27 @@ export function packEvents(entries: InboxEntry[], firstOffset: bigint): Buffer {
   const packed = Buffer.allocUnsafe(entries.length * PACKED_EVENT_BYTES);
   entries.forEach((entry, i) => {
     const at = i * PACKED_EVENT_BYTES;
-    packed.write(entry.eventId.replace(/-/g, ''), at, 16, 'hex');
+    writeUuid(packed, at, entry.eventId);
     packed.writeUInt32BE(Number(BigInt(entry.offset) - firstOffset), at + 16);
   });
   return packed;
+}
+
+/** A UUID's 16 bytes from its 36 characters, without the strings a replace and a hex write make. */
+function writeUuid(target: Buffer, at: number, uuid: string): void {
+  let byte = at;
+  for (let i = 0; i < uuid.length; i++) {
+    if (uuid.charCodeAt(i) === 45) continue; // '-'
+    target[byte++] = (hexValue(uuid.charCodeAt(i)) << 4) | hexValue(uuid.charCodeAt(++i));
+  }
+  if (byte !== at + 16) throw new Error(`not a UUID: ${uuid}`);
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  if (code >= 65 && code <= 70) return code - 55; // A-F
+  throw new Error(`not a hex digit: ${String.fromCharCode(code)}`);
 }
 
 export function unpackEvents(
@@ -109,11 +130,15 @@ export class OffsetLedger {
     if (parts.length === 0) return;
     const batches = parts.map((part) => {
       const offsets = part.entries.map((e) => BigInt(e.offset));
-      const first = offsets.reduce((a, b) => (b < a ? b : a));
-      const last = offsets.reduce((a, b) => (b > a ? b : a));
-      const ordered = [...part.entries].sort((a, b) =>
-        BigInt(a.offset) < BigInt(b.offset) ? -1 : 1,
-      );
+      const inOrder = offsets.every((o, i) => i === 0 || offsets[i - 1] < o);
+      const ordered = inOrder
+        ? part.entries
+        : part.entries
+            .map((entry, i) => ({ entry, offset: offsets[i] }))
+            .sort((a, b) => (a.offset < b.offset ? -1 : 1))
+            .map((o) => o.entry);
+      const first = BigInt(ordered[0].offset);
+      const last = BigInt(ordered[ordered.length - 1].offset);
       return { part, first, next: last + 1n, packed: packEvents(ordered, first) };
     });
     await runner.query(

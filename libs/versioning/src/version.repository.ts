@@ -10,7 +10,7 @@ export interface InboxEntry {
   topic: string;
   partition: number;
   offset: string;
-  dataTypes: string[];
+  dataTypes: readonly string[];
 }
 
 export interface BumpRequest {
