@@ -7,8 +7,21 @@ interface Waiting {
 }
 
 /**
+ * A batch that never ran: a saga carrying an earlier batch of one of its partitions failed, or
+ * the coalescer is closing. Its events are fetched again from where that partition stopped.
+ */
+export class BatchSupersededError extends Error {
+  readonly disposition = 'abandon' as const;
+  constructor(reason: string) {
+    super(`batch not applied: ${reason}`);
+    this.name = 'BatchSupersededError';
+  }
+}
+
+/**
  * The batches of several partitions, handled as one: one saga, one lock set, one transaction.
- * Active while every part is; heartbeats once (they share the consumer); commits every part.
+ * Active while every part is; heartbeats once (they share the consumer); commits every part,
+ * in order.
  */
 export function mergeBatches(parts: IncomingBatch[]): IncomingBatch {
   if (parts.length === 1) return parts[0];
@@ -16,22 +29,32 @@ export function mergeBatches(parts: IncomingBatch[]): IncomingBatch {
     messages: parts.flatMap((p) => p.messages),
     heartbeat: () => parts[0].heartbeat(),
     isActive: () => parts.every((p) => p.isActive()),
+    // In order: two batches of one partition must not commit their offsets out of order.
     commit: async () => {
-      await Promise.all(parts.map((p) => p.commit()));
+      for (const part of parts) await part.commit();
     },
   };
 }
 
+const partitionsOf = (batch: IncomingBatch) =>
+  new Set(batch.messages.map((m) => `${m.topic}\u0000${m.partition}`));
+
 /**
  * Group commit for sagas: batches handed in while a saga runs (the other partitions of the
- * same fetch) wait and go together into the next one, up to `maxEvents` (at least one batch).
- * The saga's cost is per saga, not per event, so the fewer the sagas, the higher the rate.
+ * fetch, the next fetch) wait and go together into the next one, up to `maxEvents` (at least
+ * one batch). The saga's cost is per saga, not per event, so the fewer the sagas, the higher
+ * the rate. Sagas run one at a time, in the order their batches came: a partition's batches
+ * are applied in offset order, and when a saga fails, the waiting batches of its partitions
+ * are refused too (BatchSupersededError), never applied ahead of the failed one.
  * Each caller's promise settles with the saga that carried its batch.
  */
 export class BatchCoalescer {
   private readonly waiting: Waiting[] = [];
-  private running = false;
+  private waitingEvents = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private running?: Promise<void>;
   private scheduled = false;
+  private closed = false;
 
   constructor(
     private readonly handle: (batch: IncomingBatch) => Promise<void>,
@@ -39,10 +62,25 @@ export class BatchCoalescer {
   ) {}
 
   submit(batch: IncomingBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ batch, resolve, reject });
+      this.waitingEvents += batch.messages.length;
       this.schedule();
     });
+  }
+
+  /** Resolves once fewer than `maxEvents` events wait: back-pressure for the fetch loop. */
+  async waitForRoom(): Promise<void> {
+    while (this.waitingEvents >= this.maxEvents && !this.closed)
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Refuses what waits, lets the saga in flight finish (commit included), then resolves. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.refuse(() => true, 'the consumer is stopping');
+    await this.running;
   }
 
   /** Starts the next saga on the next turn: the partitions of one fetch arrive in one turn. */
@@ -55,27 +93,54 @@ export class BatchCoalescer {
     });
   }
 
+  private take(): Waiting {
+    const next = this.waiting.shift() as Waiting;
+    this.waitingEvents -= next.batch.messages.length;
+    return next;
+  }
+
   private next(): void {
     if (this.running || this.waiting.length === 0) return;
-    const taken = [this.waiting.shift() as Waiting];
+    const taken = [this.take()];
     let events = taken[0].batch.messages.length;
     while (
       this.waiting.length > 0 &&
       events + this.waiting[0].batch.messages.length <= this.maxEvents
     ) {
-      const more = this.waiting.shift() as Waiting;
+      const more = this.take();
       events += more.batch.messages.length;
       taken.push(more);
     }
-    this.running = true;
-    this.handle(mergeBatches(taken.map((t) => t.batch)))
+    this.wakeRoomWaiters();
+    this.running = this.handle(mergeBatches(taken.map((t) => t.batch)))
       .then(
         () => taken.forEach((t) => t.resolve()),
-        (error: unknown) => taken.forEach((t) => t.reject(error)),
+        (error: unknown) => {
+          taken.forEach((t) => t.reject(error));
+          const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
+          this.refuse(
+            (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
+            'an earlier batch of its partition failed',
+          );
+        },
       )
       .finally(() => {
-        this.running = false;
+        this.running = undefined;
         this.schedule();
       });
+  }
+
+  private refuse(which: (batch: IncomingBatch) => boolean, reason: string): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (!which(this.waiting[i].batch)) continue;
+      const [refused] = this.waiting.splice(i, 1);
+      this.waitingEvents -= refused.batch.messages.length;
+      refused.reject(new BatchSupersededError(reason));
+    }
+    this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    this.roomWaiters.splice(0).forEach((wake) => wake());
   }
 }

@@ -7,4 +7,4 @@ export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
 export type { IncomingBatch, IncomingMessage } from './incoming-batch';
 export { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
 export { SAGA_LOG } from './saga-log';
-export { BatchCoalescer, mergeBatches } from './batch-coalescer';
+export { BatchCoalescer, BatchSupersededError, mergeBatches } from './batch-coalescer';

@@ -6,6 +6,9 @@ export const PACKED_EVENT_BYTES = 20;
 
 const pairKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+/** a < b for Kafka offsets (non-negative, no leading zeros): exact, and no bigint per event. */
+const offsetBelow = (a: string, b: string) => (a.length !== b.length ? a.length < b.length : a < b);
+
 interface Slice {
   topic: string;
   partition: number;
@@ -36,29 +39,41 @@ function slices(events: InboxEntry[]): Slice[] {
 /** The events of one partition, in offset order, as applied_batches stores them. */
 export function packEvents(entries: InboxEntry[], firstOffset: bigint): Buffer {
   const packed = Buffer.allocUnsafe(entries.length * PACKED_EVENT_BYTES);
-  entries.forEach((entry, i) => {
+  // Offsets below 2^53 (all real ones) are exact as numbers, and far cheaper than bigints.
+  const exact = firstOffset < BigInt(Number.MAX_SAFE_INTEGER);
+  const first = Number(firstOffset);
+  for (let i = 0; i < entries.length; i++) {
     const at = i * PACKED_EVENT_BYTES;
-    writeUuid(packed, at, entry.eventId);
-    packed.writeUInt32BE(Number(BigInt(entry.offset) - firstOffset), at + 16);
-  });
+    const { eventId, offset } = entries[i];
+    writeUuid(packed, at, eventId);
+    const distance =
+      exact && offset.length < 16 ? Number(offset) - first : Number(BigInt(offset) - firstOffset);
+    packed.writeUInt32BE(distance, at + 16);
+  }
   return packed;
 }
+
+/** Hex digit values by character code; -1 for anything else. */
+const HEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const DASH = 45;
 
 /** A UUID's 16 bytes from its 36 characters, without the strings a replace and a hex write make. */
 function writeUuid(target: Buffer, at: number, uuid: string): void {
   let byte = at;
-  for (let i = 0; i < uuid.length; i++) {
-    if (uuid.charCodeAt(i) === 45) continue; // '-'
-    target[byte++] = (hexValue(uuid.charCodeAt(i)) << 4) | hexValue(uuid.charCodeAt(++i));
+  for (let i = 0; i < uuid.length && byte < at + 16; i++) {
+    const code = uuid.charCodeAt(i);
+    if (code === DASH) continue;
+    const high = code < 128 ? HEX[code] : -1;
+    const next = uuid.charCodeAt(++i);
+    const low = next < 128 ? HEX[next] : -1;
+    if ((high | low) < 0) throw new Error(`not a UUID: ${uuid}`);
+    target[byte++] = (high << 4) | low;
   }
   if (byte !== at + 16) throw new Error(`not a UUID: ${uuid}`);
-}
-
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48; // 0-9
-  if (code >= 97 && code <= 102) return code - 87; // a-f
-  if (code >= 65 && code <= 70) return code - 55; // A-F
-  throw new Error(`not a hex digit: ${String.fromCharCode(code)}`);
 }
 
 export function unpackEvents(
@@ -111,7 +126,7 @@ export class OffsetLedger {
        ORDER BY topic, \`partition\` FOR UPDATE`,
       parts.flatMap((s) => [s.topic, s.partition]),
     );
-    const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), BigInt(r.next_offset)]));
+    const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
     const applied: InboxEntry[] = [];
     const duplicates: InboxEntry[] = [];
     for (const part of parts) {
@@ -119,7 +134,7 @@ export class OffsetLedger {
       // ensureRows ran before the transaction; a row missing now was deleted by hand.
       if (from === undefined) this.known.delete(pairKey(part.topic, part.partition));
       for (const entry of part.entries)
-        (from !== undefined && BigInt(entry.offset) < from ? duplicates : applied).push(entry);
+        (from !== undefined && offsetBelow(entry.offset, from) ? duplicates : applied).push(entry);
     }
     return { applied, duplicates };
   }
@@ -129,14 +144,13 @@ export class OffsetLedger {
     const parts = slices(applied);
     if (parts.length === 0) return;
     const batches = parts.map((part) => {
-      const offsets = part.entries.map((e) => BigInt(e.offset));
-      const inOrder = offsets.every((o, i) => i === 0 || offsets[i - 1] < o);
+      const { entries } = part;
+      const inOrder = entries.every(
+        (e, i) => i === 0 || offsetBelow(entries[i - 1].offset, e.offset),
+      );
       const ordered = inOrder
-        ? part.entries
-        : part.entries
-            .map((entry, i) => ({ entry, offset: offsets[i] }))
-            .sort((a, b) => (a.offset < b.offset ? -1 : 1))
-            .map((o) => o.entry);
+        ? entries
+        : [...entries].sort((a, b) => (offsetBelow(a.offset, b.offset) ? -1 : 1));
       const first = BigInt(ordered[0].offset);
       const last = BigInt(ordered[ordered.length - 1].offset);
       return { part, first, next: last + 1n, packed: packEvents(ordered, first) };

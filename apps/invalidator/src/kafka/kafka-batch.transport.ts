@@ -9,6 +9,7 @@ import {
   BatchCoalescer,
   BatchInvalidation,
   BatchRevokedError,
+  BatchSupersededError,
   IncomingBatch,
   IncomingMessage,
   SAGA_LOG,
@@ -35,6 +36,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly consumedTopics: string[];
   /** The partitions of one fetch go into one saga (at most SAGA_MAX_EVENTS events). */
   private readonly coalescer: BatchCoalescer;
+  /** Partitions whose failed batch is about to be sought back to: take nothing more of them. */
+  private readonly rewinding = new Set<string>();
+  private readonly seeks = new Map<string, { topic: string; partition: number; offset: string }>();
+  private seekSoon?: NodeJS.Immediate;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -157,7 +162,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   async close(): Promise<void> {
     this.closing = true;
-    // disconnect() waits for the batch in flight, which commits or is abandoned uncommitted.
+    // The saga in flight commits or is abandoned uncommitted; waiting batches are dropped
+    // (resolved but not committed: the next owner of the partition fetches them again).
+    await this.coalescer.close();
     await this.consumer.disconnect();
   }
 
@@ -208,16 +215,19 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
     const chunkSize = this.config.SAGA_MAX_EVENTS;
+    const key = partitionKey(batch.topic, batch.partition);
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      if (!isActive()) return;
+      // Back-pressure: at most one saga's worth of events waits behind the one running.
+      await this.coalescer.waitForRoom();
+      if (!isActive() || this.closing || this.rewinding.has(key)) return;
       const chunk = batch.messages.slice(start, start + chunkSize);
+      const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
       const incoming: IncomingBatch = {
         messages: chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
         heartbeat,
         isActive,
         commit: async () => {
-          resolveOffset(last);
           // The committed offset is the next one to read, not the last one handled.
           const offset = (BigInt(last) + 1n).toString();
           try {
@@ -229,32 +239,58 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           }
         },
       };
-      try {
-        await this.coalescer.submit(incoming);
-      } catch (error) {
-        const where = { topic: batch.topic, partition: batch.partition };
-        if (error instanceof BatchAbandonedError)
-          this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
-        // A failed commit after a finished saga: redelivery is harmless (the inbox skips it).
-        else if (error instanceof OffsetCommitError)
-          this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
-        // Nothing committed: the batch is fetched again.
-        else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
-        return;
-      }
-      try {
-        await heartbeat();
-      } catch (error) {
-        // A rebalance ends the batch here; the next fetch rejoins. Anything else is surfaced.
-        if (error instanceof BatchRevokedError) return;
-        this.log.warn(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          SAGA_LOG.heartbeatFailed,
-        );
-      }
+      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
+      // saga runs. If the saga fails, the partition is sought back to this batch (below).
+      resolveOffset(last);
+      this.coalescer.submit(incoming).catch((error: unknown) => {
+        this.sagaFailed(error, batch.topic, batch.partition);
+        this.rewind(batch.topic, batch.partition, first, isActive);
+      });
     }
   }
+
+  private sagaFailed(error: unknown, topic: string, partition: number): void {
+    const where = { topic, partition };
+    if (error instanceof BatchAbandonedError)
+      this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
+    else if (error instanceof BatchSupersededError)
+      this.log.debug({ ...where, reason: error.message }, SAGA_LOG.abandoned);
+    // A failed commit after a finished saga: fetched again, the offset ledger skips it.
+    else if (error instanceof OffsetCommitError)
+      this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
+    // Nothing committed: the batch is fetched again.
+    else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
+  }
+
+  /**
+   * A batch that did not commit is fetched again: the partition is sought back to its first
+   * offset (the lowest of the batches that failed together). Until the seek, nothing more of
+   * the partition is taken, so no later batch can be applied ahead of it. A partition that is
+   * no longer ours, or a consumer stopping, needs none: it restarts from the committed offset.
+   */
+  private rewind(topic: string, partition: number, offset: string, isActive: () => boolean) {
+    if (!isActive() || this.closing) return;
+    const key = partitionKey(topic, partition);
+    const earlier = this.seeks.get(key);
+    if (earlier === undefined || BigInt(offset) < BigInt(earlier.offset))
+      this.seeks.set(key, { topic, partition, offset });
+    this.rewinding.add(key);
+    this.seekSoon ??= setImmediate(() => {
+      this.seekSoon = undefined;
+      for (const [k, seek] of this.seeks) {
+        try {
+          this.consumer.seek(seek);
+        } catch (error) {
+          this.log.warn({ err: error, ...seek }, 'could not seek back to a failed batch');
+        }
+        this.rewinding.delete(k);
+      }
+      this.seeks.clear();
+    });
+  }
 }
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** The saga finished, but its offsets could not be committed. */
 class OffsetCommitError extends Error {
