@@ -14,6 +14,9 @@
  * (applied_batches.applied_at), so start-up is not counted. MySQL commits come from
  * SHOW GLOBAL STATUS (Handler_commit, every commit of any engine, autocommit included) and
  * CPU from the service's process_cpu_seconds_total minus an idle start-up's.
+ *
+ * Profiling: SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=.stack/profiles" BENCH_QUICK=1
+ * npm run bench writes the service's CPU profile (open it in Chrome DevTools).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +34,8 @@ const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 10_000_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 8);
 const PARTITIONS = 6;
 const MAX_BYTES_PER_PARTITION = 1048576;
+/** BENCH_QUICK=1: the raw ceiling and the service's drain only (for profiling runs). */
+const QUICK = Boolean(process.env.BENCH_QUICK);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
 
 const percentile = (sorted: number[], p: number) =>
@@ -266,15 +271,8 @@ async function main() {
     await world.publish(backlog(EVENTS));
     const raw = await rawCeiling(world, EVENTS);
     const drained = await drain(world, EVENTS, {}, idleCpu);
-    if (process.env.BENCH_QUICK) {
-      console.log(
-        `raw ${raw.eventsPerSecond} ev/s, service ${drained.result.eventsPerSecond} ev/s`,
-        drained.result,
-      );
-      await drained.service.stop();
-      process.exit(0);
-    }
     try {
+      if (QUICK) return { raw, service: drained.result, latency: [] };
       const latency = [
         await latencyUnderLoad(world, 1000),
         await latencyUnderLoad(world, Math.round(drained.result.eventsPerSecond / 2)),
@@ -284,6 +282,14 @@ async function main() {
       await drained.service.stop();
     }
   });
+  if (QUICK) {
+    console.log(
+      `raw ${raw.eventsPerSecond} ev/s; service ${service.eventsPerSecond} ev/s ` +
+        `(x${(service.eventsPerSecond / raw.eventsPerSecond).toFixed(2)}), ` +
+        `${service.eventsPerSaga} events per saga, ${service.cpuSecondsPer100k.toFixed(2)} CPU s per 100k`,
+    );
+    return;
+  }
   const perEvent = await withWorld('bench_per_event', async (world) => {
     await world.publish(backlog(PER_EVENT_EVENTS));
     const drained = await drain(
