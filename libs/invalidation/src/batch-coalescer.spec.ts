@@ -80,6 +80,12 @@ describe(BatchCoalescer.name, () => {
     await expect(samePartition).rejects.toBeInstanceOf(BatchSupersededError);
     await expect(otherPartition).resolves.toBeUndefined();
     expect(applied).toEqual(['1']);
+    // Until the caller has rewound partition 0, later batches of it are refused as well.
+    expect(sut.isBlocked('t', 0)).toBe(true);
+    await expect(sut.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+    sut.unblock('t', 0);
+    await expect(sut.submit(batch(0, [0, 1], []))).resolves.toBeUndefined();
+    expect(applied).toEqual(['1', '0']);
   });
 
   it('holds the fetch loop back while a saga of events waits, and lets the running saga finish on close', async () => {

@@ -36,8 +36,11 @@ export function mergeBatches(parts: IncomingBatch[]): IncomingBatch {
   };
 }
 
+/** How the coalescer names a partition (blocked partitions, refusals). */
+export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
 const partitionsOf = (batch: IncomingBatch) =>
-  new Set(batch.messages.map((m) => `${m.topic}\u0000${m.partition}`));
+  new Set(batch.messages.map((m) => partitionKey(m.topic, m.partition)));
 
 /**
  * Group commit for sagas: batches handed in while a saga runs (the other partitions of the
@@ -45,8 +48,9 @@ const partitionsOf = (batch: IncomingBatch) =>
  * one batch). The saga's cost is per saga, not per event, so the fewer the sagas, the higher
  * the rate. Sagas run one at a time, in the order their batches came: a partition's batches
  * are applied in offset order, and when a saga fails, the waiting batches of its partitions
- * are refused too (BatchSupersededError), never applied ahead of the failed one.
- * Each caller's promise settles with the saga that carried its batch.
+ * are refused too (BatchSupersededError), never applied ahead of the failed one, and so is
+ * any batch of those partitions handed in later, until the caller has rewound the partition
+ * and calls `unblock`. Each caller's promise settles with the saga that carried its batch.
  */
 export class BatchCoalescer {
   private readonly waiting: Waiting[] = [];
@@ -55,6 +59,8 @@ export class BatchCoalescer {
   private running?: Promise<void>;
   private scheduled = false;
   private closed = false;
+  /** Partitions whose saga failed: refused until unblocked (after the caller's rewind). */
+  private readonly blocked = new Set<string>();
 
   constructor(
     private readonly handle: (batch: IncomingBatch) => Promise<void>,
@@ -63,11 +69,22 @@ export class BatchCoalescer {
 
   submit(batch: IncomingBatch): Promise<void> {
     if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
+    if ([...partitionsOf(batch)].some((p) => this.blocked.has(p)))
+      return Promise.reject(new BatchSupersededError('an earlier batch of its partition failed'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ batch, resolve, reject });
       this.waitingEvents += batch.messages.length;
       this.schedule();
     });
+  }
+
+  isBlocked(topic: string, partition: number): boolean {
+    return this.blocked.has(partitionKey(topic, partition));
+  }
+
+  /** The partition was rewound to its failed batch: its batches are taken again. */
+  unblock(topic: string, partition: number): void {
+    this.blocked.delete(partitionKey(topic, partition));
   }
 
   /** Resolves once fewer than `maxEvents` events wait: back-pressure for the fetch loop. */
@@ -116,8 +133,10 @@ export class BatchCoalescer {
       .then(
         () => taken.forEach((t) => t.resolve()),
         (error: unknown) => {
-          taken.forEach((t) => t.reject(error));
           const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
+          // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
+          failed.forEach((p) => this.blocked.add(p));
+          taken.forEach((t) => t.reject(error));
           this.refuse(
             (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
             'an earlier batch of its partition failed',

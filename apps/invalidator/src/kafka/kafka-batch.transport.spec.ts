@@ -138,5 +138,7 @@ describe(KafkaBatchTransport.name, () => {
       offset: '40',
     });
     expect(consumer.commitOffsets).not.toHaveBeenCalled();
+    // Sought back: the partition's batches are taken again.
+    expect(sut['coalescer'].isBlocked('shop.product-updated', 3)).toBe(false);
   });
 });

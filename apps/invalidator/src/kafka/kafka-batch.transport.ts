@@ -14,6 +14,7 @@ import {
   IncomingMessage,
   SAGA_LOG,
   heartbeatIntervalMs,
+  partitionKey,
 } from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
 
@@ -36,9 +37,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly consumedTopics: string[];
   /** The partitions of one fetch go into one saga (at most SAGA_MAX_EVENTS events). */
   private readonly coalescer: BatchCoalescer;
-  /** Partitions whose failed batch is about to be sought back to: take nothing more of them. */
-  private readonly rewinding = new Set<string>();
-  private readonly seeks = new Map<string, { topic: string; partition: number; offset: string }>();
+  /** Failed batches' partitions, sought back to their lowest failed offset on the next turn. */
+  private readonly seeks = new Map<
+    string,
+    { topic: string; partition: number; offset: string; isActive: () => boolean }
+  >();
   private seekSoon?: NodeJS.Immediate;
 
   constructor(
@@ -215,11 +218,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
     const chunkSize = this.config.SAGA_MAX_EVENTS;
-    const key = partitionKey(batch.topic, batch.partition);
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       // Back-pressure: at most one saga's worth of events waits behind the one running.
       await this.coalescer.waitForRoom();
-      if (!isActive() || this.closing || this.rewinding.has(key)) return;
+      if (!isActive() || this.closing) return;
+      // A failed batch of this partition is being sought back to: the refetch brings this one.
+      if (this.coalescer.isBlocked(batch.topic, batch.partition)) return;
       const chunk = batch.messages.slice(start, start + chunkSize);
       const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
@@ -264,33 +268,36 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   /**
    * A batch that did not commit is fetched again: the partition is sought back to its first
-   * offset (the lowest of the batches that failed together). Until the seek, nothing more of
-   * the partition is taken, so no later batch can be applied ahead of it. A partition that is
-   * no longer ours, or a consumer stopping, needs none: it restarts from the committed offset.
+   * offset (the lowest of the batches that failed together). Until then the coalescer refuses
+   * the partition's batches, so none can be applied ahead of it. A partition that is no longer
+   * ours, or a consumer stopping, needs no seek: it restarts from the committed offset.
    */
   private rewind(topic: string, partition: number, offset: string, isActive: () => boolean) {
-    if (!isActive() || this.closing) return;
     const key = partitionKey(topic, partition);
     const earlier = this.seeks.get(key);
     if (earlier === undefined || BigInt(offset) < BigInt(earlier.offset))
-      this.seeks.set(key, { topic, partition, offset });
-    this.rewinding.add(key);
+      this.seeks.set(key, { topic, partition, offset, isActive });
     this.seekSoon ??= setImmediate(() => {
       this.seekSoon = undefined;
-      for (const [k, seek] of this.seeks) {
-        try {
-          this.consumer.seek(seek);
-        } catch (error) {
-          this.log.warn({ err: error, ...seek }, 'could not seek back to a failed batch');
+      for (const seek of this.seeks.values()) {
+        if (seek.isActive() && !this.closing) {
+          try {
+            this.consumer.seek({
+              topic: seek.topic,
+              partition: seek.partition,
+              offset: seek.offset,
+            });
+          } catch (error) {
+            const { topic: t, partition: p, offset: o } = seek;
+            this.log.warn({ err: error, topic: t, partition: p, offset: o }, 'seek back failed');
+          }
         }
-        this.rewinding.delete(k);
+        this.coalescer.unblock(seek.topic, seek.partition);
       }
       this.seeks.clear();
     });
   }
 }
-
-const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** The saga finished, but its offsets could not be committed. */
 class OffsetCommitError extends Error {
