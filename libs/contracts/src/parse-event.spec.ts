@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { jsonSchemas } from './json-schema';
 import { shopEventSchema } from './events';
 import { InvalidEventError, fastPathForTest, parseEvent } from './parse-event';
-import { planFor } from './invalidation-plan';
+import { MergedPlan, planFor } from './invalidation-plan';
 
 const product = {
   eventId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
@@ -110,6 +110,25 @@ describe('planFor', () => {
       dataTypes: ['categories', 'products', 'global'],
       tags: ['categories', 'products', 'category:7'],
     });
+  });
+});
+
+describe('MergedPlan', () => {
+  it('is the union of planFor over a batch: the same data types and tags', () => {
+    const events = [
+      parseEvent(encode(product)),
+      parseEvent(encode({ ...product, productId: 'p2', categoryIds: [9, 11] })),
+      parseEvent(encode(category)),
+      parseEvent(encode({ ...category, categoryId: 'c3' })),
+    ];
+    for (const batch of [events.slice(0, 2), events.slice(2), events]) {
+      const merged = new MergedPlan();
+      batch.forEach((e) => expect(merged.add(e)).toEqual(planFor(e).dataTypes));
+      const union = (pick: (e: (typeof batch)[0]) => readonly string[]) =>
+        [...new Set(batch.flatMap((e) => [...pick(e)]))].sort();
+      expect(merged.dataTypes()).toEqual(union((e) => planFor(e).dataTypes));
+      expect([...merged.tags()].sort()).toEqual(union((e) => planFor(e).tags));
+    }
   });
 });
 

@@ -91,11 +91,16 @@ function fastPath(json: unknown): ShopEvent | undefined {
     if (e.categoryIds !== undefined) {
       if (!Array.isArray(e.categoryIds) || e.categoryIds.length > MAX_CATEGORY_IDS)
         return undefined;
-      categoryIds = new Array<string>(e.categoryIds.length);
-      for (let i = 0; i < categoryIds.length; i++) {
-        const cid = entityIdOf(e.categoryIds[i]);
+      // The parsed array itself when its ids are strings already (the usual case): no copy.
+      const raw = e.categoryIds as unknown[];
+      categoryIds = raw as string[];
+      for (let i = 0; i < raw.length; i++) {
+        const cid = entityIdOf(raw[i]);
         if (cid === undefined) return undefined;
-        categoryIds[i] = cid;
+        if (cid !== raw[i]) {
+          if (categoryIds === raw) categoryIds = raw.map(String);
+          categoryIds[i] = cid;
+        }
       }
     }
     return { eventId: id, type: 'ProductUpdated', action: act, productId, categoryIds, occurredAt };

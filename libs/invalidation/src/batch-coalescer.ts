@@ -69,7 +69,7 @@ export class BatchCoalescer {
 
   submit(batch: IncomingBatch): Promise<void> {
     if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
-    if ([...partitionsOf(batch)].some((p) => this.blocked.has(p)))
+    if (this.blocked.size > 0 && [...partitionsOf(batch)].some((p) => this.blocked.has(p)))
       return Promise.reject(new BatchSupersededError('an earlier batch of its partition failed'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ batch, resolve, reject });

@@ -124,10 +124,18 @@ export class SagaTelemetry {
       count(`${eventTypeOf(letter.message)}\u0000dead_lettered`);
     }
     let applied = 0;
+    // Per type, with one label string per type rather than one per event.
+    const byType = new Map<string, { applied: number; duplicate: number }>();
     for (const { event } of valid) {
-      const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
-      if (outcome === 'applied') applied++;
-      count(`${event.type}\u0000${outcome}`);
+      let tally = byType.get(event.type);
+      if (!tally) byType.set(event.type, (tally = { applied: 0, duplicate: 0 }));
+      if (report.appliedEventIds.has(event.eventId)) tally.applied++;
+      else tally.duplicate++;
+    }
+    for (const [type, tally] of byType) {
+      applied += tally.applied;
+      if (tally.applied > 0) counts.set(`${type}\u0000applied`, tally.applied);
+      if (tally.duplicate > 0) counts.set(`${type}\u0000duplicate`, tally.duplicate);
     }
     for (const { event } of copies) count(`${event.type}\u0000duplicate`);
     const duplicates = valid.length - applied + copies.length;

@@ -1,4 +1,4 @@
-import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
+import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
 import { InboxEntry, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
@@ -56,24 +56,22 @@ export function validate(messages: IncomingMessage[]): {
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
-  const dataTypes = new Set<string>();
-  const tags = new Set<string>();
-  const inbox = valid.map(({ message, event }) => {
-    const plan = planFor(event);
-    plan.dataTypes.forEach((t) => dataTypes.add(t));
-    plan.tags.forEach((t) => tags.add(t));
-    return {
+  const plan = new MergedPlan();
+  const inbox = new Array<InboxEntry>(valid.length);
+  for (let i = 0; i < valid.length; i++) {
+    const { message, event } = valid[i];
+    inbox[i] = {
       eventId: event.eventId,
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
-      dataTypes: plan.dataTypes,
+      dataTypes: plan.add(event),
     };
-  });
+  }
   return {
     inbox,
-    dataTypes: [...dataTypes].sort(),
-    tags: [...tags],
+    dataTypes: plan.dataTypes(),
+    tags: plan.tags(),
     actor: 'consumer',
     uninboxedDataTypes: [],
   };
