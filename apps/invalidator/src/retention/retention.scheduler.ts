@@ -1,9 +1,10 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { sleep } from '@invalidator/locking';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
 import { RETAINED_TABLES, RetainedTable, RetentionRepository } from '@invalidator/versioning';
+import { IntervalJob } from '../jobs/interval-job';
 
 const HOUR_MS = 3600 * 1000;
 /** A breath between chunks, so a large first prune never crowds out the sagas. */
@@ -11,22 +12,17 @@ const CHUNK_PAUSE_MS = 20;
 
 /** Every RETENTION_INTERVAL_MS: delete rows past their window, chunk by chunk, table by table. */
 @Injectable()
-export class RetentionScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopping = false;
+export class RetentionScheduler extends IntervalJob {
+  protected readonly intervalMs: number;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly retention: RetentionRepository,
     private readonly metrics: InvalidatorMetrics,
     @InjectPinoLogger('RetentionScheduler') private readonly logger: PinoLogger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.pruneOnce().finally(() => (this.running = undefined));
-    }, this.config.RETENTION_INTERVAL_MS).unref();
+  ) {
+    super();
+    this.intervalMs = config.RETENTION_INTERVAL_MS;
   }
 
   /** The window of each table, in milliseconds. */
@@ -42,7 +38,7 @@ export class RetentionScheduler implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  async pruneOnce(): Promise<void> {
+  async runOnce(): Promise<void> {
     for (const retained of RETAINED_TABLES) {
       const cutoff = new Date(Date.now() - this.windowMs(retained.table));
       try {
@@ -64,11 +60,5 @@ export class RetentionScheduler implements OnApplicationBootstrap, OnApplication
         );
       }
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.timer);
-    await this.running;
   }
 }

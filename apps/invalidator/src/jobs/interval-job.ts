@@ -1,0 +1,26 @@
+import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+
+/** Housekeeping run every `intervalMs`: never twice at once, and shutdown waits for a run. */
+export abstract class IntervalJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  /** True once shutdown began: a long run checks it between its steps. */
+  protected stopping = false;
+
+  protected abstract readonly intervalMs: number;
+
+  /** One run; it logs its own failures (a throw would only be lost). */
+  abstract runOnce(): Promise<void>;
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce().finally(() => (this.running = undefined));
+    }, this.intervalMs).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
