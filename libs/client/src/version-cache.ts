@@ -1,0 +1,102 @@
+import type { Cluster, Redis } from 'ioredis';
+import { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, parseVersion, versionKey } from './contract-keys';
+
+export type RedisLike = Redis | Cluster;
+
+export interface VersionSnapshot {
+  /** Version of each known type (0 when Redis has none yet). */
+  versions: Record<string, number>;
+  /** `inertia.data.version`, or null when Redis has none yet. */
+  global: string | null;
+}
+
+/**
+ * The current versions, memoized for `memoMs` and refreshed at once when the service
+ * announces a bump. Versions never go backwards here: a read that lost a race with an
+ * announcement keeps the newer numbers.
+ */
+export class VersionCache {
+  private snapshot?: VersionSnapshot;
+  private readAt = 0;
+  private reading?: Promise<VersionSnapshot>;
+  private subscriber?: RedisLike;
+
+  constructor(
+    private readonly redis: RedisLike,
+    private readonly types: string[],
+    private readonly memoMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Subscribes to the service's announcements on a connection of its own. */
+  async listen(): Promise<void> {
+    const subscriber = this.redis.duplicate();
+    this.subscriber = subscriber;
+    const channel = `${this.redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) this.announced(message);
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  async current(): Promise<VersionSnapshot> {
+    if (this.snapshot && this.now() - this.readAt < this.memoMs) return this.snapshot;
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  /** Versions of the given types, from the memo. */
+  async of(types: string[]): Promise<Record<string, number>> {
+    const { versions } = await this.current();
+    return Object.fromEntries(types.map((t) => [t, versions[t] ?? 0]));
+  }
+
+  /** Versions straight from Redis, bypassing the memo. */
+  async fromRedis(types: string[]): Promise<Record<string, number>> {
+    const values = await Promise.all(types.map((t) => this.redis.get(versionKey(t))));
+    return Object.fromEntries(types.map((t, i) => [t, parseVersion(values[i])]));
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber?.quit().catch(() => undefined);
+  }
+
+  private async read(): Promise<VersionSnapshot> {
+    const startedAt = this.now();
+    const [versions, global] = await Promise.all([
+      this.fromRedis(this.types),
+      this.redis.get(GLOBAL_VERSION_KEY),
+    ]);
+    this.merge(versions, global);
+    this.readAt = startedAt;
+    return this.snapshot as VersionSnapshot;
+  }
+
+  private announced(message: string): void {
+    try {
+      const { versions, global } = JSON.parse(message) as {
+        versions: Record<string, number>;
+        global?: string;
+      };
+      this.merge(versions, global ?? null);
+      this.readAt = this.now();
+    } catch {
+      // Not ours to judge: the next read refreshes from Redis.
+      this.readAt = 0;
+    }
+  }
+
+  private merge(incoming: Record<string, number>, global: string | null): void {
+    const versions = { ...(this.snapshot?.versions ?? {}) };
+    for (const [type, version] of Object.entries(incoming)) {
+      versions[type] = Math.max(versions[type] ?? 0, version);
+    }
+    const keepGlobal =
+      this.snapshot?.global && global && globalNumber(this.snapshot.global) > globalNumber(global);
+    this.snapshot = { versions, global: keepGlobal ? (this.snapshot?.global ?? null) : global };
+  }
+}
+
+function globalNumber(value: string): number {
+  return Number(/^(\d+)/.exec(value)?.[1] ?? -1);
+}
