@@ -44,7 +44,10 @@ export class CacheClient {
   private readonly versionCache: VersionCache;
   private readonly ttl: AdaptiveTtl;
   private readonly metrics: ClientMetrics;
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Map<
+    string,
+    { noted: Record<string, number>; fill: Promise<unknown> }
+  >();
   private readonly compressAbove: number;
   private readonly versionCheck: boolean;
 
@@ -93,11 +96,20 @@ export class CacheClient {
       return hit.value;
     }
     this.metrics.add('misses');
+    // Noted before the source is read: data read after a change's commit can only be paired
+    // with a version at least as old as that change's bump, never a newer one.
+    const noted = await this.versionCache.of(options.types ?? ['global']);
     const pending = this.inFlight.get(key);
-    if (pending) return pending as Promise<T>;
-    const filling = this.fillAndStore(key, options, fill).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, filling);
-    return filling;
+    // Join a fill in flight only if it noted versions as new as ours: one that began before a
+    // change this caller already knows of may have read the data before it.
+    if (pending && Object.entries(noted).every(([t, v]) => (pending.noted[t] ?? -1) >= v)) {
+      return pending.fill as Promise<T>;
+    }
+    const entry = { noted, fill: this.fillAndStore(key, options, noted, fill) };
+    this.inFlight.set(key, entry);
+    return entry.fill.finally(() => {
+      if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+    });
   }
 
   stats(): ClientStats {
@@ -111,11 +123,9 @@ export class CacheClient {
   private async fillAndStore<T>(
     key: string,
     options: RememberOptions,
+    noted: Record<string, number>,
     fill: () => Promise<T>,
   ): Promise<T> {
-    // Noted before the source is read: data read after a change's commit can only be paired
-    // with a version at least as old as that change's bump, never a newer one.
-    const noted = await this.versionCache.of(options.types ?? ['global']);
     const value = await fill();
     const { bytes, saved } = encodeEntry(
       value,

@@ -8,6 +8,11 @@ export interface VersionSnapshot {
   versions: Record<string, number>;
   /** `inertia.data.version`, or null when Redis has none yet. */
   global: string | null;
+  /**
+   * Versions the service has announced: written and their tags purged. A tag-invalidated entry
+   * may still be read between a version's write and its announcement; not after it.
+   */
+  announced: Record<string, number>;
 }
 
 /**
@@ -78,7 +83,7 @@ export class VersionCache {
         versions: Record<string, number>;
         global?: string;
       };
-      this.merge(versions, global ?? null);
+      this.merge(versions, global ?? null, true);
       this.readAt = this.now();
     } catch {
       // Not ours to judge: the next read refreshes from Redis.
@@ -86,15 +91,31 @@ export class VersionCache {
     }
   }
 
-  private merge(incoming: Record<string, number>, global: string | null): void {
-    const versions = { ...(this.snapshot?.versions ?? {}) };
-    for (const [type, version] of Object.entries(incoming)) {
-      versions[type] = Math.max(versions[type] ?? 0, version);
-    }
+  private merge(incoming: Record<string, number>, global: string | null, announced = false): void {
+    const versions = newest(this.snapshot?.versions ?? {}, incoming);
     const keepGlobal =
       this.snapshot?.global && global && globalNumber(this.snapshot.global) > globalNumber(global);
-    this.snapshot = { versions, global: keepGlobal ? (this.snapshot?.global ?? null) : global };
+    this.snapshot = {
+      versions,
+      global: keepGlobal
+        ? (this.snapshot?.global ?? null)
+        : (global ?? this.snapshot?.global ?? null),
+      announced: announced
+        ? newest(this.snapshot?.announced ?? {}, incoming)
+        : (this.snapshot?.announced ?? {}),
+    };
   }
+}
+
+function newest(
+  known: Record<string, number>,
+  incoming: Record<string, number>,
+): Record<string, number> {
+  const merged = { ...known };
+  for (const [type, version] of Object.entries(incoming)) {
+    merged[type] = Math.max(merged[type] ?? 0, version);
+  }
+  return merged;
 }
 
 function globalNumber(value: string): number {
