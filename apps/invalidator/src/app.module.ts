@@ -19,6 +19,7 @@ import { VersionsController } from './http/versions.controller';
 import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { KafkaModule } from './kafka/kafka.module';
+import { StalenessScheduler } from './staleness/staleness.scheduler';
 import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
@@ -72,7 +73,7 @@ export class AppModule {
         MonitoringController,
         AdminController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher],
+      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher, StalenessScheduler],
     };
   }
 }

@@ -80,6 +80,9 @@ const configFields = z.object({
   BREAKER_COOLDOWN_MS: intIn(100, 3600000).default(5000),
   BREAKER_TIMEOUT_MS: intIn(1000, 600000).default(20000),
   LOCK_SWEEP_INTERVAL_MS: intIn(100, 3600000).default(30000),
+  /** How often the service samples the web tier's cached entries for staleness; 0: never. */
+  STALENESS_SAMPLE_INTERVAL_MS: intIn(0, 86400000).default(60000),
+  STALENESS_SAMPLES: intIn(1, 100000).default(100),
   RETRY_MAX_DELAY_MS: intIn(10, 600000).default(5000),
   SHUTDOWN_TIMEOUT_MS: intIn(1000, 600000).default(25000),
   DASHBOARD_ENABLED: boolFlag.default(true),
