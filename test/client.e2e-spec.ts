@@ -119,4 +119,11 @@ describe('CacheClient against a real Redis', () => {
     );
     expect(await client.key('categories', 'list')).toBe(`categories:v${version}:list`);
   });
+
+  it('a type outside the configured ones is read from Redis when first used, not taken as 0', async () => {
+    const published = [{ dataType: 'reviews', version: 7n, hash: 'r7', updatedAt: new Date() }];
+    await publisher.publish(published, `${version}.x`);
+
+    expect(await client.key('reviews', 'top')).toBe('reviews:v7:top');
+  });
 });

@@ -12,8 +12,8 @@ describe(AdaptiveTtl.name, () => {
     ttl.touch('cold');
     for (let i = 0; i < 15; i++) ttl.touch('hot');
 
-    expect(ttl.ttlFor('cold', 60)).toBe(120);
-    expect(ttl.ttlFor('hot', 60)).toBe(300);
+    expect(ttl.ttlFor('cold', 60)).toBe(60);
+    expect(ttl.ttlFor('hot', 60)).toBe(Math.round(60 * (1 + Math.log2(15))));
     for (let i = 0; i < 1000; i++) ttl.touch('hot');
     expect(ttl.ttlFor('hot', 60)).toBe(600);
     expect(ttl.ttlFor('never-read', 1)).toBe(5);
@@ -35,6 +35,6 @@ describe(AdaptiveTtl.name, () => {
     ttl.touch('c');
 
     expect(ttl.ttlFor('b', 60)).toBe(60);
-    expect(ttl.ttlFor('a', 60)).toBe(Math.round(60 * (1 + Math.log2(3))));
+    expect(ttl.ttlFor('a', 60)).toBe(120);
   });
 });

@@ -36,12 +36,15 @@ export class AdaptiveTtl {
     }
   }
 
-  /** The TTL to store the key with, seconds: the requested one doubled per doubling of reads. */
+  /**
+   * The TTL to store the key with, seconds: the requested one for a key read once (the read that
+   * missed), longer by the requested TTL per doubling of reads in the window.
+   */
   ttlFor(key: string, requested: number): number {
     const seen = this.reads.get(key);
     const fresh = seen && this.now() - seen.since < this.options.windowMs;
     const count = fresh ? seen.count : 0;
-    const ttl = Math.round(requested * (1 + Math.log2(1 + count)));
+    const ttl = Math.round(requested * (count <= 1 ? 1 : 1 + Math.log2(count)));
     return Math.min(this.options.maxTtl, Math.max(this.options.minTtl, ttl));
   }
 }

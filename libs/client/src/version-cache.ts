@@ -50,9 +50,11 @@ export class VersionCache {
     return this.reading;
   }
 
-  /** Versions of the given types, from the memo. */
+  /** Versions of the given types, from the memo; a type not read so far is read from now on. */
   async of(types: string[]): Promise<Record<string, number>> {
-    const { versions } = await this.current();
+    const untracked = types.filter((t) => !this.types.includes(t));
+    if (untracked.length > 0) this.types.push(...untracked);
+    const { versions } = untracked.length > 0 ? await this.read() : await this.current();
     return Object.fromEntries(types.map((t) => [t, versions[t] ?? 0]));
   }
 
