@@ -9,6 +9,7 @@ import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CheckStalenessCommand } from './check-staleness.command';
+import { EventCommand } from './event.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
 import { StoresReady } from './stores-ready';
@@ -36,6 +37,7 @@ export class CliModule {
         ValidateAtomicCommand,
         BumpCommand,
         CheckStalenessCommand,
+        EventCommand,
         CoherenceCheck,
         ThrowawayChecks,
       ],

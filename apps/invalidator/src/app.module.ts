@@ -11,6 +11,7 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
+import { EventsController } from './http/events.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
@@ -20,6 +21,7 @@ import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { KafkaModule } from './kafka/kafka.module';
 import { StalenessScheduler } from './staleness/staleness.scheduler';
+import { RetentionScheduler } from './retention/retention.scheduler';
 import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
@@ -72,8 +74,15 @@ export class AppModule {
         HealthController,
         MonitoringController,
         AdminController,
+        EventsController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher, StalenessScheduler],
+      providers: [
+        KafkaBatchTransport,
+        LockSweepScheduler,
+        RetentionScheduler,
+        VersionRepublisher,
+        StalenessScheduler,
+      ],
     };
   }
 }

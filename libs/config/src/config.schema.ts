@@ -83,6 +83,13 @@ const configFields = z.object({
   /** How often the service samples the web tier's cached entries for staleness; 0: never. */
   STALENESS_SAMPLE_INTERVAL_MS: intIn(0, 86400000).default(60000),
   STALENESS_SAMPLES: intIn(1, 100000).default(100),
+  SAGA_MAX_EVENTS: intIn(1, 1000000).default(50000),
+  KAFKA_PARTITIONS_CONCURRENCY: intIn(1, 1024).default(64),
+  INBOX_RETENTION_HOURS: intIn(1, 87600).default(168),
+  AUDIT_RETENTION_DAYS: intIn(1, 36500).default(90),
+  INCIDENT_RETENTION_DAYS: intIn(1, 36500).default(30),
+  RETENTION_INTERVAL_MS: intIn(100, 86400000).default(60000),
+  RETENTION_CHUNK_ROWS: intIn(1, 100000).default(1000),
   RETRY_MAX_DELAY_MS: intIn(10, 600000).default(5000),
   SHUTDOWN_TIMEOUT_MS: intIn(1000, 600000).default(25000),
   DASHBOARD_ENABLED: boolFlag.default(true),

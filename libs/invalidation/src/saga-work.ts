@@ -27,26 +27,31 @@ export interface SagaReport {
   lockWaitMs: number;
 }
 
-/** Splits a batch into events to apply and letters for the dead-letter topic. */
+/**
+ * Splits a batch into events to apply, letters for the dead-letter topic, and copies of an
+ * event already in the batch (applied once; counted as duplicates).
+ */
 export function validate(messages: IncomingMessage[]): {
   valid: ValidEvent[];
   invalid: DeadLetter[];
+  copies: ValidEvent[];
 } {
   const valid: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
+  const copies: ValidEvent[] = [];
   const seen = new Set<string>();
   for (const message of messages) {
     try {
       const event = parseEvent(message.value);
-      // The same event twice in one batch is applied once; the second copy is a duplicate.
-      if (!seen.has(event.eventId)) valid.push({ message, event });
+      if (seen.has(event.eventId)) copies.push({ message, event });
+      else valid.push({ message, event });
       seen.add(event.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
-  return { valid, invalid };
+  return { valid, invalid, copies };
 }
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */

@@ -22,6 +22,7 @@ export const METRIC = {
   cacheStaleRatio: 'invalidator_cache_stale_ratio',
   cacheFreshnessNines: 'invalidator_cache_freshness_nines',
   cacheStalenessSampled: 'invalidator_cache_staleness_sampled_entries',
+  rowsPruned: 'invalidator_rows_pruned_total',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -53,6 +54,7 @@ export class InvalidatorMetrics {
   readonly cacheStaleRatio: Gauge;
   readonly cacheFreshnessNines: Gauge;
   readonly cacheStalenessSampled: Gauge;
+  readonly rowsPruned: Counter<'table'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -97,7 +99,7 @@ export class InvalidatorMetrics {
     this.batchSize = new Histogram({
       name: METRIC.batchSize,
       help: 'Events per saga batch',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
       registers: [registry],
     });
     this.sagaRetries = new Counter({
@@ -173,6 +175,12 @@ export class InvalidatorMetrics {
     this.cacheStalenessSampled = new Gauge({
       name: METRIC.cacheStalenessSampled,
       help: 'Entries in the last staleness sample',
+      registers: [registry],
+    });
+    this.rowsPruned = new Counter({
+      name: METRIC.rowsPruned,
+      help: 'Rows deleted past their retention window, by table',
+      labelNames: ['table'],
       registers: [registry],
     });
     this.adminAccess = new Counter({
