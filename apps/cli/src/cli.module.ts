@@ -8,6 +8,7 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
+import { CheckStalenessCommand } from './check-staleness.command';
 import { EventCommand } from './event.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
@@ -35,6 +36,7 @@ export class CliModule {
         StoresReady,
         ValidateAtomicCommand,
         BumpCommand,
+        CheckStalenessCommand,
         EventCommand,
         CoherenceCheck,
         ThrowawayChecks,

@@ -20,6 +20,7 @@ import { VersionsController } from './http/versions.controller';
 import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { KafkaModule } from './kafka/kafka.module';
+import { StalenessScheduler } from './staleness/staleness.scheduler';
 import { RetentionScheduler } from './retention/retention.scheduler';
 import { VersionRepublisher } from './versions/version-republisher';
 
@@ -75,7 +76,13 @@ export class AppModule {
         AdminController,
         EventsController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler, RetentionScheduler, VersionRepublisher],
+      providers: [
+        KafkaBatchTransport,
+        LockSweepScheduler,
+        RetentionScheduler,
+        VersionRepublisher,
+        StalenessScheduler,
+      ],
     };
   }
 }

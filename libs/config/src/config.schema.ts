@@ -80,6 +80,9 @@ const configFields = z.object({
   BREAKER_COOLDOWN_MS: intIn(100, 3600000).default(5000),
   BREAKER_TIMEOUT_MS: intIn(1000, 600000).default(20000),
   LOCK_SWEEP_INTERVAL_MS: intIn(100, 3600000).default(30000),
+  /** How often the service samples the web tier's cached entries for staleness; 0: never. */
+  STALENESS_SAMPLE_INTERVAL_MS: intIn(0, 86400000).default(60000),
+  STALENESS_SAMPLES: intIn(1, 100000).default(100),
   SAGA_MAX_EVENTS: intIn(1, 1000000).default(50000),
   KAFKA_PARTITIONS_CONCURRENCY: intIn(1, 1024).default(64),
   INBOX_RETENTION_HOURS: intIn(1, 87600).default(168),

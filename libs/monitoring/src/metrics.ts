@@ -19,6 +19,9 @@ export const METRIC = {
   consumerLag: 'invalidator_consumer_lag_messages',
   adminAccess: 'invalidator_admin_access_total',
   redisClusterNodes: 'invalidator_redis_cluster_nodes',
+  cacheStaleRatio: 'invalidator_cache_stale_ratio',
+  cacheFreshnessNines: 'invalidator_cache_freshness_nines',
+  cacheStalenessSampled: 'invalidator_cache_staleness_sampled_entries',
   rowsPruned: 'invalidator_rows_pruned_total',
 } as const;
 
@@ -48,6 +51,9 @@ export class InvalidatorMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly adminAccess: Counter<'route' | 'outcome' | 'reason'>;
   readonly redisClusterNodes: Gauge;
+  readonly cacheStaleRatio: Gauge;
+  readonly cacheFreshnessNines: Gauge;
+  readonly cacheStalenessSampled: Gauge;
   readonly rowsPruned: Counter<'table'>;
 
   constructor(readonly registry: Registry) {
@@ -154,6 +160,21 @@ export class InvalidatorMetrics {
     this.redisClusterNodes = new Gauge({
       name: METRIC.redisClusterNodes,
       help: 'Redis Cluster nodes (masters and replicas) the cluster reports; 0 on a single Redis',
+      registers: [registry],
+    });
+    this.cacheStaleRatio = new Gauge({
+      name: METRIC.cacheStaleRatio,
+      help: 'Share of sampled web-tier cache entries stored after a newer version than their fill noted',
+      registers: [registry],
+    });
+    this.cacheFreshnessNines = new Gauge({
+      name: METRIC.cacheFreshnessNines,
+      help: 'Freshness nines of the last staleness sample: -log10(stale ratio), log10(sampled) when none is stale',
+      registers: [registry],
+    });
+    this.cacheStalenessSampled = new Gauge({
+      name: METRIC.cacheStalenessSampled,
+      help: 'Entries in the last staleness sample',
       registers: [registry],
     });
     this.rowsPruned = new Counter({
