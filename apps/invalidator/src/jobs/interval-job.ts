@@ -1,6 +1,9 @@
 import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
-/** Housekeeping run every `intervalMs`: never twice at once, and shutdown waits for a run. */
+/**
+ * Housekeeping run every `intervalMs` (0: never): never twice at once, and shutdown waits
+ * for the run in flight.
+ */
 export abstract class IntervalJob implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -13,6 +16,7 @@ export abstract class IntervalJob implements OnApplicationBootstrap, OnApplicati
   abstract runOnce(): Promise<void>;
 
   onApplicationBootstrap(): void {
+    if (this.intervalMs <= 0) return;
     this.timer = setInterval(() => {
       this.running ??= this.runOnce().finally(() => (this.running = undefined));
     }, this.intervalMs).unref();
