@@ -8,7 +8,8 @@
  *             (SAGA_MAX_EVENTS=1), on a smaller backlog;
  *  history    the same drain with 10 million events already applied (ledger rows seeded);
  *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s and
- *             under half the service's measured rate.
+ *             under half the service's measured rate;
+ *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not).
  *
  * A drain is timed from the consumer joining its group to the last saga's commit in MySQL
  * (applied_batches.applied_at), so start-up is not counted. MySQL commits come from
@@ -33,6 +34,10 @@ const PER_EVENT_EVENTS = Number(process.env.BENCH_PER_EVENT_EVENTS ?? 1000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 10_000_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 8);
 const PARTITIONS = 6;
+/** BENCH_SCALE_OUT=0 leaves out the 1, 2 and 3 instance runs over 12 partitions. */
+const SCALE_OUT = process.env.BENCH_SCALE_OUT !== '0';
+const SCALE_EVENTS = Number(process.env.BENCH_SCALE_EVENTS ?? 40000);
+const SCALE_PARTITIONS = 12;
 const MAX_BYTES_PER_PARTITION = 1048576;
 /** BENCH_QUICK=1: the raw ceiling and the service's drain only (for profiling runs). */
 const QUICK = Boolean(process.env.BENCH_QUICK);
@@ -265,6 +270,43 @@ async function latencyUnderLoad(world: World, rate: number) {
   };
 }
 
+/**
+ * Scale-out: instances first (all ready, the group settled), then the load, timed from the
+ * first send; a backlog published before would be drained by the first instance up.
+ */
+async function scaleOut(instances: number) {
+  const world = await World.create(`scale${instances}`, SCALE_PARTITIONS);
+  const services: ServiceProcess[] = [];
+  try {
+    for (let i = 0; i < instances; i++) {
+      services.push(await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' }));
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const events = backlog(SCALE_EVENTS);
+    const started = performance.now();
+    await world.publish(events);
+    const published = (performance.now() - started) / 1000;
+    await waitFor(
+      'all events applied',
+      async () => (await world.inboxCount()) >= SCALE_EVENTS,
+      600000,
+      50,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const sagas = (await world.audit()).filter((a) => a.data_type === 'global').length;
+    return {
+      instances,
+      seconds,
+      published,
+      sagas,
+      eventsPerSecond: Math.round(SCALE_EVENTS / seconds),
+    };
+  } finally {
+    await Promise.all(services.map((s) => s.stop()));
+    await world.close();
+  }
+}
+
 async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Promise<T> {
   const world = await World.create(name, PARTITIONS);
   try {
@@ -360,6 +402,15 @@ async function main() {
       '',
     ]),
   ];
+  const scaleOutRuns = [];
+  if (SCALE_OUT) for (const n of [1, 2, 3]) scaleOutRuns.push(await scaleOut(n));
+  for (const run of scaleOutRuns) {
+    rows.push([
+      `scale-out: ${SCALE_EVENTS} events, ${SCALE_PARTITIONS} partitions, ${run.instances} instance(s)`,
+      `${run.eventsPerSecond} ev/s (published in ${run.published.toFixed(2)} s)`,
+      '',
+    ]);
+  }
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`\n${'figure'.padEnd(width)}  ${'value'.padEnd(40)}  x raw`);
   for (const [name, value, r] of rows)
@@ -368,7 +419,7 @@ async function main() {
   writeFileSync(
     OUT,
     JSON.stringify(
-      { date: new Date().toISOString(), raw, service, history, perEvent, latency },
+      { date: new Date().toISOString(), raw, service, history, perEvent, latency, scaleOutRuns },
       null,
       2,
     ),
