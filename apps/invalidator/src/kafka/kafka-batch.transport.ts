@@ -206,7 +206,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
-    const isActive = () => isRunning() && !isStale();
+    // Stopping ends a saga at its next check, as kafkajs' own stop would: one retrying through
+    // an outage gives up (uncommitted, fetched again) instead of holding the shutdown.
+    const isActive = () => isRunning() && !isStale() && !this.closing;
     const heartbeat = async () => {
       try {
         await payload.heartbeat();
