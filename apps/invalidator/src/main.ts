@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
+import { StoresRefusedError, preflightStores } from './startup/store-preflight';
 
 function loadConfig(): AppConfig {
   try {
@@ -16,8 +17,20 @@ function loadConfig(): AppConfig {
   }
 }
 
+/** Exit 3: a store refused us (credentials, TLS); an outage only delays start-up. */
+async function checkStores(config: AppConfig): Promise<void> {
+  try {
+    await preflightStores(config);
+  } catch (error) {
+    if (!(error instanceof StoresRefusedError)) throw error;
+    process.stderr.write(`invalidator: ${error.message}\n`);
+    process.exit(3);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  await checkStores(config);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
