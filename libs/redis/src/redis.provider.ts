@@ -35,6 +35,17 @@ export function redisSecurity(
   };
 }
 
+/** REDIS_URL without user and password when they are given as their own settings. */
+export function redisUrl(
+  config: Pick<AppConfig, 'REDIS_URL' | 'REDIS_USERNAME' | 'REDIS_PASSWORD'>,
+): string {
+  if (!config.REDIS_USERNAME && !config.REDIS_PASSWORD) return config.REDIS_URL;
+  const url = new URL(config.REDIS_URL);
+  url.username = '';
+  url.password = '';
+  return url.toString();
+}
+
 export const redisClientProvider: Provider = {
   provide: REDIS_CLIENT,
   inject: [APP_CONFIG],
@@ -53,7 +64,7 @@ export const redisClientProvider: Provider = {
           slotsRefreshTimeout: 2000,
           redisOptions: failFast,
         })
-      : new Redis(config.REDIS_URL, {
+      : new Redis(redisUrl(config), {
           keyPrefix: config.REDIS_KEY_PREFIX,
           ...failFast,
           enableOfflineQueue: false,

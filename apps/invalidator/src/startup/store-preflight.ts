@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { AppConfig, secretValues } from '@invalidator/config';
-import { redisSecurity } from '@invalidator/redis';
+import { redisSecurity, redisUrl } from '@invalidator/redis';
 import { mysqlEndpoint, mysqlTls } from '@invalidator/versioning';
 import { kafkaSecurity } from '../kafka/kafka.provider';
 
@@ -102,7 +102,7 @@ async function probeRedis(config: AppConfig): Promise<void> {
   };
   const client = seed
     ? new Redis({ host: seed.host, port: seed.port, ...options })
-    : new Redis(config.REDIS_URL, options);
+    : new Redis(redisUrl(config), options);
   let connected = false;
   let lastError: unknown;
   client.on('connect', () => (connected = true));
