@@ -11,6 +11,7 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
+import { AdminLockout } from './http/admin-lockout';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
@@ -72,7 +73,7 @@ export class AppModule {
         MonitoringController,
         AdminController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher],
+      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher, AdminLockout],
     };
   }
 }

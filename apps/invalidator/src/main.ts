@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
+import { hardenHttp } from './http/http-hardening';
 import { StoresRefusedError, preflightStores } from './startup/store-preflight';
 
 function loadConfig(): AppConfig {
@@ -31,9 +33,13 @@ async function checkStores(config: AppConfig): Promise<void> {
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   await checkStores(config);
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  hardenHttp(app, config);
   // Plain WebSockets (the dashboard's feed) on the HTTP server's port.
   app.useWebSocketAdapter(new WsAdapter(app));
   app.connectMicroservice({ strategy: app.get(KafkaBatchTransport) }, { inheritAppConfig: true });
