@@ -1,3 +1,4 @@
+import { connect as tlsConnect } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
@@ -18,6 +19,8 @@ export class StoreRefusedError extends Error {
     readonly endpoint: string,
     readonly reason: string,
     readonly hint: string,
+    /** A connection closed at the handshake: a TLS listener, or a proxy with nothing behind. */
+    readonly ambiguous = false,
   ) {
     super(`${store} at ${endpoint} refused the connection: ${reason} (check ${hint})`);
     this.name = 'StoreRefusedError';
@@ -53,6 +56,23 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: no answer`)), PROBE_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Whether host:port completes a TLS handshake (its certificate not judged): tells a TLS-only
+ * server that resets a plaintext client from a proxy or load balancer with nothing behind it.
+ */
+function speaksTls(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, timeout: 3000 });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 /** MySQL: access denied, secure transport required, TLS not offered or not trusted. */
@@ -91,7 +111,9 @@ async function probeMysql(config: AppConfig): Promise<void> {
 async function probeRedis(config: AppConfig): Promise<void> {
   const seed = config.REDIS_CLUSTER_NODES?.[0];
   const url = new URL(config.REDIS_URL);
-  const where = seed ? `${seed.host}:${seed.port}` : `${url.hostname}:${url.port || 6379}`;
+  const host = seed?.host ?? url.hostname;
+  const port = seed?.port ?? Number(url.port || 6379);
+  const where = `${host}:${port}`;
   const options = {
     ...redisSecurity(config),
     lazyConnect: true,
@@ -119,11 +141,11 @@ async function probeRedis(config: AppConfig): Promise<void> {
       throw new StoreRefusedError('Redis', where, message, 'REDIS_USERNAME, REDIS_PASSWORD');
     if (tlsFailure(cause) || tlsFailure(error))
       throw new StoreRefusedError('Redis', where, message, 'REDIS_TLS, REDIS_TLS_CA_FILE');
-    if (connected && !config.REDIS_TLS)
+    if (connected && !config.REDIS_TLS && (await speaksTls(host, port)))
       throw new StoreRefusedError(
         'Redis',
         where,
-        'the server closed the connection during the handshake (does it expect TLS?)',
+        'the server closed the plaintext connection and speaks TLS',
         'REDIS_URL (rediss://), REDIS_TLS',
       );
   } finally {
@@ -134,6 +156,11 @@ async function probeRedis(config: AppConfig): Promise<void> {
 /** Kafka: SASL authentication failed, a TLS failure, or a listener closing the handshake. */
 async function probeKafka(config: AppConfig): Promise<void> {
   const where = config.KAFKA_BROKERS.join(',');
+  const seed = config.KAFKA_BROKERS[0];
+  const [seedHost, seedPort] = [
+    seed.slice(0, seed.lastIndexOf(':')),
+    seed.slice(seed.lastIndexOf(':') + 1),
+  ];
   const kafka = new Kafka({
     clientId: `${config.KAFKA_CLIENT_ID}-preflight`,
     brokers: config.KAFKA_BROKERS,
@@ -163,15 +190,44 @@ async function probeKafka(config: AppConfig): Promise<void> {
     if (tlsFailure(error))
       throw new StoreRefusedError('Kafka', where, message, 'KAFKA_TLS, KAFKA_TLS_CA_FILE');
     // A listener that expects TLS (or SASL first) closes a connection that starts otherwise.
-    if (names.includes('KafkaJSConnectionClosedError'))
-      throw new StoreRefusedError(
-        'Kafka',
-        where,
-        'the broker closed the connection during the handshake (does the listener expect TLS or SASL?)',
-        'KAFKA_TLS, KAFKA_SASL_MECHANISM',
-      );
+    if (names.includes('KafkaJSConnectionClosedError')) {
+      const [host, port] = [seedHost, Number(seedPort)];
+      if (!config.KAFKA_TLS && (await speaksTls(host, port)))
+        throw new StoreRefusedError(
+          'Kafka',
+          where,
+          'the broker closed the plaintext connection and its listener speaks TLS',
+          'KAFKA_TLS, KAFKA_SASL_MECHANISM',
+        );
+      if (config.KAFKA_TLS && config.KAFKA_SASL_MECHANISM === 'none')
+        throw new StoreRefusedError(
+          'Kafka',
+          where,
+          'the broker closed the connection during the handshake (does the listener expect SASL?)',
+          'KAFKA_SASL_MECHANISM',
+          true,
+        );
+    }
   } finally {
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+const AMBIGUOUS_ATTEMPTS = 3;
+
+/**
+ * A closed handshake is taken for a refusal only when it repeats: a proxy or load balancer
+ * with nothing behind it also accepts and closes, and that is an outage.
+ */
+async function settled(probe: (config: AppConfig) => Promise<void>, config: AppConfig) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await probe(config);
+    } catch (error) {
+      if (!(error instanceof StoreRefusedError && error.ambiguous)) throw error;
+      if (attempt >= AMBIGUOUS_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
@@ -187,9 +243,9 @@ export async function preflightStores(config: AppConfig): Promise<void> {
   };
   process.on('unhandledRejection', strayKafkaRejection);
   const results = await Promise.allSettled([
-    probeKafka(config),
-    probeRedis(config),
-    probeMysql(config),
+    settled(probeKafka, config),
+    settled(probeRedis, config),
+    settled(probeMysql, config),
   ]).finally(() => process.off('unhandledRejection', strayKafkaRejection));
   const refused = results
     .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
