@@ -30,6 +30,7 @@ const secureOnly =
         '/test/secure-connections\\.e2e-spec\\.ts$',
         '/test/mysql-least-privilege\\.e2e-spec\\.ts$',
         '/test/secret-leak\\.e2e-spec\\.ts$',
+        '/test/secure-redis-cluster\\.e2e-spec\\.ts$',
       ];
 const base = {
   testEnvironment: 'node',

@@ -1,8 +1,9 @@
 # The secured local stack, sourced by stack.sh (`secure-up`, `secure-down`, `up --secure`):
 # a second Kafka broker with only a SASL_SSL listener (SCRAM-SHA-512), a Redis with TLS only,
 # its default user off and an ACL user for the service, and a second MariaDB (its own datadir)
-# with require_secure_transport=ON and a DDL user and a DML-only user. Own ports and
-# directories: it never touches the plain stack. Certificates and passwords are made at the
+# with require_secure_transport=ON and a DDL user and a DML-only user, and a three-master
+# Redis Cluster on TLS with the same users. Own ports and directories: it never touches the
+# plain stack. Certificates and passwords are made at the
 # first start (openssl), under $STACK_DIR/secure; `secure-down --purge` removes them.
 
 SECURE_DIR="${SECURE_DIR:-$STACK_DIR/secure}"
@@ -10,6 +11,7 @@ SECURE_KAFKA_PORT="${SECURE_KAFKA_PORT:-9192}"
 SECURE_KAFKA_CONTROLLER_PORT="${SECURE_KAFKA_CONTROLLER_PORT:-9193}"
 SECURE_REDIS_PORT="${SECURE_REDIS_PORT:-6390}"
 SECURE_MYSQL_PORT="${SECURE_MYSQL_PORT:-3307}"
+SECURE_REDIS_CLUSTER_PORT="${SECURE_REDIS_CLUSTER_PORT:-7100}"
 
 s_certs="$SECURE_DIR/certs"
 s_secrets="$SECURE_DIR/secrets"
@@ -98,6 +100,7 @@ TEST_REDIS_PASSWORD_FILE=$s_secrets/redis-admin
 TEST_REDIS_SERVICE_USERNAME=invalidator
 TEST_REDIS_SERVICE_PASSWORD_FILE=$s_secrets/redis-invalidator
 TEST_REDIS_TLS_CA_FILE=$s_certs/ca.pem
+TEST_SECURE_REDIS_CLUSTER_NODES=127.0.0.1:$SECURE_REDIS_CLUSTER_PORT,127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 1)),127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 2))
 TEST_MYSQL_URL=mysql://admin@127.0.0.1:$SECURE_MYSQL_PORT
 TEST_MYSQL_PASSWORD_FILE=$s_secrets/mysql-admin
 TEST_MYSQL_TLS_CA_FILE=$s_certs/ca.pem
@@ -176,22 +179,26 @@ PROPS
   say "secure Kafka ready on 127.0.0.1:$SECURE_KAFKA_PORT (users admin, invalidator; ACLs set)"
 }
 
+# The service's user: its key patterns (a test world prefixes every key with test:) and the
+# commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS.
+redis_acl_file() {
+  (
+    umask 077
+    cat >"$1" <<ACL
+user default off
+user admin on >$(secret redis-admin) ~* &* +@all
+user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +pexpire +expire +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+ACL
+  )
+}
+
 secure_redis_up() {
   mkdir -p "$s_redis"
   if [ -f "$s_redis/redis.pid" ] && kill -0 "$(cat "$s_redis/redis.pid")" 2>/dev/null; then
     say "secure Redis already running on 127.0.0.1:$SECURE_REDIS_PORT"
     return 0
   fi
-  # The service's user: its key patterns (a test world prefixes every key with test:) and the
-  # commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS.
-  (
-    umask 077
-    cat >"$s_redis/users.acl" <<ACL
-user default off
-user admin on >$(secret redis-admin) ~* &* +@all
-user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +pexpire +expire +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
-ACL
-  )
+  redis_acl_file "$s_redis/users.acl"
   say "starting the secure Redis (TLS only, default user off) on 127.0.0.1:$SECURE_REDIS_PORT"
   redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$SECURE_REDIS_PORT" \
     --tls-cert-file "$s_certs/server.pem" --tls-key-file "$s_certs/server-key.pem" \
@@ -201,6 +208,46 @@ ACL
   wait_until 30 "secure Redis" redis-cli --tls --cacert "$s_certs/ca.pem" -p "$SECURE_REDIS_PORT" \
     --user admin --pass "$(secret redis-admin)" --no-auth-warning ping
   say "secure Redis ready on 127.0.0.1:$SECURE_REDIS_PORT (users admin, invalidator)"
+}
+
+# A Redis Cluster of three masters on TLS (client and bus), with the same ACL users.
+s_cluster="$SECURE_DIR/redis-cluster"
+s_redis_cli() { redis-cli --tls --cacert "$s_certs/ca.pem" --user admin --pass "$(secret redis-admin)" --no-auth-warning "$@"; }
+
+secure_redis_cluster_up() {
+  local port nodes=()
+  for port in $(seq "$SECURE_REDIS_CLUSTER_PORT" $((SECURE_REDIS_CLUSTER_PORT + 2))); do
+    nodes+=("127.0.0.1:$port")
+    if [ -f "$s_cluster/$port/redis.pid" ] && kill -0 "$(cat "$s_cluster/$port/redis.pid")" 2>/dev/null; then
+      continue
+    fi
+    mkdir -p "$s_cluster/$port"
+    redis_acl_file "$s_cluster/$port/users.acl"
+    [ -f "$s_cluster/$port/nodes.conf" ] || rm -f "$s_cluster/$port/dump.rdb"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$port" --tls-cluster yes \
+      --tls-cert-file "$s_certs/server.pem" --tls-key-file "$s_certs/server-key.pem" \
+      --tls-ca-cert-file "$s_certs/ca.pem" --tls-auth-clients optional \
+      --aclfile "$s_cluster/$port/users.acl" --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 2000 --save "" --appendonly no \
+      --dir "$s_cluster/$port" --logfile "$s_cluster/$port/redis.log" \
+      --pidfile "$s_cluster/$port/redis.pid"
+    wait_until 30 "secure Redis Cluster node $port" s_redis_cli -p "$port" ping
+  done
+  if ! s_redis_cli -p "$SECURE_REDIS_CLUSTER_PORT" cluster info | grep -q 'cluster_state:ok'; then
+    say "creating the secure Redis Cluster on ${nodes[*]}"
+    s_redis_cli --cluster create "${nodes[@]}" --cluster-yes >/dev/null
+    wait_until 60 "secure Redis Cluster state ok" \
+      bash -c "redis-cli --tls --cacert '$s_certs/ca.pem' --user admin --pass '$(secret redis-admin)' --no-auth-warning -p $SECURE_REDIS_CLUSTER_PORT cluster info | grep -q cluster_state:ok"
+  fi
+  say "secure Redis Cluster ready on ${nodes[*]} (TLS, users admin, invalidator)"
+}
+
+secure_redis_cluster_down() {
+  local port
+  for port in $(seq "$SECURE_REDIS_CLUSTER_PORT" $((SECURE_REDIS_CLUSTER_PORT + 2))); do
+    stop_pidfile "$s_cluster/$port/redis.pid" "the secure Redis Cluster node $port"
+    rm -f "$s_cluster/$port/nodes.conf" "$s_cluster/$port/dump.rdb"
+  done
 }
 
 s_mysql_cli() {
@@ -244,7 +291,7 @@ secure_up() {
   secure_certs
   secure_secrets
   secure_env_file
-  secure_mysql_up && secure_redis_up && secure_kafka_up || return 1
+  secure_mysql_up && secure_redis_up && secure_redis_cluster_up && secure_kafka_up || return 1
   say "secured stack ready; its settings: ${SECURE_DIR#"$root"/}/env"
 }
 
@@ -264,6 +311,7 @@ stop_pidfile() { # pidfile, name
 secure_down() {
   stop_pidfile "$s_kafka/kafka.pid" "the secure Kafka"
   stop_pidfile "$s_redis/redis.pid" "the secure Redis"
+  secure_redis_cluster_down
   stop_pidfile "$s_mysql/mysqld.pid" "the secure MariaDB"
   if [ "${SECURE_PURGE:-0}" = 1 ]; then
     say "removing ${SECURE_DIR#"$root"/} (data, certificates, passwords)"
