@@ -32,7 +32,7 @@ const appBoundaries = APPS.map((app) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'coverage/**'] },
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', '.stack/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

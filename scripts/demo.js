@@ -1,6 +1,7 @@
 // The demo: start the built service, publish a few sample events like a shop service would,
 // and show the versions before and after and the cache keys purged. Run by `npm run demo`.
 const { spawn } = require('node:child_process');
+const { clearTimeout } = require('node:timers');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const Redis = require('ioredis');
@@ -13,7 +14,11 @@ const categoryTopic = process.env.KAFKA_TOPIC_CATEGORY || 'shop.category-updated
 const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379/0', {
   keyPrefix: process.env.REDIS_KEY_PREFIX || '',
 });
-const main = join(__dirname, '..', require('./entrypoints.json').invalidator);
+const entrypoints = require('./entrypoints.json');
+const main = join(__dirname, '..', entrypoints.invalidator);
+const shopMain = join(__dirname, '..', entrypoints['example-shop']);
+const shopPort = Number(process.env.DEMO_SHOP_PORT || 3100);
+const prefix = process.env.REDIS_KEY_PREFIX || '';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const versions = async () => (await fetch(`http://127.0.0.1:${port}/versions`)).json();
@@ -40,9 +45,9 @@ function table(before, after) {
   console.log(`global version: ${before.global} -> ${after.global}`);
 }
 
-async function portInUse() {
+async function portInUse(at = port) {
   try {
-    await fetch(`http://127.0.0.1:${port}/`);
+    await fetch(`http://127.0.0.1:${at}/`);
     return true;
   } catch {
     return false;
@@ -52,6 +57,9 @@ async function portInUse() {
 async function run() {
   if (await portInUse()) {
     throw new Error(`demo: port ${port} is in use; stop what runs there or set DEMO_HTTP_PORT`);
+  }
+  if (await portInUse(shopPort)) {
+    throw new Error(`demo: port ${shopPort} is in use; stop what runs there or set DEMO_SHOP_PORT`);
   }
   const service = spawn(process.execPath, [main], {
     env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL || 'warn' },
@@ -122,11 +130,93 @@ async function run() {
     console.log('purged:', keys.filter((_, i) => left[i] === 0).join(', ') || '(none)');
     console.log('kept:  ', keys.filter((_, i) => left[i] === 1).join(', ') || '(none)');
     await redis.del(...keys, 'shop.tag.category:8');
+    await shopLoop();
   } finally {
     service.kill('SIGTERM');
     await exited;
     redis.disconnect();
     console.log('demo: service stopped');
+  }
+}
+
+/** Resolves with the next announcement whose `products` version is above `above`. */
+function productsAnnouncedAbove(subscriber, above) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('demo: no announcement within 60 s')), 60000);
+    const onMessage = (_channel, message) => {
+      const { versions } = JSON.parse(message);
+      if ((versions.products ?? 0) > above) {
+        clearTimeout(timer);
+        subscriber.off('message', onMessage);
+        resolve(versions.products);
+      }
+    };
+    subscriber.on('message', onMessage);
+  });
+}
+
+/** The web tier's side: the example shop changes a product and reads its page fresh. */
+async function shopLoop() {
+  const shopUrl = `http://127.0.0.1:${shopPort}`;
+  const shop = spawn(process.execPath, [shopMain], {
+    env: { ...process.env, SHOP_HTTP_PORT: String(shopPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const shopExited = new Promise((resolve) => shop.on('exit', resolve));
+  const subscriber = redis.duplicate();
+  await subscriber.subscribe(`${prefix}shop.versions.changed`);
+  const put = (path, body) =>
+    fetch(`${shopUrl}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const page = async () => {
+    const res = await fetch(`${shopUrl}/products/demo-123`);
+    return { product: await res.json(), version: res.headers.get('x-data-version') };
+  };
+  const change = async (what, path, body) => {
+    const before = (await versions()).versions.products?.version ?? 0;
+    const announced = productsAnnouncedAbove(subscriber, before);
+    await put(path, body);
+    const now = await announced;
+    console.log(`shop: ${what}; outbox -> Kafka -> saga; products version ${before} -> ${now}`);
+  };
+  try {
+    console.log(`\ndemo: starting the example shop on port ${shopPort}`);
+    await until('the shop to answer', async () => (await fetch(`${shopUrl}/metrics`)).ok);
+    await change('category demo-7 saved', '/categories/demo-7', { name: 'Tea' });
+    await change('product demo-123 saved at 4.50', '/products/demo-123', {
+      name: 'Green tea',
+      price: 4.5,
+      categoryId: 'demo-7',
+    });
+    let read = await page();
+    console.log(`shop: GET /products/demo-123 -> price ${read.product.price} (miss, filled)`);
+    read = await page();
+    console.log(`shop: GET /products/demo-123 -> price ${read.product.price} (hit)`);
+    await change('product demo-123 changed to 5.00', '/products/demo-123', {
+      name: 'Green tea',
+      price: 5,
+      categoryId: 'demo-7',
+    });
+    read = await page();
+    console.log(
+      `shop: GET /products/demo-123 -> price ${read.product.price} (fresh on the next read; ` +
+        `inertia.data.version ${read.version})`,
+    );
+    const metrics = await (await fetch(`${shopUrl}/metrics`)).text();
+    console.log(
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('cache_client_'))
+        .join('\n'),
+    );
+  } finally {
+    shop.kill('SIGTERM');
+    await shopExited;
+    await subscriber.quit();
+    console.log('demo: shop stopped');
   }
 }
 

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/stack.sh up
-[ -f "$(node -p "require('./scripts/entrypoints.json').invalidator")" ] || npm run -s build
+entry() { node -p "require('./scripts/entrypoints.json')['$1']"; }
+{ [ -f "$(entry invalidator)" ] && [ -f "$(entry example-shop)" ]; } || npm run -s build
 KAFKAJS_NO_PARTITIONER_WARNING=1 node scripts/demo.js

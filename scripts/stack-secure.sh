@@ -187,7 +187,7 @@ redis_acl_file() {
     cat >"$1" <<ACL
 user default off
 user admin on >$(secret redis-admin) ~* &* +@all
-user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +pexpire +expire +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +ttl +pexpire +expire +srandmember +scard +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
 ACL
   )
 }

@@ -90,7 +90,8 @@ describe('lock layer against real Redis and MariaDB', () => {
         eventId: id,
         topic: 't',
         partition: 0,
-        offset: '0',
+        // Distinct offsets: two events, not one redelivered (the offset ledger skips those).
+        offset: String(Number(id.slice(-12))),
         dataTypes: ['products', 'global'],
       });
       await versions.bumpVersions({

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ServiceProcess } from './support/service-process';
 import { waitFor } from './support/test-env';
 import { categoryUpdated, productUpdated } from './support/events';
@@ -100,28 +101,40 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
     expect(again.status).toBe(304);
   });
 
-  it('the same event delivered twice bumps once, and its tags are purged again', async () => {
+  it('the same event twice in one batch bumps once; resent at a new offset it is a new delivery, and /events names both', async () => {
     const before = await world.versions();
     const event = productUpdated({ productId: 'dup-1' });
-    await world.publish([event]);
+    await world.publish([event, event]);
     await waitFor(
-      'the first delivery applied',
+      'the batch committed',
       async () => (await world.inboxCount([event.eventId])) === 1,
     );
+    expect(await world.versions()).toEqual({
+      ...before,
+      products: before.products + 1,
+      global: before.global + 1,
+    });
+    expect(await service.metric('invalidator_events_total', { outcome: 'duplicate' })).toBe(1);
+
+    // Exactly-once is per offset (the ledger): a producer's resend is read again, applied again.
     await world.tag('product:dup-1', ['page:product:dup-1']);
-    const committed = await world.committedOffsets(world.env.topics.product);
     await world.publish([event]);
     await waitFor(
-      'the second delivery committed',
-      async () => (await world.committedOffsets(world.env.topics.product)) === committed + 1,
+      'the resend applied',
+      async () => (await world.inboxCount([event.eventId])) === 2,
     );
-
-    const after = await world.versions();
-    expect(after.products).toBe(before.products + 1);
-    expect(after.global).toBe(before.global + 1);
-    expect(await world.inboxCount([event.eventId])).toBe(1);
+    expect((await world.versions()).products).toBe(before.products + 2);
     expect(await world.exists('page:product:dup-1')).toBe(false);
-    expect(await service.metric('invalidator_events_total', { outcome: 'duplicate' })).toBe(1);
+    const res = await fetch(`${service.url}/events/${event.eventId.toUpperCase()}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { applied: boolean; applications: { offset: string }[] };
+    expect(body.applied).toBe(true);
+    expect(body.applications).toHaveLength(2);
+    expect(Number(body.applications[1].offset)).toBeGreaterThan(
+      Number(body.applications[0].offset),
+    );
+    expect((await fetch(`${service.url}/events/${randomUUID()}`)).status).toBe(404);
+    expect((await fetch(`${service.url}/events/not-a-uuid`)).status).toBe(400);
   });
 
   it('500 events over 50 products: each id in the inbox once, versions grew by the batches that touched them', async () => {
@@ -138,22 +151,23 @@ describe('invalidation saga (real Kafka, MariaDB, Redis)', () => {
       120000,
     );
 
-    const counts = await world.query<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?) GROUP BY event_id HAVING n > 1',
-      [ids],
-    );
-    expect(counts).toEqual([]);
+    // Each id applied once, at one offset; no offset applied twice.
+    const applied = (await world.appliedEvents()).filter((e) => ids.includes(e.eventId));
+    expect(applied.map((e) => e.eventId).sort()).toEqual([...ids].sort());
+    expect(new Set(applied.map((e) => `${e.partition}@${e.offset}`)).size).toBe(500);
     const audit = (await world.audit()).slice(auditBefore);
     const after = await world.versions();
     const batchesTouching = (type: string) => audit.filter((a) => a.data_type === type).length;
     expect(after.products - before.products).toBe(batchesTouching('products'));
     expect(after.global - before.global).toBe(batchesTouching('global'));
     expect(after.categories).toBe(before.categories);
-    // Every event id is named by exactly one audit row of products: each bump accounts for its batch.
-    const audited = audit
-      .filter((a) => a.data_type === 'products')
-      .flatMap((a) => JSON.parse(a.event_ids));
-    expect(audited.sort()).toEqual([...ids].sort());
+    // Every bump accounts for its events: the applied_batches of its fence token name them.
+    const tokens = audit.filter((a) => a.data_type === 'products').map((a) => a.fence_token);
+    const [{ n }] = await world.query<{ n: string }>(
+      'SELECT SUM(event_count) AS n FROM applied_batches WHERE fence_token IN (?)',
+      [tokens],
+    );
+    expect(Number(n)).toBe(500);
     // Batches coalesce: far fewer bumps than events.
     expect(batchesTouching('products')).toBeLessThan(500);
   });

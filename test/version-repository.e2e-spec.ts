@@ -3,11 +3,12 @@ import { StaleFenceError, VersionRepository } from '@invalidator/versioning';
 import { migratedDataSource } from './support/versioning-db';
 import { World } from './support/world';
 
+/** Each test event at its own offset of partition 0: the offset is the id's last digits. */
 const entry = (eventId: string, dataTypes = ['products', 'global']) => ({
   eventId,
   topic: 't',
   partition: 0,
-  offset: '0',
+  offset: String(Number(eventId.slice(-12))),
   dataTypes,
 });
 
@@ -74,20 +75,67 @@ describe('VersionRepository against a real MariaDB', () => {
     ]);
   });
 
-  it('an event already in the inbox is never bumped again', async () => {
+  it('an event redelivered (its offset already applied) is never bumped again', async () => {
     const before = await world.versions();
     const again = await bump('00000000-0000-4000-8000-000000000005', 13n);
     expect(again.bumped).toEqual([]);
     expect(again.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000005']);
     expect(await world.versions()).toEqual(before);
+    // Any offset below the partition's next one counts as applied, whatever the id.
+    const older = await bump('00000000-0000-4000-8000-000000000003', 13n);
+    expect(older.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000003']);
+    expect(await world.versions()).toEqual(before);
+  });
+
+  it('the ledger moves each partition on in the bump transaction: one row per partition, events packed', async () => {
+    const [{ next_offset: before }] = await world.query<{ next_offset: string }>(
+      "SELECT next_offset FROM partition_offsets WHERE topic = 't' AND `partition` = 0",
+    );
+    const ids = [11, 12, 13].map((n) => `00000000-0000-4000-8000-0000000000${n}`);
+    const result = await repository.bumpVersions({
+      events: [
+        ...ids.map((id) => entry(id)),
+        { ...entry('00000000-0000-4000-8000-000000000014'), partition: 1, offset: '40' },
+      ],
+      fenceToken: 20n,
+      actor: 'test',
+      lockWaitTimeoutMs: 2000,
+    });
+    expect(result.appliedEventIds).toHaveLength(4);
+    const ledger = await world.query<{ partition: number; next_offset: string }>(
+      "SELECT `partition`, next_offset FROM partition_offsets WHERE topic = 't' ORDER BY `partition`",
+    );
+    expect(ledger.map((r) => [r.partition, r.next_offset])).toEqual([
+      [0, '14'],
+      [1, '41'],
+    ]);
+    expect(Number(before)).toBe(6);
+    const batches = await world.query<{
+      partition: number;
+      first_offset: string;
+      event_count: number;
+    }>(
+      'SELECT `partition`, first_offset, event_count FROM applied_batches WHERE fence_token = 20 ORDER BY `partition`',
+    );
+    expect(batches.map((b) => [b.partition, b.first_offset, b.event_count])).toEqual([
+      [0, '11', 3],
+      [1, '40', 1],
+    ]);
+    const applied = (await world.appliedEvents()).filter((e) => e.topic === 't');
+    expect(applied.slice(-4).map((e) => [e.eventId, e.partition, Number(e.offset)])).toEqual([
+      [ids[0], 0, 11],
+      [ids[1], 0, 12],
+      [ids[2], 0, 13],
+      ['00000000-0000-4000-8000-000000000014', 1, 40],
+    ]);
   });
 
   it('a failure in beforeCommit rolls the whole transaction back', async () => {
     const before = await world.versions();
     await expect(
       repository.bumpVersions({
-        events: [entry('00000000-0000-4000-8000-000000000006')],
-        fenceToken: 14n,
+        events: [entry('00000000-0000-4000-8000-000000000020')],
+        fenceToken: 21n,
         actor: 'test',
         lockWaitTimeoutMs: 2000,
         beforeCommit: async () => {
@@ -96,7 +144,7 @@ describe('VersionRepository against a real MariaDB', () => {
       }),
     ).rejects.toThrow('lock lost');
     expect(await world.versions()).toEqual(before);
-    expect(await world.inboxCount(['00000000-0000-4000-8000-000000000006'])).toBe(0);
+    expect(await world.inboxCount(['00000000-0000-4000-8000-000000000020'])).toBe(0);
   });
 
   it('the schema itself refuses two bumps of a type with the same version or hash', async () => {

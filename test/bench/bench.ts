@@ -1,67 +1,263 @@
 /**
- * `npm run bench`: throughput and latency of the real service on the real stack.
- *  1. drain: a backlog of N events over 6 partitions, time from the service being ready to all
- *     of them applied;
- *  2. latency: single events published one after another, time from send to the new version
- *     being visible in Redis (what a web server would see);
- *  3. scale-out: the same load over 12 partitions drained by 1, 2 and 3 instances of one
- *     consumer group (each run a fresh world), timed from the first send once all are ready.
+ * `npm run bench`: the service on the real stack against the ceiling of its own Kafka client,
+ * in one run, printed as one table and written as JSON (.stack/bench-results.json).
+ *
+ *  raw        a bare kafkajs consumer (same options) that fetches and JSON.parses the backlog;
+ *  service    the service draining the same backlog (its own consumer group), 1 instance;
+ *  per-event  the seed's design: one lock, one transaction, one purge per event
+ *             (SAGA_MAX_EVENTS=1), on a smaller backlog;
+ *  history    the same drain with 10 million events already applied (ledger rows seeded);
+ *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s and
+ *             under half the service's measured rate.
+ *
+ * A drain is timed from the consumer joining its group to the last saga's commit in MySQL
+ * (applied_batches.applied_at), so start-up is not counted. MySQL commits come from
+ * SHOW GLOBAL STATUS (Handler_commit, every commit of any engine, autocommit included) and
+ * CPU from the service's process_cpu_seconds_total minus an idle start-up's.
+ *
+ * Profiling: SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=.stack/profiles" BENCH_QUICK=1
+ * npm run bench writes the service's CPU profile (open it in Chrome DevTools).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import mysql from 'mysql2/promise';
 import { ServiceProcess } from '../support/service-process';
 import { productUpdated } from '../support/events';
-import { waitFor } from '../support/test-env';
+import { MYSQL_ROOT_URL, waitFor } from '../support/test-env';
 import { World } from '../support/world';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 20000);
-const SCALE_EVENTS = Number(process.env.BENCH_SCALE_EVENTS ?? 40000);
-const SCALE_PARTITIONS = 12;
-const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 300000);
+const PER_EVENT_EVENTS = Number(process.env.BENCH_PER_EVENT_EVENTS ?? 1000);
+const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 10_000_000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 8);
+const PARTITIONS = 6;
+const MAX_BYTES_PER_PARTITION = 1048576;
+/** BENCH_QUICK=1: the raw ceiling and the service's drain only (for profiling runs). */
+const QUICK = Boolean(process.env.BENCH_QUICK);
+const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-/** The backlog is published before the service starts, so only consumption is timed. */
-async function drain(world: World) {
-  const events = Array.from({ length: EVENTS }, (_, i) =>
+function backlog(n: number) {
+  return Array.from({ length: n }, (_, i) =>
     productUpdated({ productId: `p${i % 5000}`, categoryIds: [(i % 40) + 1] }),
   );
-  await world.publish(events);
-  const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' });
-  const started = performance.now();
-  await waitFor('all events applied', async () => (await world.inboxCount()) >= EVENTS, 600000, 50);
-  const seconds = (performance.now() - started) / 1000;
-  const sagas = (await world.audit()).filter((a) => a.data_type === 'global').length;
+}
+
+async function globalStatus(name: string): Promise<number> {
+  const root = await mysql.createConnection(MYSQL_ROOT_URL);
+  try {
+    const [rows] = await root.query<mysql.RowDataPacket[]>('SHOW GLOBAL STATUS LIKE ?', [name]);
+    return Number(rows[0].Value);
+  } finally {
+    await root.end();
+  }
+}
+
+/** The same consumer options as the service, and only fetch + JSON.parse per message. */
+async function rawCeiling(world: World, events: number) {
+  const kafka = new Kafka({
+    clientId: 'bench-raw',
+    brokers: world.env.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({
+    groupId: `raw-${world.env.id}`,
+    maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
+    maxWaitTimeInMs: 100,
+  });
+  let joinedAt = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [world.env.topics.product], fromBeginning: true });
+  let seen = 0;
+  let parsedBytes = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          const event = JSON.parse(message.value?.toString() ?? 'null') as { eventId: string };
+          parsedBytes += event.eventId.length;
+        }
+        seen += batch.messages.length;
+        if (seen >= events) resolve(performance.now());
+      },
+    });
+  });
+  const finishedAt = await done;
+  await consumer.disconnect();
+  const seconds = (finishedAt - joinedAt) / 1000;
+  return { events, seconds, eventsPerSecond: Math.round(events / seconds), parsedBytes };
+}
+
+/** process_cpu_seconds_total of a service that started and joined with nothing to do. */
+async function idleStartupCpu(): Promise<number> {
+  const world = await World.create('bench_idle', PARTITIONS);
+  try {
+    const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu = await service.metric('process_cpu_seconds_total');
+    await service.stop();
+    return cpu;
+  } finally {
+    await world.close();
+  }
+}
+
+/** Starts the service on a world whose backlog is published; returns it once all is applied. */
+async function drain(
+  world: World,
+  events: number,
+  extra: Record<string, string>,
+  idleCpu: number,
+  history = 0,
+) {
+  const commitsBefore = await globalStatus('Handler_commit');
+  const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'info', ...extra });
+  const [joined] = service.logLines('consumer joined its group');
+  await waitFor(
+    'the backlog applied',
+    async () => (await world.inboxCount()) >= events + history,
+    900000,
+    50,
+  );
+  const [last] = await world.query<{ at: string }>(
+    'SELECT UNIX_TIMESTAMP(MAX(applied_at)) * 1000 AS at FROM applied_batches',
+  );
+  const seconds = (Number(last.at) - Number(joined.time)) / 1000;
+  if (process.env.BENCH_DEBUG) {
+    for (const saga of service.logLines('invalidation saga completed'))
+      console.log(
+        `saga done at +${Number(saga.time) - Number(joined.time)} ms: ${saga.events} events in ${saga.duration_ms} ms`,
+      );
+  }
+  const commits = (await globalStatus('Handler_commit')) - commitsBefore;
+  const cpu = (await service.metric('process_cpu_seconds_total')) - idleCpu;
+  // Each saga's events and commit time (its applied_batches share its fence token).
+  const sagaRows = await world.query<{ n: string; at: string }>(
+    `SELECT SUM(event_count) AS n, UNIX_TIMESTAMP(MAX(applied_at)) * 1000 AS at
+     FROM applied_batches WHERE fence_token > 0 GROUP BY fence_token ORDER BY at`,
+  );
+  const sagas = sagaRows.length;
+  // After the first saga (the JIT still cold, the first fetch): the rate a warm service holds.
+  const steadyEvents = sagaRows.slice(1).reduce((sum, r) => sum + Number(r.n), 0);
+  const steadySeconds = (Number(last.at) - Number(sagaRows[0]?.at ?? last.at)) / 1000;
   return {
     service,
-    events: EVENTS,
-    seconds,
-    eventsPerSecond: Math.round(EVENTS / seconds),
-    sagas,
-    meanBatch: Math.round(EVENTS / sagas),
+    result: {
+      events,
+      seconds,
+      eventsPerSecond: Math.round(events / seconds),
+      steadyEventsPerSecond: steadySeconds > 0 ? Math.round(steadyEvents / steadySeconds) : 0,
+      sagas,
+      eventsPerSaga: Math.round(events / Math.max(1, sagas)),
+      mysqlCommitsPerEvent: commits / events,
+      cpuSecondsPer100k: (cpu * 100000) / events,
+    },
   };
 }
 
-async function latency(world: World) {
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const before = Number(
-      JSON.parse((await world.redis.get('shop.version.products')) ?? '{"version":0}').version,
+/**
+ * History as the service itself writes it: applied_batches rows of 5,000 packed events and the
+ * audit of one saga per 30,000 events, up to HISTORY_EVENTS, a day old.
+ */
+async function seedHistory(world: World, events: number) {
+  const perRow = 5000;
+  const rows = Math.ceil(events / perRow);
+  await world.sql.query(
+    `INSERT INTO applied_batches (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
+     VALUES ('bench.history', 0, 0, ?, ?, RANDOM_BYTES(1024), 0, NOW(6) - INTERVAL 1 DAY)`,
+    [perRow, perRow],
+  );
+  // Full-size packed rows, doubled up to the count (RANDOM_BYTES caps at 1024 bytes).
+  await world.sql.query(
+    'UPDATE applied_batches SET event_ids = REPEAT(event_ids, ?) WHERE topic = ?',
+    [(perRow * 20) / 1024, 'bench.history'],
+  );
+  let have = 1;
+  while (have < rows) {
+    const take = Math.min(have, rows - have);
+    await world.sql.query(
+      `INSERT INTO applied_batches (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
+       SELECT topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at
+       FROM applied_batches WHERE topic = 'bench.history' LIMIT ?`,
+      [take],
     );
-    const started = performance.now();
-    await world.publish([productUpdated({ productId: `lat${i}` })]);
-    await waitFor(
-      'the new version in Redis',
-      async () =>
-        Number(JSON.parse((await world.redis.get('shop.version.products')) ?? '{}').version) >
-        before,
-      30000,
-      2,
-    );
-    samples.push(performance.now() - started);
+    have += take;
   }
+  const sagas = Math.ceil(events / 30000);
+  for (let i = 0; i < sagas; i += 1000) {
+    const values = Array.from({ length: Math.min(1000, sagas - i) }, (_, j) => i + j);
+    await world.sql.query(
+      `INSERT INTO version_audit (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
+       VALUES ${values.map(() => "('history', ?, ?, SHA2(?, 256), 0, 'bench', '[]', NOW(6) - INTERVAL 1 DAY)").join(', ')}`,
+      values.flatMap((v) => [v, v + 1, `h${v}`]),
+    );
+  }
+  return rows * perRow;
+}
+
+/**
+ * A steady load at `rate` events/s for LATENCY_SECONDS; every 50 ms one of them is a probe
+ * whose tag set holds a key. A probe's latency runs from its send to its key being gone: the
+ * purge follows the version publish in the saga, so the new version was visible by then.
+ */
+async function latencyUnderLoad(world: World, rate: number) {
+  const probes = new Redis(world.env.redisUrl, { keyPrefix: world.env.redisPrefix });
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const ticks = Math.round((LATENCY_SECONDS * 1000) / tickMs);
+  const pending = new Map<string, number>();
+  const samples: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling || pending.size > 0) {
+      const keys = [...pending.keys()];
+      if (keys.length > 0) {
+        const pipeline = probes.pipeline();
+        keys.forEach((k) => pipeline.exists(k));
+        const replies = (await pipeline.exec()) ?? [];
+        const now = performance.now();
+        keys.forEach((k, i) => {
+          if (Number(replies[i][1]) === 0) {
+            samples.push(now - (pending.get(k) ?? now));
+            pending.delete(k);
+          }
+        });
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  const started = performance.now();
+  let sent = 0;
+  for (let tick = 0; tick < ticks; tick++) {
+    const events = backlog(perTick);
+    if (tick % 5 === 0) {
+      const id = `probe-${tick}`;
+      await world.tag(`product:${id}`, [`page:${id}`]);
+      await world.publish(events);
+      pending.set(`page:${id}`, performance.now());
+      await world.publish([productUpdated({ productId: id })]);
+    } else {
+      await world.publish(events);
+    }
+    sent += events.length;
+    const wait = started + (tick + 1) * tickMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const achieved = Math.round(sent / ((performance.now() - started) / 1000));
+  polling = false;
+  await Promise.race([poller, new Promise((r) => setTimeout(r, 60000))]);
+  probes.disconnect();
   samples.sort((a, b) => a - b);
   return {
-    samples: samples.length,
+    targetRate: rate,
+    achievedRate: achieved,
+    probes: samples.length,
     p50Ms: Math.round(percentile(samples, 50)),
     p95Ms: Math.round(percentile(samples, 95)),
     p99Ms: Math.round(percentile(samples, 99)),
@@ -69,73 +265,118 @@ async function latency(world: World) {
   };
 }
 
-/**
- * Instances first (all ready, the group settled), then the backlog: a backlog published before
- * would be drained by the first instance up before the others have joined.
- */
-async function scaleOut(instances: number) {
-  const world = await World.create(`scale${instances}`, SCALE_PARTITIONS);
-  const services: ServiceProcess[] = [];
+async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Promise<T> {
+  const world = await World.create(name, PARTITIONS);
   try {
-    for (let i = 0; i < instances; i++) {
-      services.push(await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' }));
-    }
-    await new Promise((r) => setTimeout(r, 3000));
-    const events = Array.from({ length: SCALE_EVENTS }, (_, i) =>
-      productUpdated({ productId: `p${i % 5000}`, categoryIds: [(i % 40) + 1] }),
-    );
-    const started = performance.now();
-    await world.publish(events);
-    const published = (performance.now() - started) / 1000;
-    await waitFor(
-      'all events applied',
-      async () => (await world.inboxCount()) >= SCALE_EVENTS,
-      600000,
-      50,
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const sagas = (await world.audit()).filter((a) => a.data_type === 'global').length;
-    return {
-      instances,
-      seconds,
-      published,
-      sagas,
-      eventsPerSecond: Math.round(SCALE_EVENTS / seconds),
-    };
+    return await use(world);
   } finally {
-    await Promise.all(services.map((s) => s.stop()));
     await world.close();
   }
 }
 
 async function main() {
-  const world = await World.create('bench', 6);
-  let service: ServiceProcess | undefined;
-  try {
-    const d = await drain(world);
-    service = d.service;
+  const idleCpu = await idleStartupCpu();
+  const { raw, service, latency } = await withWorld('bench', async (world) => {
+    await world.publish(backlog(EVENTS));
+    const raw = await rawCeiling(world, EVENTS);
+    const drained = await drain(world, EVENTS, {}, idleCpu);
+    try {
+      if (QUICK) return { raw, service: drained.result, latency: [] };
+      const latency = [
+        await latencyUnderLoad(world, 1000),
+        await latencyUnderLoad(world, Math.round(drained.result.eventsPerSecond / 2)),
+      ];
+      return { raw, service: drained.result, latency };
+    } finally {
+      await drained.service.stop();
+    }
+  });
+  if (QUICK) {
     console.log(
-      `drain: ${d.events} events (6 partitions, 1 instance) in ${d.seconds.toFixed(2)} s = ` +
-        `${d.eventsPerSecond} events/s (${d.sagas} sagas, ${d.meanBatch} events per saga)`,
+      `raw ${raw.eventsPerSecond} ev/s; service ${service.eventsPerSecond} ev/s ` +
+        `(warm ${service.steadyEventsPerSecond}) ` +
+        `(x${(service.eventsPerSecond / raw.eventsPerSecond).toFixed(2)}), ` +
+        `${service.eventsPerSaga} events per saga, ${service.cpuSecondsPer100k.toFixed(2)} CPU s per 100k`,
     );
-    const l = await latency(world);
-    console.log(
-      `latency (publish -> version visible in Redis, ${l.samples} single events): ` +
-        `p50 ${l.p50Ms} ms, p95 ${l.p95Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms`,
-    );
-  } finally {
-    await service?.stop();
-    await world.close();
+    return;
   }
-  const one = await scaleOut(1);
-  for (const run of [one, await scaleOut(2), await scaleOut(3)]) {
-    console.log(
-      `scale-out: ${SCALE_EVENTS} events over ${SCALE_PARTITIONS} partitions, ` +
-        `${run.instances} instance(s): ${run.seconds.toFixed(2)} s from the first send ` +
-        `(published in ${run.published.toFixed(2)} s) = ${run.eventsPerSecond} events/s ` +
-        `(x${(run.eventsPerSecond / one.eventsPerSecond).toFixed(2)}, ${run.sagas} sagas)`,
+  const perEvent = await withWorld('bench_per_event', async (world) => {
+    await world.publish(backlog(PER_EVENT_EVENTS));
+    const drained = await drain(
+      world,
+      PER_EVENT_EVENTS,
+      { SAGA_MAX_EVENTS: '1', KAFKA_PARTITIONS_CONCURRENCY: '1' },
+      idleCpu,
     );
-  }
+    await drained.service.stop();
+    return drained.result;
+  });
+  const history = await withWorld('bench_history', async (world) => {
+    // The service creates the tables; stop it, seed, then drain the backlog with history.
+    const first = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' });
+    await first.stop();
+    const historyEvents = await seedHistory(world, HISTORY_EVENTS);
+    // The seed's dirty pages are flushed first: the drain measures history, not the seeding.
+    await waitFor(
+      'the seeded history flushed',
+      async () => (await globalStatus('Innodb_buffer_pool_pages_dirty')) < 200,
+      120000,
+      500,
+    ).catch(() => console.warn('history: dirty pages still being flushed; drain starts anyway'));
+    await world.publish(backlog(EVENTS));
+    const drained = await drain(world, EVENTS, {}, idleCpu, historyEvents);
+    await drained.service.stop();
+    return { ...drained.result, historyEvents };
+  });
+
+  const ratio = (n: number) => (n / raw.eventsPerSecond).toFixed(2);
+  const rows: [string, string, string][] = [
+    ['raw kafkajs fetch + JSON.parse (ceiling)', `${raw.eventsPerSecond} ev/s`, '1.00'],
+    [
+      `service, 1 instance, empty history`,
+      `${service.eventsPerSecond} ev/s`,
+      ratio(service.eventsPerSecond),
+    ],
+    [
+      `service, ${(history.historyEvents / 1e6).toFixed(0)} M events of history`,
+      `${history.eventsPerSecond} ev/s`,
+      `${ratio(history.eventsPerSecond)} (${((history.eventsPerSecond / service.eventsPerSecond - 1) * 100).toFixed(1)} % vs empty)`,
+    ],
+    [
+      'seed per-event design (1 event per saga)',
+      `${perEvent.eventsPerSecond} ev/s`,
+      ratio(perEvent.eventsPerSecond),
+    ],
+    [
+      'service, warm (after its first saga)',
+      `${service.steadyEventsPerSecond} ev/s`,
+      ratio(service.steadyEventsPerSecond),
+    ],
+    ['events per saga (empty history)', String(service.eventsPerSaga), ''],
+    ['MySQL commits per event (Handler_commit)', service.mysqlCommitsPerEvent.toFixed(4), ''],
+    ['  per-event design', perEvent.mysqlCommitsPerEvent.toFixed(2), ''],
+    ['CPU seconds per 100,000 events', service.cpuSecondsPer100k.toFixed(2), ''],
+    ['  per-event design', perEvent.cpuSecondsPer100k.toFixed(2), ''],
+    ...latency.map((l): [string, string, string] => [
+      `latency at ${l.achievedRate} ev/s (target ${l.targetRate}), ${l.probes} probes`,
+      `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`,
+      '',
+    ]),
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\n${'figure'.padEnd(width)}  ${'value'.padEnd(40)}  x raw`);
+  for (const [name, value, r] of rows)
+    console.log(`${name.padEnd(width)}  ${value.padEnd(40)}  ${r}`);
+  mkdirSync(join(OUT, '..'), { recursive: true });
+  writeFileSync(
+    OUT,
+    JSON.stringify(
+      { date: new Date().toISOString(), raw, service, history, perEvent, latency },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nwritten to ${OUT}`);
 }
 
 main().catch((error) => {

@@ -57,9 +57,10 @@ export async function waitDrained(
 }
 
 /**
- * The one oracle of the fault suite: every published event id is in the inbox or the DLQ,
- * exactly once; each type's version equals its committed bumps in the audit (an unbroken
- * chain); Redis shows the versions MySQL has; no seeded tag set of a processed event survives.
+ * The one oracle of the fault suite: every published event id is applied (the offset ledger)
+ * or in the DLQ, exactly once, and no offset is applied twice; each type's version equals its
+ * committed bumps in the audit (an unbroken chain); Redis shows the versions MySQL has; no
+ * seeded tag set of a processed event survives.
  */
 export async function expectOracle(
   world: World,
@@ -69,6 +70,9 @@ export async function expectOracle(
 ) {
   expect(await world.inboxCount(goodIds)).toBe(goodIds.length);
   expect(await world.inboxCount()).toBe(goodIds.length);
+  // In the offset ledger's terms: no offset of any partition applied twice.
+  const offsets = (await world.appliedEvents()).map((e) => `${e.topic}/${e.partition}@${e.offset}`);
+  expect(new Set(offsets).size).toBe(offsets.length);
   const letters = await world.dlqMessages();
   expect(letters).toHaveLength(badCount);
   const good = new Set(goodIds);

@@ -94,7 +94,12 @@ export class FakeStores {
 
   readonly publisher = {
     publish: async () => void this.journal.push('publish'),
+    // Not journaled (the step lists stay the DESIGN.md steps); when it ran is kept apart.
+    announce: async () => void this.announcedAfter.push([...this.journal]),
   } as unknown as VersionPublisher;
+
+  /** The journal as it stood at each announcement. */
+  readonly announcedAfter: string[][] = [];
 
   readonly purger = {
     purge: async (tags: string[]) => {

@@ -75,7 +75,9 @@ export class ServiceProcess {
   async spawn(): Promise<void> {
     this.exitCode = null;
     this.exitSignal = null;
-    const child = spawn(process.execPath, [MAIN], {
+    // SERVICE_NODE_ARGS: flags for the service's node, e.g. `--cpu-prof` when profiling the bench.
+    const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
       env: { PATH: process.env.PATH, ...serviceEnv(this.env, this.port, this.extra) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

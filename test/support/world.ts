@@ -1,6 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
+import { unpackEvents } from '@invalidator/versioning';
 import {
   KAFKA_SECURITY,
   MYSQL_ROOT_URL,
@@ -104,7 +105,9 @@ export class World {
         ('type' in event && event.type === 'CategoryUpdated'
           ? this.env.topics.category
           : this.env.topics.product);
-      byTopic.set(target, [...(byTopic.get(target) ?? []), message]);
+      const list = byTopic.get(target) ?? [];
+      list.push(message);
+      byTopic.set(target, list);
     }
     for (const [target, messages] of byTopic) {
       for (let i = 0; i < messages.length; i += 500) {
@@ -143,15 +146,47 @@ export class World {
     return Object.fromEntries(rows.map((r) => [r.data_type, Number(r.version)]));
   }
 
+  /**
+   * How many applications of these events (of all events, without ids) MySQL holds: Kafka
+   * events in the offset ledger's applied_batches, manual bumps' keys in processed_events. An
+   * event applied twice counts twice, so `=== ids.length` proves each applied exactly once.
+   */
   async inboxCount(eventIds?: string[]): Promise<number> {
     if (eventIds && eventIds.length === 0) return 0;
-    const [row] = await this.query<{ n: number }>(
-      eventIds
-        ? 'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?)'
-        : 'SELECT COUNT(*) AS n FROM processed_events',
-      eventIds ? [eventIds] : [],
+    if (!eventIds) {
+      const [row] = await this.query<{ n: string | null; k: number }>(
+        `SELECT (SELECT SUM(event_count) FROM applied_batches) AS n,
+                (SELECT COUNT(*) FROM processed_events) AS k`,
+      );
+      return Number(row.n ?? 0) + Number(row.k);
+    }
+    const wanted = new Set(eventIds.map((id) => id.toLowerCase()));
+    const [keyed] = await this.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM processed_events WHERE event_id IN (?)',
+      [[...wanted]],
     );
-    return Number(row.n);
+    return (
+      Number(keyed.n) + (await this.appliedEvents()).filter((e) => wanted.has(e.eventId)).length
+    );
+  }
+
+  /** Every Kafka event the offset ledger recorded as applied, with where it was read. */
+  async appliedEvents(): Promise<
+    { eventId: string; topic: string; partition: number; offset: bigint }[]
+  > {
+    const batches = await this.query<{
+      topic: string;
+      partition: number;
+      first_offset: string;
+      event_ids: Buffer;
+    }>('SELECT topic, `partition`, first_offset, event_ids FROM applied_batches ORDER BY id');
+    return batches.flatMap((b) =>
+      unpackEvents(b.event_ids, BigInt(b.first_offset)).map((e) => ({
+        ...e,
+        topic: b.topic,
+        partition: b.partition,
+      })),
+    );
   }
 
   audit(): Promise<AuditRow[]> {
@@ -165,9 +200,10 @@ export class World {
   async poison(eventIds: string[]): Promise<void> {
     await this.sql.query('CREATE TABLE IF NOT EXISTS poison_ids (event_id CHAR(36) PRIMARY KEY)');
     await this.sql.query(`
-      CREATE TRIGGER IF NOT EXISTS poison_inbox BEFORE INSERT ON processed_events FOR EACH ROW
+      CREATE TRIGGER IF NOT EXISTS poison_inbox BEFORE INSERT ON applied_batches FOR EACH ROW
       BEGIN
-        IF NEW.event_id IN (SELECT event_id FROM poison_ids) THEN
+        IF EXISTS (SELECT 1 FROM poison_ids
+                   WHERE LOCATE(UNHEX(REPLACE(event_id, '-', '')), NEW.event_ids) > 0) THEN
           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by poison_inbox';
         END IF;
       END`);

@@ -8,6 +8,8 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
+import { CheckStalenessCommand } from './check-staleness.command';
+import { EventCommand } from './event.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
 import { StoresReady } from './stores-ready';
@@ -30,7 +32,15 @@ export class CliModule {
         // The CLI runs the very same saga as the service rather than a copy of it.
         InvalidationModule.forManualBumps(),
       ],
-      providers: [StoresReady, ValidateAtomicCommand, BumpCommand, CoherenceCheck, ThrowawayChecks],
+      providers: [
+        StoresReady,
+        ValidateAtomicCommand,
+        BumpCommand,
+        CheckStalenessCommand,
+        EventCommand,
+        CoherenceCheck,
+        ThrowawayChecks,
+      ],
     };
   }
 }

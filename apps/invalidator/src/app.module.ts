@@ -12,6 +12,7 @@ import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
 import { AdminLockout } from './http/admin-lockout';
+import { EventsController } from './http/events.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
@@ -20,6 +21,8 @@ import { VersionsController } from './http/versions.controller';
 import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { KafkaModule } from './kafka/kafka.module';
+import { StalenessScheduler } from './staleness/staleness.scheduler';
+import { RetentionScheduler } from './retention/retention.scheduler';
 import { VersionRepublisher } from './versions/version-republisher';
 
 @Module({})
@@ -72,8 +75,16 @@ export class AppModule {
         HealthController,
         MonitoringController,
         AdminController,
+        EventsController,
       ],
-      providers: [KafkaBatchTransport, LockSweepScheduler, VersionRepublisher, AdminLockout],
+      providers: [
+        KafkaBatchTransport,
+        LockSweepScheduler,
+        RetentionScheduler,
+        VersionRepublisher,
+        StalenessScheduler,
+        AdminLockout,
+      ],
     };
   }
 }

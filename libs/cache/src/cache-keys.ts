@@ -2,6 +2,11 @@
 export const versionKey = (dataType: string) => `shop.version.${dataType}`;
 export const GLOBAL_VERSION_KEY = 'inertia.data.version';
 export const tagKey = (tag: string) => `shop.tag.${tag}`;
+/**
+ * Pub/sub channel announcing each saga's new versions once they are written and their tags
+ * purged. Channels are not keys: ioredis adds no prefix, so the configured prefix is added here.
+ */
+export const VERSIONS_CHANNEL = 'shop.versions.changed';
 
 /** The contract value of `shop.version.{type}`: `{"version":42,"hash":"…","updatedAt":"…"}`. */
 export const versionValue = (v: { version: bigint; hash: string; updatedAt: Date }) =>

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { RedisModule } from '@invalidator/redis';
 import { CacheRepair } from './cache-repair';
+import { StalenessSampler } from './staleness-sampler';
 import { TagPurger } from './tag-purger';
 import { VersionPublisher } from './version-publisher';
 
 /** Version keys and tag sets in Redis. Needs ConfigModule (global). */
 @Module({
   imports: [RedisModule],
-  providers: [VersionPublisher, TagPurger, CacheRepair],
-  exports: [VersionPublisher, TagPurger, CacheRepair],
+  providers: [VersionPublisher, TagPurger, CacheRepair, StalenessSampler],
+  exports: [VersionPublisher, TagPurger, CacheRepair, StalenessSampler],
 })
 export class CacheModule {}

@@ -1,7 +1,9 @@
 export { CacheRepair } from './cache-repair';
 export { CacheModule } from './cache.module';
-export { GLOBAL_VERSION_KEY, tagKey, versionKey } from './cache-keys';
+export { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, tagKey, versionKey } from './cache-keys';
 export { TagPurger } from './tag-purger';
 export type { PurgeResult } from './tag-purger';
 export { VersionPublisher } from './version-publisher';
 export type { PublishedVersion } from './version-publisher';
+export { StalenessSampler } from './staleness-sampler';
+export type { BumpedAt, StalenessSample } from './staleness-sampler';

@@ -9,17 +9,26 @@ import {
   isCluster,
 } from '@invalidator/redis';
 
-// One atomic step per tag: a key the web tier adds to the set cannot slip between reading
-// the members and unlinking the set. UNLINK frees memory off the main thread.
-const PURGE_TAG_SCRIPT = `
-local members = redis.call('SMEMBERS', KEYS[1])
-local n = #members
-for i = 1, n, 1000 do
-  redis.call('UNLINK', unpack(members, i, math.min(i + 999, n)))
+// One atomic step per script call: a key the web tier adds to a set cannot slip between
+// reading the members and unlinking the set. UNLINK frees memory off the main thread.
+const PURGE_TAGS_SCRIPT = `
+local n = 0
+for k = 1, #KEYS do
+  local members = redis.call('SMEMBERS', KEYS[k])
+  local m = #members
+  for i = 1, m, 1000 do
+    redis.call('UNLINK', unpack(members, i, math.min(i + 999, m)))
+  end
+  n = n + m
 end
-redis.call('UNLINK', KEYS[1])
+for i = 1, #KEYS, 1000 do
+  redis.call('UNLINK', unpack(KEYS, i, math.min(i + 999, #KEYS)))
+end
 return n
 `;
+
+/** Tag sets per script call: bounded, so one call never holds Redis for long. */
+const TAGS_PER_CALL = 1000;
 
 /** Members unlinked or removed from a set per command. */
 const CHUNK = 1000;
@@ -42,10 +51,13 @@ export class TagPurger {
     return { tags: tags.length, keys };
   }
 
-  /** One server: one round trip for all tags, each tag one atomic script. */
+  /** One server: one round trip for all tags, a script call per thousand tags. */
   private async purgeInOneStep(tags: string[]): Promise<number> {
     const pipeline = this.redis.pipeline();
-    for (const tag of tags) pipeline.eval(PURGE_TAG_SCRIPT, 1, tagKey(tag));
+    for (let i = 0; i < tags.length; i += TAGS_PER_CALL) {
+      const keys = tags.slice(i, i + TAGS_PER_CALL).map(tagKey);
+      pipeline.eval(PURGE_TAGS_SCRIPT, keys.length, ...keys);
+    }
     return sumReplies(await pipeline.exec());
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { REDIS_CLIENT, RedisClient, execReplicated, isCluster } from '@invalidator/redis';
-import { GLOBAL_VERSION_KEY, versionKey, versionValue } from './cache-keys';
+import { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, versionKey, versionValue } from './cache-keys';
 
 export interface PublishedVersion {
   dataType: string;
@@ -74,6 +74,21 @@ export class VersionPublisher {
     for (const v of versions) args.push(v.version.toString(), versionValue(v));
     args.push(String(globalIndex), globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
+  }
+
+  /**
+   * Tells web servers (libs/client) that these versions are current and their tags purged, so
+   * they refresh their memoized versions at once. Best effort: a lost message only means a
+   * client keeps its versions for its memo interval (a few ms) before reading them again.
+   */
+  async announce(versions: PublishedVersion[], globalVersion: string): Promise<void> {
+    if (versions.length === 0) return;
+    const payload = JSON.stringify({
+      versions: Object.fromEntries(versions.map((v) => [v.dataType, Number(v.version)])),
+      global: globalVersion,
+    });
+    const channel = `${this.redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
+    await this.redis.publish(channel, payload).catch(() => undefined);
   }
 
   /**

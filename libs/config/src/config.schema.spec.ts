@@ -29,6 +29,15 @@ describe('parseConfig', () => {
     expect((error as ConfigError).problems).toHaveLength(3);
   });
 
+  it('the staleness sample runs every minute over 100 entries by default; 0 turns it off', () => {
+    expect(parseConfig({})).toMatchObject({
+      STALENESS_SAMPLE_INTERVAL_MS: 60000,
+      STALENESS_SAMPLES: 100,
+    });
+    expect(parseConfig({ STALENESS_SAMPLE_INTERVAL_MS: '0' }).STALENESS_SAMPLE_INTERVAL_MS).toBe(0);
+    expect(() => parseConfig({ STALENESS_SAMPLES: '0' })).toThrow('STALENESS_SAMPLES');
+  });
+
   it('REDIS_CLUSTER_NODES is a list of host:port seed nodes; unset means a single Redis', () => {
     expect(parseConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
     expect(

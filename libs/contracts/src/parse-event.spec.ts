@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonSchemas } from './json-schema';
-import { InvalidEventError, parseEvent } from './parse-event';
-import { planFor } from './invalidation-plan';
+import { shopEventSchema } from './events';
+import { InvalidEventError, fastPathForTest, parseEvent } from './parse-event';
+import { MergedPlan, planFor } from './invalidation-plan';
 
 const product = {
   eventId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
@@ -112,11 +113,110 @@ describe('planFor', () => {
   });
 });
 
+describe('MergedPlan', () => {
+  it('is the union of planFor over a batch: the same data types and tags', () => {
+    const events = [
+      parseEvent(encode(product)),
+      parseEvent(encode({ ...product, productId: 'p2', categoryIds: [9, 11] })),
+      parseEvent(encode(category)),
+      parseEvent(encode({ ...category, categoryId: 'c3' })),
+    ];
+    for (const batch of [events.slice(0, 2), events.slice(2), events]) {
+      const merged = new MergedPlan();
+      batch.forEach((e) => expect(merged.add(e)).toEqual(planFor(e).dataTypes));
+      const union = (pick: (e: (typeof batch)[0]) => readonly string[]) =>
+        [...new Set(batch.flatMap((e) => [...pick(e)]))].sort();
+      expect(merged.dataTypes()).toEqual(union((e) => planFor(e).dataTypes));
+      expect([...merged.tags()].sort()).toEqual(union((e) => planFor(e).tags));
+    }
+  });
+});
+
 describe('JSON Schema files', () => {
   it('are current with the zod schemas (run npm run schemas after a change)', () => {
     for (const [file, schema] of Object.entries(jsonSchemas())) {
       const onDisk = readFileSync(join(__dirname, '..', 'json-schema', file), 'utf8');
       expect(JSON.parse(onDisk)).toEqual(schema);
     }
+  });
+});
+
+describe('the fast path', () => {
+  const odd: unknown[] = [
+    undefined,
+    null,
+    '',
+    ' ',
+    'x'.repeat(64),
+    'x'.repeat(65),
+    'a b',
+    'é',
+    '7',
+    0,
+    -1,
+    1.5,
+    7,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 53,
+    NaN,
+    Infinity,
+    true,
+    [],
+    ['7'],
+    [7, 'x y'],
+    {},
+    Array.from({ length: 1001 }, (_, i) => i + 1),
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+    '1B4E28BA-2FA1-11D2-883F-0016D3CCA427',
+    '1b4e28ba-2fa1-91d2-883f-0016d3cca427',
+    '00000000-0000-0000-0000-000000000000',
+    '2026-11-25T19:33:10Z',
+    '2026-11-25T19:33:10.123+01:00',
+    '2026-02-30T00:00:00Z',
+    '2024-02-29T00:00:00Z',
+    '2026-11-25T19:33:10+0100',
+    '2026-11-25 19:33:10Z',
+    '2026-11-25T24:00:00Z',
+    '2026-11-25T19:33Z',
+    'ProductUpdated',
+    'CategoryUpdated',
+    'created',
+    'deleted',
+    'Updated',
+  ];
+  const bases: Record<string, unknown>[] = [
+    product,
+    category,
+    { ...product, productId: 5, categoryIds: undefined },
+    { ...product, categoryIds: [] },
+  ];
+  const inputs: unknown[] = [null, [], 'x', 7];
+  for (const base of bases) {
+    inputs.push(base, { ...base, extra: 'kept out' });
+    for (const field of [...Object.keys(base), 'categoryId', 'productId', 'categoryIds']) {
+      const { [field]: _dropped, ...without } = base;
+      inputs.push(without);
+      for (const value of odd) inputs.push({ ...base, [field]: value });
+    }
+  }
+
+  it('accepts only what zod accepts, with the same output', () => {
+    let fast = 0;
+    for (const input of inputs) {
+      const quick = fastPathForTest(input);
+      const zod = shopEventSchema.safeParse(input);
+      if (quick === undefined) continue;
+      fast++;
+      expect({ input, success: zod.success }).toEqual({ input, success: true });
+      if (zod.success)
+        expect(quick).toEqual({ ...zod.data, eventId: zod.data.eventId.toLowerCase() });
+    }
+    // It is a fast path for real: most of the corpus (the valid variants) goes through it.
+    expect(fast).toBeGreaterThan(100);
+    expect(inputs.length).toBeGreaterThan(1000);
+  });
+
+  it('takes every valid event of the contract', () => {
+    for (const base of bases) expect(fastPathForTest(base)).toBeDefined();
   });
 });

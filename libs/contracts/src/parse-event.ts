@@ -1,4 +1,4 @@
-import { MAX_EVENT_BYTES, ShopEvent, shopEventSchema } from './events';
+import { MAX_EVENT_BYTES, ShopEvent, productUpdatedSchema, shopEventSchema } from './events';
 
 /** A message that can never be applied: it goes to the dead-letter topic, never retried. */
 export type InvalidEventKind = 'empty' | 'oversized' | 'not_json' | 'unknown_type' | 'schema';
@@ -39,6 +39,8 @@ export function parseEvent(value: Buffer | null): ShopEvent {
       `unknown type: ${JSON.stringify(type) ?? 'missing'}`,
     );
   }
+  const fast = fastPath(json);
+  if (fast) return fast;
   const result = shopEventSchema.safeParse(json);
   // The id is the idempotency key: the same UUID in another case must be the same event.
   if (result.success) return { ...result.data, eventId: result.data.eventId.toLowerCase() };
@@ -47,3 +49,69 @@ export function parseEvent(value: Buffer | null): ShopEvent {
     .join('; ');
   throw new InvalidEventError('schema', `schema violation: ${issues}`);
 }
+
+/** The schema's own pattern of a string format (uuid, iso datetime), so both paths agree. */
+function patternOf(schema: { _zod: { pattern?: RegExp } }, name: string): RegExp {
+  const pattern = schema._zod.pattern;
+  if (!pattern) throw new Error(`the event schema's ${name} has no pattern`);
+  return pattern;
+}
+
+const UUID = patternOf(productUpdatedSchema.shape.eventId, 'eventId');
+const DATETIME = patternOf(productUpdatedSchema.shape.occurredAt, 'occurredAt');
+const ENTITY_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ACTIONS: readonly unknown[] = productUpdatedSchema.shape.action.options;
+const MAX_CATEGORY_IDS = 1000;
+
+function entityIdOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return ENTITY_ID.test(value) ? value : undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
+  return undefined;
+}
+
+/**
+ * The hot path: a well-formed event checked field by field with the schema's own patterns, in
+ * a fraction of zod's time. Anything it does not accept outright (including every invalid
+ * event) goes to zod, which decides and words the error; a unit test checks both agree.
+ */
+function fastPath(json: unknown): ShopEvent | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const e = json as Record<string, unknown>;
+  const { eventId, action, occurredAt } = e;
+  if (typeof eventId !== 'string' || !UUID.test(eventId)) return undefined;
+  if (!ACTIONS.includes(action) || typeof occurredAt !== 'string' || !DATETIME.test(occurredAt))
+    return undefined;
+  // Object literals, not spreads: a spread costs more than the whole check.
+  const id = eventId.toLowerCase();
+  const act = action as ShopEvent['action'];
+  if (e.type === 'ProductUpdated') {
+    const productId = entityIdOf(e.productId);
+    if (productId === undefined) return undefined;
+    let categoryIds: string[] = [];
+    if (e.categoryIds !== undefined) {
+      if (!Array.isArray(e.categoryIds) || e.categoryIds.length > MAX_CATEGORY_IDS)
+        return undefined;
+      // The parsed array itself when its ids are strings already (the usual case): no copy.
+      const raw = e.categoryIds as unknown[];
+      categoryIds = raw as string[];
+      for (let i = 0; i < raw.length; i++) {
+        const cid = entityIdOf(raw[i]);
+        if (cid === undefined) return undefined;
+        if (cid !== raw[i]) {
+          if (categoryIds === raw) categoryIds = raw.map(String);
+          categoryIds[i] = cid;
+        }
+      }
+    }
+    return { eventId: id, type: 'ProductUpdated', action: act, productId, categoryIds, occurredAt };
+  }
+  if (e.type === 'CategoryUpdated') {
+    const categoryId = entityIdOf(e.categoryId);
+    if (categoryId === undefined) return undefined;
+    return { eventId: id, type: 'CategoryUpdated', action: act, categoryId, occurredAt };
+  }
+  return undefined;
+}
+
+/** For the agreement test: the fast path alone. */
+export const fastPathForTest = fastPath;

@@ -55,6 +55,33 @@ describe(BatchInvalidation.name, () => {
     expect(stores.journal.at(-1)).toBe('commit-offsets');
   });
 
+  it('finds a poison event among many by bisection, and dead-letters it before any later event is applied', async () => {
+    const events = Array.from({ length: 64 }, (_, i) => productUpdated(String(i + 1)));
+    const poison = events[40];
+    let firstLaterBump = -1;
+    stores.failBump = (request) => {
+      if (request.events.some((e) => e.eventId === poison.eventId)) return dataError();
+      if (firstLaterBump < 0 && request.events.some((e) => Number(e.offset) > 40))
+        firstLaterBump = stores.journal.length;
+      return undefined;
+    };
+
+    await sut.handle(stores.batch(events));
+
+    expect(stores.letters.map((l) => l.message.offset)).toEqual(['40']);
+    // 3 whole-batch attempts, then about 2 log2(64) halves and the poison alone: not 64 sagas.
+    expect(stores.bumps.length).toBeLessThan(20);
+    // Its letter is out before the first saga that applies an event past it.
+    expect(stores.journal.indexOf('dead-letter 1')).toBeGreaterThan(-1);
+    expect(stores.journal.indexOf('dead-letter 1')).toBeLessThan(firstLaterBump);
+    expect([...stores.audit.keys()].sort()).toEqual(
+      events
+        .filter((e) => e !== poison)
+        .map((e) => e.eventId)
+        .sort(),
+    );
+  });
+
   it('spends the retry budget on the whole batch before searching it: three data-error attempts, then one by one', async () => {
     const poison = productUpdated('13');
     const good = productUpdated('1');

@@ -29,7 +29,7 @@ export class BatchInvalidation {
 
   async handle(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
-    const { valid, invalid } = validate(batch.messages);
+    const { valid, invalid, copies } = validate(batch.messages);
     let events = valid;
     let unsent = invalid;
     const deadLettered: DeadLetter[] = [...invalid];
@@ -50,10 +50,11 @@ export class BatchInvalidation {
         try {
           lease.check();
           if (messageFaults >= POISON_BUDGET) {
+            // The poison letters are out already (isolatePoison sends each as it finds it).
             const poison = await this.isolatePoison(events, appliedAlone, lease);
-            events = events.filter((e) => !poison.some((p) => p.message === e.message));
+            const isPoison = new Set(poison.map((p) => p.message));
+            events = events.filter((e) => !isPoison.has(e.message));
             work = coalesce(events);
-            unsent = [...unsent, ...poison];
             deadLettered.push(...poison);
             messageFaults = 0;
           }
@@ -81,12 +82,15 @@ export class BatchInvalidation {
       lease.end();
     }
     appliedAlone.forEach((id) => report.appliedEventIds.add(id));
-    this.telemetry.completed(report, events, deadLettered, started);
+    this.telemetry.completed(report, events, deadLettered, started, copies);
   }
 
   /**
-   * A batch keeps failing with a data error: run its events one by one to find the ones at
-   * fault. Only those go to the dead-letter topic; a transient error stops the search.
+   * A batch keeps failing with a data error: find the events at fault by bisection (halves
+   * applied in order, a failing half split again), so a batch of thousands costs a few dozen
+   * sagas. Only those events go to the dead-letter topic; a transient error stops the search.
+   * Each is dead-lettered the moment it is found, before any later event is applied: once a
+   * later offset of its partition is applied, a redelivery would skip it (the offset ledger).
    */
   private async isolatePoison(
     events: ValidEvent[],
@@ -94,23 +98,45 @@ export class BatchInvalidation {
     lease: BatchLease,
   ): Promise<DeadLetter[]> {
     const poison: DeadLetter[] = [];
-    for (const event of events) {
-      for (let attempt = 1; ; attempt++) {
-        lease.check();
-        try {
-          const report = await this.saga.apply(coalesce([event]), lease);
-          report.appliedEventIds.forEach((id) => applied.add(id));
-          break;
-        } catch (error) {
-          if (dispositionOf(error) !== 'dead-letter') throw error;
-          if (attempt < ISOLATION_ATTEMPTS) continue;
-          const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempt} attempts)`;
-          poison.push({ message: event.message, kind: 'poison', reason });
-          this.telemetry.poison(event, error);
-          break;
-        }
+    const tryApply = async (part: ValidEvent[]): Promise<unknown> => {
+      lease.check();
+      try {
+        const report = await this.saga.apply(coalesce(part), lease);
+        report.appliedEventIds.forEach((id) => applied.add(id));
+        return undefined;
+      } catch (error) {
+        if (dispositionOf(error) !== 'dead-letter') throw error;
+        return error;
       }
-    }
+    };
+    // `failed`: the part is known to fail as a whole (the batch itself), so split it at once.
+    const bisect = async (part: ValidEvent[], failed: boolean): Promise<void> => {
+      let attempts = 0;
+      let error: unknown;
+      if (!failed || part.length === 1) {
+        error = await tryApply(part);
+        attempts++;
+        if (error === undefined) return;
+      }
+      if (part.length > 1) {
+        const middle = Math.ceil(part.length / 2);
+        await bisect(part.slice(0, middle), false);
+        await bisect(part.slice(middle), false);
+        return;
+      }
+      while (error !== undefined && attempts < ISOLATION_ATTEMPTS) {
+        error = await tryApply(part);
+        attempts++;
+      }
+      if (error === undefined) return;
+      const [event] = part;
+      const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempts} attempts)`;
+      const letter: DeadLetter = { message: event.message, kind: 'poison', reason };
+      await this.deadLetters.publish([letter]);
+      poison.push(letter);
+      this.telemetry.poison(event, error);
+    };
+    await bisect(events, true);
     return poison;
   }
 

@@ -7,3 +7,9 @@ export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
 export type { IncomingBatch, IncomingMessage } from './incoming-batch';
 export { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
 export { SAGA_LOG } from './saga-log';
+export {
+  BatchCoalescer,
+  BatchSupersededError,
+  mergeBatches,
+  partitionKey,
+} from './batch-coalescer';

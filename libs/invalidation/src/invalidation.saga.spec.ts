@@ -29,6 +29,12 @@ describe(InvalidationSaga.name, () => {
     expect([...report.appliedEventIds]).toEqual(['e1']);
   });
 
+  it('announces the new versions only after the purge, so a web server hearing it finds older fills gone', async () => {
+    await sut.apply(work());
+
+    expect(stores.announcedAfter).toEqual([['lock', 'commit-tx fence=7', 'publish', 'purge']]);
+  });
+
   it('releases the lock when a step after it fails', async () => {
     stores.failPurge = () => new Error('redis away');
 

@@ -71,6 +71,8 @@ export class InvalidationSaga {
       );
       this.telemetry.versionsPublished(result.current);
       const purged = await this.telemetry.timed('purge', () => this.purger.purge(work.tags));
+      // Announced only now: a web server that hears it may trust that older fills are gone.
+      await this.publisher.announce(result.current, globalVersionString(result.current));
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,

@@ -105,25 +105,48 @@ export class SagaTelemetry {
   }
 
   /** A batch committed: its metrics, figures, slow-saga alert and the saga log line. */
-  completed(report: SagaReport, valid: ValidEvent[], invalid: DeadLetter[], startedMs: number) {
+  completed(
+    report: SagaReport,
+    valid: ValidEvent[],
+    invalid: DeadLetter[],
+    startedMs: number,
+    copies: ValidEvent[] = [],
+  ) {
     const seconds = (performance.now() - startedMs) / 1000;
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
+    // Counted per label set, then one increment each: a saga carries thousands of events.
+    const counts = new Map<string, number>();
+    const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const letter of invalid) {
       this.metrics.deadLetters.inc({ reason: letter.kind });
-      this.metrics.events.inc({ type: eventTypeOf(letter.message), outcome: 'dead_lettered' });
+      count(`${eventTypeOf(letter.message)}\u0000dead_lettered`);
     }
     let applied = 0;
+    // Per type, with one label string per type rather than one per event.
+    const byType = new Map<string, { applied: number; duplicate: number }>();
     for (const { event } of valid) {
-      const outcome = report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate';
-      if (outcome === 'applied') applied++;
-      this.metrics.events.inc({ type: event.type, outcome });
+      let tally = byType.get(event.type);
+      if (!tally) byType.set(event.type, (tally = { applied: 0, duplicate: 0 }));
+      if (report.appliedEventIds.has(event.eventId)) tally.applied++;
+      else tally.duplicate++;
+    }
+    for (const [type, tally] of byType) {
+      applied += tally.applied;
+      if (tally.applied > 0) counts.set(`${type}\u0000applied`, tally.applied);
+      if (tally.duplicate > 0) counts.set(`${type}\u0000duplicate`, tally.duplicate);
+    }
+    for (const { event } of copies) count(`${event.type}\u0000duplicate`);
+    const duplicates = valid.length - applied + copies.length;
+    for (const [key, n] of counts) {
+      const [type, outcome] = key.split('\u0000');
+      this.metrics.events.inc({ type, outcome }, n);
     }
     const durationMs = seconds * 1000;
     this.stats.success(durationMs, {
       applied,
-      duplicate: valid.length - applied,
+      duplicate: duplicates,
       deadLettered: invalid.length,
     });
     if (durationMs > this.config.PERFORMANCE_THRESHOLD_MS) {
@@ -150,7 +173,7 @@ export class SagaTelemetry {
         duration_ms: Math.round(seconds * 1000),
         events: valid.length,
         applied,
-        duplicates: valid.length - applied,
+        duplicates,
         dead_lettered: invalid.length,
         path: report.path,
         outcome: 'success',

@@ -1,4 +1,4 @@
-import { InvalidEventError, ShopEvent, parseEvent, planFor } from '@invalidator/contracts';
+import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
 import { InboxEntry, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
@@ -27,48 +27,51 @@ export interface SagaReport {
   lockWaitMs: number;
 }
 
-/** Splits a batch into events to apply and letters for the dead-letter topic. */
+/**
+ * Splits a batch into events to apply, letters for the dead-letter topic, and copies of an
+ * event already in the batch (applied once; counted as duplicates).
+ */
 export function validate(messages: IncomingMessage[]): {
   valid: ValidEvent[];
   invalid: DeadLetter[];
+  copies: ValidEvent[];
 } {
   const valid: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
+  const copies: ValidEvent[] = [];
   const seen = new Set<string>();
   for (const message of messages) {
     try {
       const event = parseEvent(message.value);
-      // The same event twice in one batch is applied once; the second copy is a duplicate.
-      if (!seen.has(event.eventId)) valid.push({ message, event });
+      if (seen.has(event.eventId)) copies.push({ message, event });
+      else valid.push({ message, event });
       seen.add(event.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
-  return { valid, invalid };
+  return { valid, invalid, copies };
 }
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
-  const dataTypes = new Set<string>();
-  const tags = new Set<string>();
-  const inbox = valid.map(({ message, event }) => {
-    const plan = planFor(event);
-    plan.dataTypes.forEach((t) => dataTypes.add(t));
-    plan.tags.forEach((t) => tags.add(t));
-    return {
+  const plan = new MergedPlan();
+  const inbox = new Array<InboxEntry>(valid.length);
+  for (let i = 0; i < valid.length; i++) {
+    const { message, event } = valid[i];
+    inbox[i] = {
       eventId: event.eventId,
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
-      dataTypes: plan.dataTypes,
+      dataTypes: plan.add(event),
     };
-  });
+  }
   return {
     inbox,
-    dataTypes: [...dataTypes].sort(),
-    tags: [...tags],
+    dataTypes: plan.dataTypes(),
+    tags: plan.tags(),
     actor: 'consumer',
     uninboxedDataTypes: [],
   };

@@ -19,6 +19,10 @@ export const METRIC = {
   consumerLag: 'invalidator_consumer_lag_messages',
   adminAccess: 'invalidator_admin_access_total',
   redisClusterNodes: 'invalidator_redis_cluster_nodes',
+  cacheStaleRatio: 'invalidator_cache_stale_ratio',
+  cacheFreshnessNines: 'invalidator_cache_freshness_nines',
+  cacheStalenessSampled: 'invalidator_cache_staleness_sampled_entries',
+  rowsPruned: 'invalidator_rows_pruned_total',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -48,6 +52,10 @@ export class InvalidatorMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly adminAccess: Counter<'route' | 'outcome' | 'reason'>;
   readonly redisClusterNodes: Gauge;
+  readonly cacheStaleRatio: Gauge;
+  readonly cacheFreshnessNines: Gauge;
+  readonly cacheStalenessSampled: Gauge;
+  readonly rowsPruned: Counter<'table'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -92,7 +100,7 @@ export class InvalidatorMetrics {
     this.batchSize = new Histogram({
       name: METRIC.batchSize,
       help: 'Events per saga batch',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
       registers: [registry],
     });
     this.sagaRetries = new Counter({
@@ -153,6 +161,27 @@ export class InvalidatorMetrics {
     this.redisClusterNodes = new Gauge({
       name: METRIC.redisClusterNodes,
       help: 'Redis Cluster nodes (masters and replicas) the cluster reports; 0 on a single Redis',
+      registers: [registry],
+    });
+    this.cacheStaleRatio = new Gauge({
+      name: METRIC.cacheStaleRatio,
+      help: 'Share of sampled web-tier cache entries stored after a newer version than their fill noted',
+      registers: [registry],
+    });
+    this.cacheFreshnessNines = new Gauge({
+      name: METRIC.cacheFreshnessNines,
+      help: 'Freshness nines of the last staleness sample: -log10(stale ratio), log10(sampled) when none is stale',
+      registers: [registry],
+    });
+    this.cacheStalenessSampled = new Gauge({
+      name: METRIC.cacheStalenessSampled,
+      help: 'Entries in the last staleness sample',
+      registers: [registry],
+    });
+    this.rowsPruned = new Counter({
+      name: METRIC.rowsPruned,
+      help: 'Rows deleted past their retention window, by table',
+      labelNames: ['table'],
       registers: [registry],
     });
     this.adminAccess = new Counter({

@@ -9,3 +9,8 @@ export { mysqlEndpoint, mysqlOptions, mysqlTls } from './mysql-options';
 export type { MysqlRole } from './mysql-options';
 export { CoherenceRepository } from './coherence.repository';
 export type { AuditDuplicate, AuditGap, HashMismatch } from './coherence.repository';
+export { AppliedEventsRepository } from './applied-events.repository';
+export type { AppliedEvent } from './applied-events.repository';
+export { RETAINED_TABLES, RetentionRepository } from './retention.repository';
+export type { RetainedTable } from './retention.repository';
+export { PACKED_EVENT_BYTES, packEvents, unpackEvents } from './offset-ledger';

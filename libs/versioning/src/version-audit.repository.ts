@@ -22,6 +22,15 @@ interface LastBumpRow {
 export class VersionAuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** When the bump to `version` of a type committed, or undefined when the audit has no row. */
+  async bumpedAt(dataType: string, version: number): Promise<Date | undefined> {
+    const rows: { created_at: Date }[] = await this.dataSource.query(
+      'SELECT created_at FROM version_audit WHERE data_type = ? AND new_version = ?',
+      [dataType, version],
+    );
+    return rows[0]?.created_at;
+  }
+
   /** Each type's newest audit row; MAX over the unique (data_type, new_version) index. */
   async lastBumps(): Promise<LastBump[]> {
     const rows: LastBumpRow[] = await this.dataSource.query(

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
+import { OffsetLedger } from './offset-ledger';
 import { versionHash } from './version-hash';
 
 export interface InboxEntry {
@@ -9,11 +10,15 @@ export interface InboxEntry {
   topic: string;
   partition: number;
   offset: string;
-  dataTypes: string[];
+  dataTypes: readonly string[];
 }
 
 export interface BumpRequest {
-  /** Events of the batch; those already in the inbox are skipped (exactly-once effect). */
+  /**
+   * Events of the batch; those already applied are skipped (exactly-once effect). A Kafka
+   * event (partition >= 0) is applied once per offset (the offset ledger); a manual bump's
+   * key (partition -1) once per id (the inbox, processed_events).
+   */
   events: InboxEntry[];
   /** Types to bump with no inbox entry behind them (manual bumps without an idempotency key). */
   uninboxedDataTypes?: string[];
@@ -52,6 +57,9 @@ interface VersionRow {
   updated_at: Date;
 }
 
+/** A Kafka event, applied once per offset; partition -1 is a manual bump's idempotency key. */
+const fromKafka = (event: InboxEntry) => event.partition >= 0;
+
 const toState = (row: VersionRow): VersionState => ({
   dataType: row.data_type,
   version: BigInt(row.version),
@@ -63,6 +71,7 @@ const toState = (row: VersionRow): VersionState => ({
 @Injectable()
 export class VersionRepository {
   private readonly sessionTimeouts = new WeakMap<object, string>();
+  private readonly ledger = new OffsetLedger();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -143,6 +152,7 @@ export class VersionRepository {
         request.sessionIdleTimeoutS,
       );
       await this.createMissingRows(runner, request);
+      await this.ledger.ensureRows(runner, request.events.filter(fromKafka));
       await runner.startTransaction('REPEATABLE READ');
       try {
         const result = await this.bumpInTransaction(runner, request);
@@ -205,11 +215,18 @@ export class VersionRepository {
   }
 
   private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {
-    const { applied, duplicates } = await this.insertIntoInbox(runner, request.events);
+    const keyed = await this.insertIntoInbox(
+      runner,
+      request.events.filter((e) => !fromKafka(e)),
+    );
+    const streamed = await this.ledger.claim(runner, request.events.filter(fromKafka));
+    const applied = [...keyed.applied, ...streamed.applied];
     const dataTypes = new Set(request.uninboxedDataTypes ?? []);
     for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
-    await this.writeAudit(runner, bumped, applied, request);
+    // Kafka events are named by their applied_batches rows (same fence token), not the audit.
+    await this.writeAudit(runner, bumped, keyed.applied, request);
+    await this.ledger.record(runner, streamed.applied, request.fenceToken);
     // A locking read: the transaction's snapshot opened at its first read (the inbox), before
     // a concurrent bump of another type may have committed; the global string must be built
     // from the rows as committed, which the locks taken in bumpFenced now hold still.
@@ -218,11 +235,14 @@ export class VersionRepository {
       bumped: bumped.map((b) => b.next),
       current: current.map(toState),
       appliedEventIds: applied.map((e) => e.eventId),
-      duplicateEventIds: duplicates,
+      duplicateEventIds: [...keyed.duplicates, ...streamed.duplicates.map((e) => e.eventId)],
     };
   }
 
-  private async insertIntoInbox(runner: QueryRunner, events: InboxEntry[]) {
+  private async insertIntoInbox(
+    runner: QueryRunner,
+    events: InboxEntry[],
+  ): Promise<{ applied: InboxEntry[]; duplicates: string[] }> {
     if (events.length === 0) return { applied: [], duplicates: [] };
     const ids = events.map((e) => e.eventId);
     const seen: { event_id: string }[] = await runner.query(

@@ -29,25 +29,25 @@ function fakeConsumer() {
       emit(EVENTS.STOP);
       emit(EVENTS.DISCONNECT);
     }),
+    seek: jest.fn(),
+    commitOffsets: jest.fn(async () => undefined),
   };
   return { consumer, emit };
 }
 
-function setup() {
+function setup(batches = {} as BatchInvalidation) {
   const { consumer, emit } = fakeConsumer();
   const kafka = { consumer: () => consumer } as unknown as Kafka;
   const metrics = new InvalidatorMetrics(new Registry());
   const breaker = { onTransition: () => undefined } as unknown as CircuitBreakerService;
-  const log = { warn: jest.fn(), info: jest.fn(), error: jest.fn() } as unknown as PinoLogger;
-  const sut = new KafkaBatchTransport(
-    kafka,
-    parseConfig({}),
-    {} as BatchInvalidation,
-    metrics,
-    breaker,
-    log,
-  );
-  return { sut, emit, metrics };
+  const log = {
+    warn: jest.fn(),
+    info: jest.fn(),
+    error: jest.fn(),
+    debug: jest.fn(),
+  } as unknown as PinoLogger;
+  const sut = new KafkaBatchTransport(kafka, parseConfig({}), batches, metrics, breaker, log);
+  return { sut, emit, metrics, consumer };
 }
 
 const crash = (restart: boolean) => ({
@@ -101,5 +101,44 @@ describe(KafkaBatchTransport.name, () => {
     emit(EVENTS.GROUP_JOIN, { memberAssignment: { 'shop.product-updated': [1] } });
     const { values } = await metrics.consumerLag.get();
     expect(values.map((v) => v.labels.partition)).toEqual(['1']);
+  });
+
+  it('hands a batch over and returns (kafkajs fetches on); a failed saga seeks its partition back to it', async () => {
+    let fail: (error: Error) => void = () => undefined;
+    const handle = jest.fn(() => new Promise<void>((_, reject) => (fail = reject)));
+    const { sut, consumer } = setup({ handle } as unknown as BatchInvalidation);
+    const resolveOffset = jest.fn();
+    const message = (offset: string) => ({ offset, key: null, value: null, timestamp: '0' });
+    const payload = {
+      batch: {
+        topic: 'shop.product-updated',
+        partition: 3,
+        messages: [message('40'), message('41')],
+        offsetLag: () => '0',
+      },
+      resolveOffset,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as EachBatchPayload;
+
+    await sut['eachBatch'](payload);
+    // Returned before the saga ran: resolved (so the next fetch goes on), not committed.
+    expect(resolveOffset).toHaveBeenCalledWith('41');
+    await new Promise((r) => setImmediate(r));
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(consumer.commitOffsets).not.toHaveBeenCalled();
+
+    fail(new Error('saga failed'));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(consumer.seek).toHaveBeenCalledWith({
+      topic: 'shop.product-updated',
+      partition: 3,
+      offset: '40',
+    });
+    expect(consumer.commitOffsets).not.toHaveBeenCalled();
+    // Sought back: the partition's batches are taken again.
+    expect(sut['coalescer'].isBlocked('shop.product-updated', 3)).toBe(false);
   });
 });

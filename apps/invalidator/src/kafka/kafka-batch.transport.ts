@@ -6,17 +6,17 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
 import {
   BatchAbandonedError,
+  BatchCoalescer,
   BatchInvalidation,
   BatchRevokedError,
+  BatchSupersededError,
   IncomingBatch,
   IncomingMessage,
   SAGA_LOG,
   heartbeatIntervalMs,
+  partitionKey,
 } from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
-
-/** At most this many messages go into one saga, so a saga stays well under the session timeout. */
-const MAX_EVENTS_PER_SAGA = 500;
 
 /**
  * Nest's stock ServerKafka has no batch handler and commits on its own, so we own the kafkajs
@@ -35,17 +35,26 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
   private pausedByBreaker = false;
   private readonly consumedTopics: string[];
+  /** The partitions of one fetch go into one saga (at most SAGA_MAX_EVENTS events). */
+  private readonly coalescer: BatchCoalescer;
+  /** Failed batches' partitions, sought back to their lowest failed offset on the next turn. */
+  private readonly seeks = new Map<
+    string,
+    { topic: string; partition: number; offset: string; isActive: () => boolean }
+  >();
+  private seekSoon?: NodeJS.Immediate;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly batches: BatchInvalidation,
+    batches: BatchInvalidation,
     private readonly metrics: InvalidatorMetrics,
     breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
     this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
+    this.coalescer = new BatchCoalescer((b) => batches.handle(b), config.SAGA_MAX_EVENTS);
     // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
     breaker.onTransition((state) => this.wantPaused(state === 'open'));
     this.consumer = kafka.consumer({
@@ -144,7 +153,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // Every partition of a fetch at once, so that the coalescer can merge them.
+        partitionsConsumedConcurrently: this.config.KAFKA_PARTITIONS_CONCURRENCY,
         eachBatch: (payload) => this.eachBatch(payload),
       });
       callback();
@@ -155,7 +165,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   async close(): Promise<void> {
     this.closing = true;
-    // disconnect() waits for the batch in flight, which commits or is abandoned uncommitted.
+    // The saga in flight commits or is abandoned uncommitted; waiting batches are dropped
+    // (resolved but not committed: the next owner of the partition fetches them again).
+    await this.coalescer.close();
     await this.consumer.disconnect();
   }
 
@@ -205,16 +217,21 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
-    for (let start = 0; start < batch.messages.length; start += MAX_EVENTS_PER_SAGA) {
-      if (!isActive()) return;
-      const chunk = batch.messages.slice(start, start + MAX_EVENTS_PER_SAGA);
+    const chunkSize = this.config.SAGA_MAX_EVENTS;
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      // Back-pressure: at most one saga's worth of events waits behind the one running.
+      await this.coalescer.waitForRoom();
+      if (!isActive() || this.closing) return;
+      // A failed batch of this partition is being sought back to: the refetch brings this one.
+      if (this.coalescer.isBlocked(batch.topic, batch.partition)) return;
+      const chunk = batch.messages.slice(start, start + chunkSize);
+      const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
       const incoming: IncomingBatch = {
         messages: chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
         heartbeat,
         isActive,
         commit: async () => {
-          resolveOffset(last);
           // The committed offset is the next one to read, not the last one handled.
           const offset = (BigInt(last) + 1n).toString();
           try {
@@ -226,30 +243,59 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           }
         },
       };
-      try {
-        await this.batches.handle(incoming);
-      } catch (error) {
-        const where = { topic: batch.topic, partition: batch.partition };
-        if (error instanceof BatchAbandonedError)
-          this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
-        // A failed commit after a finished saga: redelivery is harmless (the inbox skips it).
-        else if (error instanceof OffsetCommitError)
-          this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
-        // Nothing committed: the batch is fetched again.
-        else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
-        return;
-      }
-      try {
-        await heartbeat();
-      } catch (error) {
-        // A rebalance ends the batch here; the next fetch rejoins. Anything else is surfaced.
-        if (error instanceof BatchRevokedError) return;
-        this.log.warn(
-          { err: error, topic: batch.topic, partition: batch.partition },
-          SAGA_LOG.heartbeatFailed,
-        );
-      }
+      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
+      // saga runs. If the saga fails, the partition is sought back to this batch (below).
+      resolveOffset(last);
+      this.coalescer.submit(incoming).catch((error: unknown) => {
+        this.sagaFailed(error, batch.topic, batch.partition);
+        this.rewind(batch.topic, batch.partition, first, isActive);
+      });
     }
+  }
+
+  private sagaFailed(error: unknown, topic: string, partition: number): void {
+    const where = { topic, partition };
+    if (error instanceof BatchAbandonedError)
+      this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
+    else if (error instanceof BatchSupersededError)
+      this.log.debug({ ...where, reason: error.message }, SAGA_LOG.abandoned);
+    // A failed commit after a finished saga: fetched again, the offset ledger skips it.
+    else if (error instanceof OffsetCommitError)
+      this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
+    // Nothing committed: the batch is fetched again.
+    else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
+  }
+
+  /**
+   * A batch that did not commit is fetched again: the partition is sought back to its first
+   * offset (the lowest of the batches that failed together). Until then the coalescer refuses
+   * the partition's batches, so none can be applied ahead of it. A partition that is no longer
+   * ours, or a consumer stopping, needs no seek: it restarts from the committed offset.
+   */
+  private rewind(topic: string, partition: number, offset: string, isActive: () => boolean) {
+    const key = partitionKey(topic, partition);
+    const earlier = this.seeks.get(key);
+    if (earlier === undefined || BigInt(offset) < BigInt(earlier.offset))
+      this.seeks.set(key, { topic, partition, offset, isActive });
+    this.seekSoon ??= setImmediate(() => {
+      this.seekSoon = undefined;
+      for (const seek of this.seeks.values()) {
+        if (seek.isActive() && !this.closing) {
+          try {
+            this.consumer.seek({
+              topic: seek.topic,
+              partition: seek.partition,
+              offset: seek.offset,
+            });
+          } catch (error) {
+            const { topic: t, partition: p, offset: o } = seek;
+            this.log.warn({ err: error, topic: t, partition: p, offset: o }, 'seek back failed');
+          }
+        }
+        this.coalescer.unblock(seek.topic, seek.partition);
+      }
+      this.seeks.clear();
+    });
   }
 }
 

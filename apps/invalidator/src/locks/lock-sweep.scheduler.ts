@@ -1,29 +1,26 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { LockSweeper } from '@invalidator/locking';
 import { AlertService } from '@invalidator/monitoring';
+import { IntervalJob } from '../jobs/interval-job';
 
 /** Every LOCK_SWEEP_INTERVAL_MS: remove stuck lock keys, each with an incident. */
 @Injectable()
-export class LockSweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+export class LockSweepScheduler extends IntervalJob {
+  protected readonly intervalMs: number;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly sweeper: LockSweeper,
     private readonly alerts: AlertService,
     @InjectPinoLogger('LockSweepScheduler') private readonly logger: PinoLogger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweepOnce().finally(() => (this.running = undefined));
-    }, this.config.LOCK_SWEEP_INTERVAL_MS).unref();
+  ) {
+    super();
+    this.intervalMs = config.LOCK_SWEEP_INTERVAL_MS;
   }
 
-  async sweepOnce(): Promise<void> {
+  async runOnce(): Promise<void> {
     try {
       for (const lock of await this.sweeper.sweep()) {
         await this.alerts.raise({
@@ -42,10 +39,5 @@ export class LockSweepScheduler implements OnApplicationBootstrap, OnApplication
     } catch (error) {
       this.logger.warn({ err: error }, 'stuck-lock sweep failed; will retry at the next interval');
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
   }
 }

@@ -1,0 +1,67 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Put,
+  Res,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { CatalogRepository } from './catalog.repository';
+import { CatalogService } from './catalog.service';
+
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 characters of [A-Za-z0-9_.:-]');
+const productInput = z.object({
+  name: z.string().min(1).max(200),
+  price: z.number().nonnegative(),
+  categoryId: id.optional(),
+});
+const categoryInput = z.object({ name: z.string().min(1).max(200) });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new BadRequestException(result.error.issues.map((i) => i.message));
+  return result.data;
+}
+
+@Controller()
+export class CatalogController {
+  constructor(
+    private readonly pages: CatalogService,
+    private readonly catalog: CatalogRepository,
+  ) {}
+
+  @Get('products/:id')
+  async product(@Param('id') productId: string, @Res({ passthrough: true }) res: Response) {
+    const product = await this.pages.product(parse(id, productId));
+    if (!product) throw new NotFoundException();
+    res.setHeader('X-Data-Version', await this.pages.dataVersion());
+    return product;
+  }
+
+  @Get('categories/:id')
+  async category(@Param('id') categoryId: string) {
+    const page = await this.pages.category(parse(id, categoryId));
+    if (!page) throw new NotFoundException();
+    return page;
+  }
+
+  /** A back-office change: the row and its event are committed together (the outbox). */
+  @Put('products/:id')
+  @HttpCode(204)
+  async saveProduct(@Param('id') productId: string, @Body() body: unknown): Promise<void> {
+    await this.catalog.saveProduct(parse(id, productId), parse(productInput, body));
+  }
+
+  @Put('categories/:id')
+  @HttpCode(204)
+  async saveCategory(@Param('id') categoryId: string, @Body() body: unknown): Promise<void> {
+    await this.catalog.saveCategory(parse(id, categoryId), parse(categoryInput, body));
+  }
+}

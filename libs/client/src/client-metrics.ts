@@ -1,0 +1,58 @@
+import { Counter, Registry } from 'prom-client';
+
+/** Metric names, one place: a dashboard and a grep find the same words. */
+export const CLIENT_METRICS = {
+  hits: 'cache_client_hits_total',
+  misses: 'cache_client_misses_total',
+  staleFillsRejected: 'cache_client_stale_fills_rejected_total',
+  compressedBytesSaved: 'cache_client_compressed_bytes_saved_total',
+} as const;
+
+export interface ClientStats {
+  hits: number;
+  misses: number;
+  staleFillsRejected: number;
+  compressedBytesSaved: number;
+}
+
+/** Counts in memory and, given the host app's registry, as Prometheus counters on it. */
+export class ClientMetrics {
+  private readonly counts: ClientStats = {
+    hits: 0,
+    misses: 0,
+    staleFillsRejected: 0,
+    compressedBytesSaved: 0,
+  };
+  private readonly counters?: Record<keyof ClientStats, Counter>;
+
+  constructor(registry?: Registry) {
+    if (!registry) return;
+    const counter = (name: string, help: string) => {
+      const existing = registry.getSingleMetric(name);
+      return existing instanceof Counter
+        ? existing
+        : new Counter({ name, help, registers: [registry] });
+    };
+    this.counters = {
+      hits: counter(CLIENT_METRICS.hits, 'Cache reads answered from Redis'),
+      misses: counter(CLIENT_METRICS.misses, 'Cache reads that ran the fill'),
+      staleFillsRejected: counter(
+        CLIENT_METRICS.staleFillsRejected,
+        'Fills not stored because a version they noted moved during the fill',
+      ),
+      compressedBytesSaved: counter(
+        CLIENT_METRICS.compressedBytesSaved,
+        'Bytes saved by compressing large values',
+      ),
+    };
+  }
+
+  add(what: keyof ClientStats, amount = 1): void {
+    this.counts[what] += amount;
+    this.counters?.[what].inc(amount);
+  }
+
+  stats(): ClientStats {
+    return { ...this.counts };
+  }
+}

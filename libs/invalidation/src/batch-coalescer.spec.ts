@@ -1,0 +1,111 @@
+import { BatchCoalescer, BatchSupersededError } from './batch-coalescer';
+import { IncomingBatch } from './incoming-batch';
+
+function batch(partition: number, offsets: number[], journal: string[]): IncomingBatch {
+  return {
+    messages: offsets.map((offset) => ({
+      topic: 't',
+      partition,
+      offset: String(offset),
+      key: null,
+      value: null,
+      timestamp: '0',
+    })),
+    heartbeat: async () => undefined,
+    isActive: () => true,
+    commit: async () => void journal.push(`commit p${partition}@${offsets.at(-1)}`),
+  };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe(BatchCoalescer.name, () => {
+  it('merges the batches handed in during one turn into one saga, committing each in order', async () => {
+    const journal: string[] = [];
+    const sagas: number[] = [];
+    const sut = new BatchCoalescer(async (merged) => {
+      sagas.push(merged.messages.length);
+      await merged.commit();
+    }, 100);
+
+    await Promise.all([
+      sut.submit(batch(0, [0, 1], journal)),
+      sut.submit(batch(1, [0], journal)),
+      sut.submit(batch(0, [2, 3], journal)),
+    ]);
+
+    expect(sagas).toEqual([5]);
+    expect(journal).toEqual(['commit p0@1', 'commit p1@0', 'commit p0@3']);
+  });
+
+  it('runs one saga at a time, at most maxEvents each, in the order the batches came', async () => {
+    const order: string[] = [];
+    let running = 0;
+    const sut = new BatchCoalescer(async (merged) => {
+      running++;
+      expect(running).toBe(1);
+      order.push(merged.messages.map((m) => `${m.partition}@${m.offset}`).join(','));
+      await flush();
+      running--;
+    }, 3);
+
+    await Promise.all([
+      sut.submit(batch(0, [0, 1], [])),
+      sut.submit(batch(1, [0, 1], [])),
+      sut.submit(batch(0, [2], [])),
+    ]);
+
+    expect(order).toEqual(['0@0,0@1', '1@0,1@1,0@2']);
+  });
+
+  it('when a saga fails, refuses the waiting batches of its partitions and keeps the others', async () => {
+    let first = true;
+    const applied: string[] = [];
+    const sut = new BatchCoalescer(async (merged) => {
+      const parts = [...new Set(merged.messages.map((m) => m.partition))].join(',');
+      if (first) {
+        first = false;
+        await flush();
+        throw new Error('saga failed');
+      }
+      applied.push(parts);
+    }, 2);
+
+    const failing = sut.submit(batch(0, [0, 1], []));
+    await flush();
+    const samePartition = sut.submit(batch(0, [2, 3], []));
+    const otherPartition = sut.submit(batch(1, [0, 1], []));
+
+    await expect(failing).rejects.toThrow('saga failed');
+    await expect(samePartition).rejects.toBeInstanceOf(BatchSupersededError);
+    await expect(otherPartition).resolves.toBeUndefined();
+    expect(applied).toEqual(['1']);
+    // Until the caller has rewound partition 0, later batches of it are refused as well.
+    expect(sut.isBlocked('t', 0)).toBe(true);
+    await expect(sut.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+    sut.unblock('t', 0);
+    await expect(sut.submit(batch(0, [0, 1], []))).resolves.toBeUndefined();
+    expect(applied).toEqual(['1', '0']);
+  });
+
+  it('holds the fetch loop back while a saga of events waits, and lets the running saga finish on close', async () => {
+    let release: () => void = () => undefined;
+    const sut = new BatchCoalescer(() => new Promise<void>((r) => (release = r)), 2);
+    const running = sut.submit(batch(0, [0, 1], []));
+    await flush();
+    const waiting = sut.submit(batch(0, [2, 3], []));
+
+    let room = false;
+    const roomGiven = sut.waitForRoom().then(() => (room = true));
+    await flush();
+    expect(room).toBe(false);
+
+    const closed = sut.close();
+    await expect(waiting).rejects.toBeInstanceOf(BatchSupersededError);
+    await roomGiven;
+    release();
+    await closed;
+    await expect(running).resolves.toBeUndefined();
+    await expect(sut.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+  });
+});

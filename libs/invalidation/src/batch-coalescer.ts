@@ -1,0 +1,165 @@
+import { IncomingBatch } from './incoming-batch';
+
+interface Waiting {
+  batch: IncomingBatch;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * A batch that never ran: a saga carrying an earlier batch of one of its partitions failed, or
+ * the coalescer is closing. Its events are fetched again from where that partition stopped.
+ */
+export class BatchSupersededError extends Error {
+  readonly disposition = 'abandon' as const;
+  constructor(reason: string) {
+    super(`batch not applied: ${reason}`);
+    this.name = 'BatchSupersededError';
+  }
+}
+
+/**
+ * The batches of several partitions, handled as one: one saga, one lock set, one transaction.
+ * Active while every part is; heartbeats once (they share the consumer); commits every part,
+ * in order.
+ */
+export function mergeBatches(parts: IncomingBatch[]): IncomingBatch {
+  if (parts.length === 1) return parts[0];
+  return {
+    messages: parts.flatMap((p) => p.messages),
+    heartbeat: () => parts[0].heartbeat(),
+    isActive: () => parts.every((p) => p.isActive()),
+    // In order: two batches of one partition must not commit their offsets out of order.
+    commit: async () => {
+      for (const part of parts) await part.commit();
+    },
+  };
+}
+
+/** How the coalescer names a partition (blocked partitions, refusals). */
+export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+const partitionsOf = (batch: IncomingBatch) =>
+  new Set(batch.messages.map((m) => partitionKey(m.topic, m.partition)));
+
+/**
+ * Group commit for sagas: batches handed in while a saga runs (the other partitions of the
+ * fetch, the next fetch) wait and go together into the next one, up to `maxEvents` (at least
+ * one batch). The saga's cost is per saga, not per event, so the fewer the sagas, the higher
+ * the rate. Sagas run one at a time, in the order their batches came: a partition's batches
+ * are applied in offset order, and when a saga fails, the waiting batches of its partitions
+ * are refused too (BatchSupersededError), never applied ahead of the failed one, and so is
+ * any batch of those partitions handed in later, until the caller has rewound the partition
+ * and calls `unblock`. Each caller's promise settles with the saga that carried its batch.
+ */
+export class BatchCoalescer {
+  private readonly waiting: Waiting[] = [];
+  private waitingEvents = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private running?: Promise<void>;
+  private scheduled = false;
+  private closed = false;
+  /** Partitions whose saga failed: refused until unblocked (after the caller's rewind). */
+  private readonly blocked = new Set<string>();
+
+  constructor(
+    private readonly handle: (batch: IncomingBatch) => Promise<void>,
+    private readonly maxEvents: number,
+  ) {}
+
+  submit(batch: IncomingBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
+    if (this.blocked.size > 0 && [...partitionsOf(batch)].some((p) => this.blocked.has(p)))
+      return Promise.reject(new BatchSupersededError('an earlier batch of its partition failed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ batch, resolve, reject });
+      this.waitingEvents += batch.messages.length;
+      this.schedule();
+    });
+  }
+
+  isBlocked(topic: string, partition: number): boolean {
+    return this.blocked.has(partitionKey(topic, partition));
+  }
+
+  /** The partition was rewound to its failed batch: its batches are taken again. */
+  unblock(topic: string, partition: number): void {
+    this.blocked.delete(partitionKey(topic, partition));
+  }
+
+  /** Resolves once fewer than `maxEvents` events wait: back-pressure for the fetch loop. */
+  async waitForRoom(): Promise<void> {
+    while (this.waitingEvents >= this.maxEvents && !this.closed)
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Refuses what waits, lets the saga in flight finish (commit included), then resolves. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.refuse(() => true, 'the consumer is stopping');
+    await this.running;
+  }
+
+  /** Starts the next saga on the next turn: the partitions of one fetch arrive in one turn. */
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.next();
+    });
+  }
+
+  private take(): Waiting {
+    const next = this.waiting.shift() as Waiting;
+    this.waitingEvents -= next.batch.messages.length;
+    return next;
+  }
+
+  private next(): void {
+    if (this.running || this.waiting.length === 0) return;
+    const taken = [this.take()];
+    let events = taken[0].batch.messages.length;
+    while (
+      this.waiting.length > 0 &&
+      events + this.waiting[0].batch.messages.length <= this.maxEvents
+    ) {
+      const more = this.take();
+      events += more.batch.messages.length;
+      taken.push(more);
+    }
+    this.wakeRoomWaiters();
+    this.running = this.handle(mergeBatches(taken.map((t) => t.batch)))
+      .then(
+        () => taken.forEach((t) => t.resolve()),
+        (error: unknown) => {
+          const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
+          // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
+          failed.forEach((p) => this.blocked.add(p));
+          taken.forEach((t) => t.reject(error));
+          this.refuse(
+            (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
+            'an earlier batch of its partition failed',
+          );
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+  }
+
+  private refuse(which: (batch: IncomingBatch) => boolean, reason: string): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (!which(this.waiting[i].batch)) continue;
+      const [refused] = this.waiting.splice(i, 1);
+      this.waitingEvents -= refused.batch.messages.length;
+      refused.reject(new BatchSupersededError(reason));
+    }
+    this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    this.roomWaiters.splice(0).forEach((wake) => wake());
+  }
+}
