@@ -21,6 +21,17 @@ const transformIgnorePatterns = nativeRequireEsm
 const clusterOnly = process.env.TEST_REDIS_CLUSTER_NODES
   ? []
   : ['/test/redis-cluster\\.e2e-spec\\.ts$', '/test/faults/redis-cluster\\.fault-spec\\.ts$'];
+// The secured-stack specs need TLS, SASL and ACL users (scripts/stack.sh secure-up and the
+// TEST_* settings of .stack/secure/env): collected only on that stack (the secured leg).
+const secureOnly =
+  process.env.TEST_SECURE === '1'
+    ? []
+    : [
+        '/test/secure-connections\\.e2e-spec\\.ts$',
+        '/test/mysql-least-privilege\\.e2e-spec\\.ts$',
+        '/test/secret-leak\\.e2e-spec\\.ts$',
+        '/test/secure-redis-cluster\\.e2e-spec\\.ts$',
+      ];
 const base = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -28,7 +39,7 @@ const base = {
   transformIgnorePatterns,
   moduleNameMapper,
   rootDir: __dirname,
-  testPathIgnorePatterns: ['/node_modules/', ...clusterOnly],
+  testPathIgnorePatterns: ['/node_modules/', ...clusterOnly, ...secureOnly],
 };
 
 module.exports = {

@@ -183,6 +183,9 @@ kafka_down() {
   rm -f "$pidfile"
 }
 
+# shellcheck source=scripts/stack-secure.sh
+. "$root/scripts/stack-secure.sh"
+
 status() {
   port_open "$KAFKA_PORT" && say "Kafka: up on $KAFKA_PORT" || say "Kafka: down"
   mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping >/dev/null 2>&1 &&
@@ -195,6 +198,8 @@ shift || true
 for arg in "$@"; do
   case "$arg" in
     --redis-cluster) REDIS_CLUSTER=1 ;;
+    --secure) SECURE=1 ;;
+    --purge) SECURE_PURGE=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -203,17 +208,23 @@ case "$command" in
   up)
     mysql_up && redis_up && kafka_up
     if [ "${REDIS_CLUSTER:-0}" = 1 ]; then redis_cluster_up; fi
+    if [ "${SECURE:-0}" = 1 ]; then secure_up; fi
     ;;
   down)
-    # `down --redis-cluster` stops the cluster only; plain `down` everything this script started.
-    if [ "${REDIS_CLUSTER:-0}" != 1 ]; then kafka_down; fi
-    redis_cluster_down
+    # `down --redis-cluster` (or `--secure`) stops that part only; plain `down` everything
+    # this script started.
+    if [ "${REDIS_CLUSTER:-0}" != 1 ] && [ "${SECURE:-0}" != 1 ]; then kafka_down; fi
+    if [ "${SECURE:-0}" != 1 ] || [ "${REDIS_CLUSTER:-0}" = 1 ]; then redis_cluster_down; fi
+    if [ "${REDIS_CLUSTER:-0}" != 1 ] || [ "${SECURE:-0}" = 1 ]; then secure_down; fi
     ;;
+  # The secured stack alone (its own ports and directories; see scripts/stack-secure.sh).
+  secure-up) secure_up ;;
+  secure-down) secure_down ;;
   cluster-up) redis_cluster_up ;;
   cluster-down) redis_cluster_down ;;
   # The broker alone (the broker-restart fault case): a Redis Cluster of the run stays up.
   kafka-up) kafka_up ;;
   kafka-down) kafka_down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status|cluster-up|cluster-down|kafka-up|kafka-down [--redis-cluster]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|cluster-up|cluster-down|kafka-up|kafka-down|secure-up|secure-down [--redis-cluster] [--secure] [--purge]" >&2; exit 2 ;;
 esac

@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import { runCli } from './support/cli-process';
 import { ServiceProcess } from './support/service-process';
 import { TcpProxy } from './support/tcp-proxy';
-import { waitFor } from './support/test-env';
+import { waitFor, mysqlTestOptions } from './support/test-env';
 import { World } from './support/world';
 
 jest.setTimeout(120000);
@@ -122,7 +122,7 @@ describe('a manual bump whose Redis publish fails after COMMIT', () => {
   it('is retried and applies once', async () => {
     const before = await world.versions();
     // Hold a version row so the bump waits inside its transaction, past its Redis lock.
-    const blocker = await mysql.createConnection(world.env.mysqlUrl);
+    const blocker = await mysql.createConnection(mysqlTestOptions(world.env.mysqlUrl));
     await blocker.query('START TRANSACTION');
     await blocker.query("SELECT * FROM shop_data_versions WHERE data_type = 'global' FOR UPDATE");
     const response = bump(service, ['products'], 'cut-after-commit');

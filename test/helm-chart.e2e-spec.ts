@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -19,10 +19,24 @@ function helm(...args: string[]) {
   return spawnSync('bash', [join(root, 'scripts', 'helm.sh'), ...args], { encoding: 'utf8' });
 }
 
+/**
+ * helm-java's `template` leaves hooks out (Helm's CLI prints them). To render and check the
+ * migrations Job like the rest, a copy of the chart renames its hook annotations, so Helm
+ * sees a plain manifest; the renamed annotations carry the hook's values unchanged.
+ */
+const HOOK_ALIAS = 'rendered-for-test.invalidator/';
+function chartWithHooksShown(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'chart-hooks-'));
+  cpSync(chart, copy, { recursive: true });
+  const job = join(copy, 'templates', 'migrations-job.yaml');
+  writeFileSync(job, readFileSync(job, 'utf8').replaceAll('helm.sh/hook', `${HOOK_ALIAS}hook`));
+  return copy;
+}
+
 function render(...valuesFiles: string[]): Manifest[] {
   const out = execFileSync(
     'bash',
-    [join(root, 'scripts', 'helm.sh'), 'template', chart, ...valuesFiles],
+    [join(root, 'scripts', 'helm.sh'), 'template', chartWithHooksShown(), ...valuesFiles],
     {
       encoding: 'utf8',
     },
@@ -45,11 +59,27 @@ interface Container {
   securityContext: Record<string, unknown>;
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
   envFrom: Record<string, { name: string }>[];
+  env?: { name: string; value: string }[];
+  command?: string[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
   securityContext: Record<string, unknown>;
   containers: Container[];
+  volumes: { name: string; secret?: { secretName: string }; emptyDir?: unknown }[];
 }
+interface HookManifest extends Manifest {
+  metadata: { name: string; annotations: Record<string, string> };
+}
+const envOf = (container: Container) =>
+  Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+const SECRET_SETTINGS = [
+  'ADMIN_TOKEN',
+  'MYSQL_PASSWORD',
+  'REDIS_PASSWORD',
+  'KAFKA_SASL_PASSWORD',
+  'MYSQL_MIGRATIONS_PASSWORD',
+];
 const podSpec = (deployment: Manifest) =>
   deployment.spec.template as { spec: PodSpec; metadata: { labels: Record<string, string> } };
 
@@ -118,9 +148,41 @@ describe('Helm chart', () => {
       expect(kinds(manifests)).toEqual([
         'ConfigMap',
         'Deployment',
+        'Job',
         'PodDisruptionBudget',
         'Service',
       ]);
+    });
+
+    it('migrates in a pre-install/pre-upgrade Job; the pods do not migrate', () => {
+      const job = one(manifests, 'Job') as HookManifest;
+      expect(job.metadata.annotations).toMatchObject({
+        [`${HOOK_ALIAS}hook`]: 'pre-install,pre-upgrade',
+        [`${HOOK_ALIAS}hook-delete-policy`]: 'before-hook-creation,hook-succeeded',
+      });
+      // The real chart declares it as a Helm hook (which the unmodified render leaves out).
+      expect(readFileSync(join(chart, 'templates', 'migrations-job.yaml'), 'utf8')).toContain(
+        'helm.sh/hook: pre-install,pre-upgrade',
+      );
+      const [migrations] = podSpec(job).spec.containers;
+      expect(migrations.command).toEqual(['node', 'dist/apps/cli/apps/cli/src/main.js', 'migrate']);
+      expect(envOf(migrations)).toMatchObject({ MYSQL_MIGRATIONS_USER: 'invalidator_migrations' });
+      expect(migrations.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+      const [service] = podSpec(one(manifests, 'Deployment')).spec.containers;
+      expect(envOf(service)).toMatchObject({ MYSQL_MIGRATIONS_RUN: 'false' });
+    });
+
+    it("runs as the Dockerfile's user, with /tmp its only writable directory", () => {
+      const dockerfile = readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8');
+      const users = [...dockerfile.matchAll(/^USER (\d+):(\d+)$/gm)];
+      expect(users).toHaveLength(1);
+      const pod = podSpec(one(manifests, 'Deployment')).spec;
+      expect(pod.securityContext).toMatchObject({
+        runAsUser: Number(users[0][1]),
+        runAsGroup: Number(users[0][2]),
+      });
+      expect(pod.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+      expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     });
   });
 
@@ -134,6 +196,7 @@ describe('Helm chart', () => {
       expect(kinds(manifests)).toEqual([
         'ConfigMap',
         'Deployment',
+        'Job',
         'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
@@ -148,12 +211,58 @@ describe('Helm chart', () => {
       expect(JSON.stringify(policy.spec.egress)).toContain('3306');
     });
 
-    it('takes secrets from the existing Secret and keeps the hardening', () => {
-      const deployment = one(manifests, 'Deployment');
-      const [container] = podSpec(deployment).spec.containers;
-      expect(container.envFrom).toContainEqual({ secretRef: { name: 'invalidator-secrets' } });
-      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+    it('mounts the existing Secret as files, read-only, and points each *_FILE at its key; no secret as a variable', () => {
+      for (const kind of ['Deployment', 'Job']) {
+        const pod = podSpec(one(manifests, kind)).spec;
+        const [container] = pod.containers;
+        expect(pod.volumes).toContainEqual({
+          name: 'secrets',
+          secret: { secretName: 'invalidator-secrets', defaultMode: 0o440 },
+        });
+        expect(container.volumeMounts).toContainEqual({
+          name: 'secrets',
+          mountPath: '/etc/invalidator/secrets',
+          readOnly: true,
+        });
+        const env = envOf(container);
+        for (const key of [
+          'ADMIN_TOKEN',
+          'MYSQL_PASSWORD',
+          'REDIS_PASSWORD',
+          'KAFKA_SASL_PASSWORD',
+        ])
+          expect(env[`${key}_FILE`]).toBe(`/etc/invalidator/secrets/${key}`);
+        for (const secret of SECRET_SETTINGS) expect(env).not.toHaveProperty(secret);
+        expect(JSON.stringify(container.envFrom ?? [])).not.toContain('secretRef');
+        expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+      }
+      const job = podSpec(one(manifests, 'Job')).spec.containers[0];
+      expect(envOf(job).MYSQL_MIGRATIONS_PASSWORD_FILE).toBe(
+        '/etc/invalidator/secrets/MYSQL_MIGRATIONS_PASSWORD',
+      );
+      const configMap = one(manifests, 'ConfigMap') as unknown as { data: Record<string, string> };
+      for (const secret of SECRET_SETTINGS) expect(configMap.data).not.toHaveProperty(secret);
       expect(one(manifests, 'PodDisruptionBudget').spec.minAvailable).toBe(2);
+    });
+
+    it('turns TLS on per store with the CA (and a client certificate) from the TLS Secret', () => {
+      for (const kind of ['Deployment', 'Job']) {
+        const pod = podSpec(one(manifests, kind)).spec;
+        expect(pod.volumes).toContainEqual({
+          name: 'tls',
+          secret: { secretName: 'invalidator-tls', defaultMode: 0o444 },
+        });
+        expect(envOf(pod.containers[0])).toMatchObject({
+          KAFKA_TLS: 'true',
+          KAFKA_TLS_CA_FILE: '/etc/invalidator/tls/ca.crt',
+          KAFKA_TLS_CERT_FILE: '/etc/invalidator/tls/tls.crt',
+          KAFKA_TLS_KEY_FILE: '/etc/invalidator/tls/tls.key',
+          REDIS_TLS: 'true',
+          REDIS_TLS_CA_FILE: '/etc/invalidator/tls/ca.crt',
+          MYSQL_TLS: 'true',
+          MYSQL_TLS_CA_FILE: '/etc/invalidator/tls/ca.crt',
+        });
+      }
     });
   });
 });

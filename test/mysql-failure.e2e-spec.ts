@@ -1,6 +1,6 @@
 import mysql, { Connection } from 'mysql2/promise';
 import { ServiceProcess } from './support/service-process';
-import { waitFor } from './support/test-env';
+import { waitFor, mysqlTestOptions } from './support/test-env';
 import { productUpdated } from './support/events';
 import { World } from './support/world';
 
@@ -15,7 +15,7 @@ describe('a MySQL failure inside the transaction', () => {
       VERSION_LOCK_TIMEOUT_MS: '1000',
       RETRY_MAX_DELAY_MS: '500',
     });
-    blocker = await mysql.createConnection(world.env.mysqlUrl);
+    blocker = await mysql.createConnection(mysqlTestOptions(world.env.mysqlUrl));
   });
 
   afterAll(async () => {

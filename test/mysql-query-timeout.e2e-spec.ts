@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { mysqlOptions } from '@invalidator/versioning';
 import { TcpProxy } from './support/tcp-proxy';
+import { mysqlTestSecurity } from './support/test-env';
 import { World } from './support/world';
 
 const QUERY_TIMEOUT_MS = 1000;
@@ -22,6 +23,7 @@ describe('a MySQL statement with no answer', () => {
         MYSQL_POOL_SIZE: 1,
         MYSQL_MIGRATIONS_RUN: true,
         MYSQL_QUERY_TIMEOUT_MS: QUERY_TIMEOUT_MS,
+        ...mysqlTestSecurity(),
       }),
     );
     await dataSource.initialize();

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { VersionPublisher } from '@invalidator/cache';
-import { REDIS_URL, keyServers, testRedis } from './support/test-env';
+import { REDIS_SECURITY, REDIS_URL, keyServers, testRedis } from './support/test-env';
 
 describe('VersionPublisher against a real Redis', () => {
   const prefix = `test:publisher:${process.pid}:`;
@@ -16,7 +16,7 @@ describe('VersionPublisher against a real Redis', () => {
 
   afterAll(async () => {
     let plain: Redis | undefined;
-    for (const server of keyServers(redis, () => (plain = new Redis(REDIS_URL)))) {
+    for (const server of keyServers(redis, () => (plain = new Redis(REDIS_URL, REDIS_SECURITY)))) {
       for (const key of await server.keys(`${prefix}*`)) await server.del(key);
     }
     await plain?.quit();

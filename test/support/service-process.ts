@@ -24,6 +24,33 @@ export class ServiceProcess {
     return service;
   }
 
+  /**
+   * Runs the service expecting it to stop at start-up (a bad setting, a store refusing it);
+   * fails if it becomes ready instead.
+   */
+  static async startExpectingExit(
+    env: TestEnv,
+    extra: Record<string, string> = {},
+    timeoutMs = 60000,
+  ): Promise<{ code: number | null; output: string }> {
+    const service = new ServiceProcess(env, await freePort(), extra);
+    const ready = service.spawn().then(
+      () => true,
+      () => false,
+    );
+    const exited = await waitFor(
+      `the service to exit at start-up`,
+      async () =>
+        service.exited() || ((await Promise.race([ready, Promise.resolve(false)])) && 'ready'),
+      timeoutMs,
+    );
+    if (exited === 'ready') {
+      await service.stop();
+      throw new Error(`the service started instead of refusing: ${service.logs().slice(-2000)}`);
+    }
+    return { code: service.exitCode, output: service.logs() };
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }

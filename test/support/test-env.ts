@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, RedisOptions } from 'ioredis';
+import type { KafkaConfig } from 'kafkajs';
+import type { ConnectionOptions } from 'mysql2';
 
 /** One isolated world per test: its own database, topics, consumer group and Redis key prefix. */
 export interface TestEnv {
@@ -17,11 +20,119 @@ export interface TestEnv {
   partitions: number;
 }
 
+/**
+ * The secured stack (`scripts/stack.sh secure-up`, its settings in .stack/secure/env): TLS
+ * everywhere, the test support as each store's admin user, the service as its own users with
+ * its passwords as files.
+ */
+export const SECURE = process.env.TEST_SECURE === '1';
+const testFile = (name: string) => process.env[name] || undefined;
+const secretOf = (name: string) => {
+  const file = testFile(`${name}_FILE`);
+  return file ? readFileSync(file, 'utf8').replace(/\r?\n$/, '') : testFile(name);
+};
+
 export const MYSQL_ROOT_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 /** Set (e.g. 127.0.0.1:7000,...,127.0.0.1:7005) to run the same specs against a Redis Cluster. */
 export const REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES || undefined;
 export const KAFKA_BROKERS = (process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+const caOf = (name: string) => {
+  const file = testFile(name);
+  return file ? readFileSync(file) : undefined;
+};
+
+/** TLS and SASL of the test support's Kafka clients (the broker's admin user). */
+export const KAFKA_SECURITY: Pick<KafkaConfig, 'ssl' | 'sasl'> = (() => {
+  const ca = caOf('TEST_KAFKA_TLS_CA_FILE');
+  const mechanism = testFile('TEST_KAFKA_SASL_MECHANISM');
+  return {
+    ...(ca ? { ssl: { ca: [ca], rejectUnauthorized: true } } : {}),
+    ...(mechanism
+      ? {
+          sasl: {
+            mechanism: mechanism as 'scram-sha-512',
+            username: testFile('TEST_KAFKA_SASL_USERNAME') ?? '',
+            password: secretOf('TEST_KAFKA_SASL_PASSWORD') ?? '',
+          },
+        }
+      : {}),
+  };
+})();
+
+/** Password and TLS of the test support's Redis clients (the admin user of TEST_REDIS_URL). */
+export const REDIS_SECURITY: RedisOptions = (() => {
+  const ca = caOf('TEST_REDIS_TLS_CA_FILE');
+  const password = secretOf('TEST_REDIS_PASSWORD');
+  const username = testFile('TEST_REDIS_USERNAME');
+  return {
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(ca ? { tls: { ca, rejectUnauthorized: true } } : {}),
+  };
+})();
+
+/** mysql2 options of a connection as the test support's MySQL admin (root) to `url`. */
+export function mysqlTestOptions(url: string): ConnectionOptions {
+  const ca = caOf('TEST_MYSQL_TLS_CA_FILE');
+  const password = secretOf('TEST_MYSQL_PASSWORD');
+  return {
+    uri: url,
+    ...(password ? { password } : {}),
+    ...(ca ? { ssl: { ca, rejectUnauthorized: true, verifyIdentity: true } } : {}),
+  };
+}
+
+/** The MySQL settings of a service (or CLI, or TypeORM) connecting as the tests' admin. */
+export function mysqlTestSettings(): Record<string, string> {
+  const ca = testFile('TEST_MYSQL_TLS_CA_FILE');
+  const passwordFile = testFile('TEST_MYSQL_PASSWORD_FILE');
+  return {
+    ...(passwordFile ? { MYSQL_PASSWORD_FILE: passwordFile } : {}),
+    ...(ca ? { MYSQL_TLS: 'true', MYSQL_TLS_CA_FILE: ca } : {}),
+  };
+}
+
+/** The TLS part of mysqlOptions() for a test DataSource, with the admin's password. */
+export function mysqlTestSecurity() {
+  const ca = testFile('TEST_MYSQL_TLS_CA_FILE');
+  return {
+    MYSQL_PASSWORD: secretOf('TEST_MYSQL_PASSWORD'),
+    MYSQL_TLS: Boolean(ca),
+    MYSQL_TLS_CA_FILE: ca,
+  };
+}
+
+/**
+ * What a service started by a test needs on the secured stack: its own Kafka and Redis users
+ * (least privilege, passwords as files), TLS with the stack's CA. Empty on the plain stack.
+ */
+export function serviceSecurityEnv(): Record<string, string> {
+  if (!SECURE) return mysqlTestSettings();
+  const set = (entries: [string, string | undefined][]) =>
+    Object.fromEntries(entries.filter((e): e is [string, string] => !!e[1]));
+  return set([
+    ['KAFKA_SASL_MECHANISM', testFile('TEST_KAFKA_SASL_MECHANISM')],
+    ['KAFKA_SASL_USERNAME', testFile('TEST_KAFKA_SERVICE_USERNAME')],
+    ['KAFKA_SASL_PASSWORD_FILE', testFile('TEST_KAFKA_SERVICE_PASSWORD_FILE')],
+    ['KAFKA_TLS', 'true'],
+    ['KAFKA_TLS_CA_FILE', testFile('TEST_KAFKA_TLS_CA_FILE')],
+    ['REDIS_USERNAME', testFile('TEST_REDIS_SERVICE_USERNAME')],
+    ['REDIS_PASSWORD_FILE', testFile('TEST_REDIS_SERVICE_PASSWORD_FILE')],
+    ['REDIS_TLS', 'true'],
+    ['REDIS_TLS_CA_FILE', testFile('TEST_REDIS_TLS_CA_FILE')],
+    ...Object.entries(mysqlTestSettings()),
+  ]);
+}
+
+/** A URL without its user and password (the service gets its own as separate settings). */
+export function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
 
 /** `host:port,...` as ioredis' Cluster wants its seed nodes. */
 export function clusterNodes(list: string) {
@@ -34,8 +145,8 @@ export function clusterNodes(list: string) {
 /** A client of the stack's Redis: the cluster when the run targets one, else REDIS_URL. */
 export function testRedis(keyPrefix: string): Redis | Cluster {
   return REDIS_CLUSTER_NODES
-    ? new Cluster(clusterNodes(REDIS_CLUSTER_NODES), { keyPrefix })
-    : new Redis(REDIS_URL, { keyPrefix });
+    ? new Cluster(clusterNodes(REDIS_CLUSTER_NODES), { keyPrefix, redisOptions: REDIS_SECURITY })
+    : new Redis(REDIS_URL, { keyPrefix, ...REDIS_SECURITY });
 }
 
 /** The servers holding keys (every master of a cluster), without a key prefix. */
@@ -76,11 +187,12 @@ export function serviceEnv(env: TestEnv, httpPort: number, extra: Record<string,
     KAFKA_TOPIC_PARTITIONS: String(env.partitions),
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     MYSQL_URL: env.mysqlUrl,
-    REDIS_URL: env.redisUrl,
+    REDIS_URL: SECURE ? withoutCredentials(env.redisUrl) : env.redisUrl,
     ...(env.redisClusterNodes ? { REDIS_CLUSTER_NODES: env.redisClusterNodes } : {}),
     REDIS_KEY_PREFIX: env.redisPrefix,
     HTTP_PORT: String(httpPort),
     LOG_LEVEL: 'info',
+    ...serviceSecurityEnv(),
     ...extra,
   };
 }

@@ -2,7 +2,17 @@ import Redis, { Cluster } from 'ioredis';
 import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
 import { unpackEvents } from '@invalidator/versioning';
-import { MYSQL_ROOT_URL, TestEnv, clusterNodes, keyServers, newTestEnv, waitFor } from './test-env';
+import {
+  KAFKA_SECURITY,
+  MYSQL_ROOT_URL,
+  REDIS_SECURITY,
+  TestEnv,
+  clusterNodes,
+  keyServers,
+  mysqlTestOptions,
+  newTestEnv,
+  waitFor,
+} from './test-env';
 import { TestEvent, entityKey } from './events';
 
 export interface AuditRow {
@@ -33,11 +43,15 @@ export class World {
     this.kafka = new Kafka({
       clientId: `test-${env.id}`,
       brokers: env.brokers,
+      ...KAFKA_SECURITY,
       logLevel: logLevel.NOTHING,
     });
     this.redis = env.redisClusterNodes
-      ? new Cluster(clusterNodes(env.redisClusterNodes), { keyPrefix: env.redisPrefix })
-      : new Redis(env.redisUrl, { keyPrefix: env.redisPrefix });
+      ? new Cluster(clusterNodes(env.redisClusterNodes), {
+          keyPrefix: env.redisPrefix,
+          redisOptions: REDIS_SECURITY,
+        })
+      : new Redis(env.redisUrl, { keyPrefix: env.redisPrefix, ...REDIS_SECURITY });
   }
 
   /** `redisUrl`: a Redis of the test's own (a private redis-server) instead of the stack's. */
@@ -50,10 +64,10 @@ export class World {
     const world = new World(
       options.redisUrl ? { ...env, redisUrl: options.redisUrl, redisClusterNodes: undefined } : env,
     );
-    world.root = await mysql.createConnection(MYSQL_ROOT_URL);
+    world.root = await mysql.createConnection(mysqlTestOptions(MYSQL_ROOT_URL));
     await world.root.query(`CREATE DATABASE \`${world.env.database}\``);
     world.db = await mysql.createConnection({
-      uri: world.env.mysqlUrl,
+      ...mysqlTestOptions(world.env.mysqlUrl),
       supportBigNumbers: true,
       bigNumberStrings: true,
     });
@@ -219,7 +233,10 @@ export class World {
   }
 
   private servers(): Redis[] {
-    return keyServers(this.redis, () => (this.plain ??= new Redis(this.env.redisUrl)));
+    return keyServers(
+      this.redis,
+      () => (this.plain ??= new Redis(this.env.redisUrl, REDIS_SECURITY)),
+    );
   }
 
   async exists(key: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
+import { AdminLockout } from './http/admin-lockout';
 import { EventsController } from './http/events.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
@@ -82,6 +83,7 @@ export class AppModule {
         RetentionScheduler,
         VersionRepublisher,
         StalenessScheduler,
+        AdminLockout,
       ],
     };
   }

@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
+import { hardenHttp } from './http/http-hardening';
+import { StoresRefusedError, preflightStores } from './startup/store-preflight';
 
 function loadConfig(): AppConfig {
   try {
@@ -16,11 +19,27 @@ function loadConfig(): AppConfig {
   }
 }
 
+/** Exit 3: a store refused us (credentials, TLS); an outage only delays start-up. */
+async function checkStores(config: AppConfig): Promise<void> {
+  try {
+    await preflightStores(config);
+  } catch (error) {
+    if (!(error instanceof StoresRefusedError)) throw error;
+    process.stderr.write(`invalidator: ${error.message}\n`);
+    process.exit(3);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  await checkStores(config);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  hardenHttp(app, config);
   // Plain WebSockets (the dashboard's feed) on the HTTP server's port.
   app.useWebSocketAdapter(new WsAdapter(app));
   app.connectMicroservice({ strategy: app.get(KafkaBatchTransport) }, { inheritAppConfig: true });

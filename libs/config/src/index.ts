@@ -1,3 +1,9 @@
 export { APP_CONFIG, ConfigModule } from './config.module';
-export { ConfigError, MAX_LOCK_TTL_MS, parseConfig } from './config.schema';
+export {
+  ConfigError,
+  MAX_LOCK_TTL_MS,
+  SECRET_SETTINGS,
+  parseConfig,
+  secretValues,
+} from './config.schema';
 export type { AppConfig } from './config.schema';

@@ -27,7 +27,8 @@ export const METRIC = {
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
 export type AdminAccessOutcome = 'accepted' | 'refused';
-export type AdminAccessReason = 'ok' | 'missing_token' | 'wrong_token' | 'bad_request';
+export type AdminAccessReason =
+  'ok' | 'missing_token' | 'wrong_token' | 'bad_request' | 'locked_out';
 
 export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
 /** 0 closed, 1 half-open, 2 open: alert on `== 2`. */

@@ -1,4 +1,4 @@
-export { REDIS_CLIENT } from './redis.provider';
+export { REDIS_CLIENT, redisSecurity, redisUrl } from './redis.provider';
 export { RedisModule } from './redis.module';
 export { RedisReadiness } from './redis-readiness';
 export { scanKeys } from './scan-keys';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
 import { LOCKING_MIGRATIONS } from '@invalidator/locking';
@@ -5,15 +6,69 @@ import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
 import { VERSIONING_MIGRATIONS } from './migrations';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
+type MysqlSecurity = Partial<
+  Pick<
+    AppConfig,
+    | 'MYSQL_PASSWORD'
+    | 'MYSQL_MIGRATIONS_USER'
+    | 'MYSQL_MIGRATIONS_PASSWORD'
+    | 'MYSQL_TLS'
+    | 'MYSQL_TLS_CA_FILE'
+    | 'MYSQL_TLS_CERT_FILE'
+    | 'MYSQL_TLS_KEY_FILE'
+  >
+>;
+
+/** Who connects: the service's runtime (DML) user, or the migrations (DDL) user. */
+export type MysqlRole = 'runtime' | 'migrations';
+
+/** mysql2's TLS options: the server's certificate and its name are always verified. */
+export function mysqlTls(config: MysqlSecurity) {
+  if (!config.MYSQL_TLS) return undefined;
+  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  return {
+    ca: read(config.MYSQL_TLS_CA_FILE),
+    cert: read(config.MYSQL_TLS_CERT_FILE),
+    key: read(config.MYSQL_TLS_KEY_FILE),
+    rejectUnauthorized: true,
+    verifyIdentity: true,
+  };
+}
+
+/**
+ * Host, port, user, password and database of MYSQL_URL, the password replaced by
+ * MYSQL_PASSWORD (the migrations role: MYSQL_MIGRATIONS_USER and its password).
+ */
+export function mysqlEndpoint(
+  config: Pick<AppConfig, 'MYSQL_URL'> & MysqlSecurity,
+  role: MysqlRole = 'runtime',
+) {
+  const url = new URL(config.MYSQL_URL);
+  const urlUser = decodeURIComponent(url.username) || 'root';
+  const urlPassword = url.password ? decodeURIComponent(url.password) : undefined;
+  const runtimePassword = config.MYSQL_PASSWORD ?? urlPassword;
+  const migrationsUser = role === 'migrations' ? config.MYSQL_MIGRATIONS_USER : undefined;
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 3306,
+    username: migrationsUser ?? urlUser,
+    password: migrationsUser ? config.MYSQL_MIGRATIONS_PASSWORD : runtimePassword,
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined,
+  };
+}
+
 /** The one MySQL connection setup, shared by the service, the CLI and the tests. */
 export function mysqlOptions(
   config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
-    Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>>,
+    Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>> &
+    MysqlSecurity,
+  role: MysqlRole = 'runtime',
 ): DataSourceOptions {
   const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
   return {
     type: 'mysql',
-    url: config.MYSQL_URL,
+    ...mysqlEndpoint(config, role),
+    ssl: mysqlTls(config),
     // Every query is raw SQL in a repository: TypeORM needs no entity metadata.
     // Each lib migrates the tables it owns; TypeORM orders them by their timestamps.
     migrations: [...VERSIONING_MIGRATIONS, ...LOCKING_MIGRATIONS, ...MONITORING_MIGRATIONS],
