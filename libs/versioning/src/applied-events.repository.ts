@@ -30,7 +30,8 @@ export class AppliedEventsRepository {
     for (const row of keyed)
       found.push({
         eventId: id,
-        ...row,
+        topic: row.topic,
+        partition: row.partition,
         offset: String(row.offset),
         appliedAt: row.processed_at,
         fenceToken: '',
