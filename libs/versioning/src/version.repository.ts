@@ -57,8 +57,28 @@ interface VersionRow {
   updated_at: Date;
 }
 
-/** A Kafka event, applied once per offset; partition -1 is a manual bump's idempotency key. */
-const fromKafka = (event: InboxEntry) => event.partition >= 0;
+/** Kafka events (applied once per offset) and manual bumps' keys (partition -1, once per id). */
+function bySource(events: InboxEntry[]): { streamed: InboxEntry[]; keyed: InboxEntry[] } {
+  const streamed: InboxEntry[] = [];
+  const keyed: InboxEntry[] = [];
+  for (const event of events) (event.partition >= 0 ? streamed : keyed).push(event);
+  return { streamed, keyed };
+}
+
+/**
+ * The data types of the events, plus `more`. Events of one type share one read-only types
+ * array (the plan's), so each distinct array is read once, not once per event.
+ */
+function typesOf(events: InboxEntry[], more: readonly string[] = []): Set<string> {
+  const types = new Set(more);
+  const seen = new Set<readonly string[]>();
+  for (const { dataTypes } of events) {
+    if (seen.has(dataTypes)) continue;
+    seen.add(dataTypes);
+    dataTypes.forEach((t) => types.add(t));
+  }
+  return types;
+}
 
 const toState = (row: VersionRow): VersionState => ({
   dataType: row.data_type,
@@ -152,10 +172,11 @@ export class VersionRepository {
         request.sessionIdleTimeoutS,
       );
       await this.createMissingRows(runner, request);
-      await this.ledger.ensureRows(runner, request.events.filter(fromKafka));
+      const sources = bySource(request.events);
+      await this.ledger.ensureRows(runner, sources.streamed);
       await runner.startTransaction('REPEATABLE READ');
       try {
-        const result = await this.bumpInTransaction(runner, request);
+        const result = await this.bumpInTransaction(runner, request, sources);
         await request.beforeCommit?.();
         await runner.commitTransaction();
         return result;
@@ -176,8 +197,7 @@ export class VersionRepository {
    * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
    */
   private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
-    const wanted = new Set(request.uninboxedDataTypes ?? []);
-    for (const event of request.events) event.dataTypes.forEach((t) => wanted.add(t));
+    const wanted = typesOf(request.events, request.uninboxedDataTypes);
     if (wanted.size === 0) return;
     const existing: { data_type: string }[] = await runner.query(
       'SELECT data_type FROM shop_data_versions WHERE data_type IN (?)',
@@ -214,15 +234,15 @@ export class VersionRepository {
     this.sessionTimeouts.set(connection, wanted);
   }
 
-  private async bumpInTransaction(runner: QueryRunner, request: BumpRequest): Promise<BumpResult> {
-    const keyed = await this.insertIntoInbox(
-      runner,
-      request.events.filter((e) => !fromKafka(e)),
-    );
-    const streamed = await this.ledger.claim(runner, request.events.filter(fromKafka));
+  private async bumpInTransaction(
+    runner: QueryRunner,
+    request: BumpRequest,
+    sources: ReturnType<typeof bySource>,
+  ): Promise<BumpResult> {
+    const keyed = await this.insertIntoInbox(runner, sources.keyed);
+    const streamed = await this.ledger.claim(runner, sources.streamed);
     const applied = [...keyed.applied, ...streamed.applied];
-    const dataTypes = new Set(request.uninboxedDataTypes ?? []);
-    for (const event of applied) event.dataTypes.forEach((t) => dataTypes.add(t));
+    const dataTypes = typesOf(applied, request.uninboxedDataTypes);
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
     await this.writeAudit(runner, bumped, keyed.applied, request);
