@@ -81,9 +81,9 @@ describe('VersionRepository against a real MariaDB', () => {
     expect(again.bumped).toEqual([]);
     expect(again.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000005']);
     expect(await world.versions()).toEqual(before);
-    // Any offset below the partition's next one counts as applied, whatever the id.
-    const older = await bump('00000000-0000-4000-8000-000000000003', 13n);
-    expect(older.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000003']);
+    // An older offset below the partition's next one, redelivered: the ledger names it there.
+    const older = await bump('00000000-0000-4000-8000-000000000004', 13n);
+    expect(older.duplicateEventIds).toEqual(['00000000-0000-4000-8000-000000000004']);
     expect(await world.versions()).toEqual(before);
   });
 
@@ -159,5 +159,51 @@ describe('VersionRepository against a real MariaDB', () => {
       );
     await expect(insert(last.new_version, 'f'.repeat(64))).rejects.toThrow(/Duplicate/);
     await expect(insert('999999', last.new_hash)).rejects.toThrow(/Duplicate/);
+  });
+
+  it('below the ledger mark, only the event it applied at that offset is a duplicate; any other is a regression, applied, and the mark follows it', async () => {
+    const at = (eventId: string, offset: number) => ({
+      eventId,
+      topic: 'regress',
+      partition: 0,
+      offset: String(offset),
+      dataTypes: ['products', 'global'],
+    });
+    const bumpAt = (events: ReturnType<typeof at>[], fenceToken: bigint) =>
+      repository.bumpVersions({ events, fenceToken, actor: 'test', lockWaitTimeoutMs: 2000 });
+    const id = (n: number) => `00000000-0000-4000-8000-0000000005${String(n).padStart(2, '0')}`;
+    // The old log: offsets 10..14 applied, the mark at 15.
+    await bumpAt(
+      [10, 11, 12, 13, 14].map((o) => at(id(o), o)),
+      100n,
+    );
+    const mark = async () =>
+      (
+        await world.query<{ next_offset: string }>(
+          "SELECT next_offset FROM partition_offsets WHERE topic = 'regress'",
+        )
+      )[0].next_offset;
+    expect(await mark()).toBe('15');
+
+    // A redelivery of 11 and 12: the same ids at the same offsets.
+    const redelivery = await bumpAt([at(id(11), 11), at(id(12), 12)], 101n);
+    expect(redelivery.duplicateEventIds).toEqual([id(11), id(12)]);
+    expect(redelivery.bumped).toEqual([]);
+    expect(redelivery.offsetRegressions).toEqual([]);
+    expect(await mark()).toBe('15');
+
+    // A new log from 0: new ids below the mark, and a known id at another offset.
+    const fresh = await bumpAt([at(id(90), 0), at(id(91), 1), at(id(10), 2)], 102n);
+    expect(fresh.appliedEventIds).toEqual([id(90), id(91), id(10)]);
+    expect(fresh.bumped.map((b) => b.dataType)).toEqual(['global', 'products']);
+    expect(fresh.offsetRegressions).toEqual([
+      { topic: 'regress', partition: 0, ledgerNextOffset: '15', firstOffset: '0', events: 3 },
+    ]);
+    expect(await mark()).toBe('3');
+
+    // The new log redelivered: duplicates, though old batches cover the same offsets too.
+    const again = await bumpAt([at(id(90), 0), at(id(91), 1)], 103n);
+    expect(again.duplicateEventIds).toEqual([id(90), id(91)]);
+    expect(again.offsetRegressions).toEqual([]);
   });
 });

@@ -87,6 +87,7 @@ export class FakeStores {
         current: [...this.versions].map(([t, v]) => state(t, v)),
         appliedEventIds: applied.map((e) => e.eventId),
         duplicateEventIds: request.events.filter((e) => !applied.includes(e)).map((e) => e.eventId),
+        offsetRegressions: [],
       };
     },
     auditedOutcome: async (eventId: string) => this.audit.get(eventId) ?? [],

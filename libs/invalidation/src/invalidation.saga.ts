@@ -64,6 +64,7 @@ export class InvalidationSaga {
           },
         }),
       );
+      this.telemetry.offsetRegressed(result.offsetRegressions);
       // Versions go out before the purge: the web tier keys on them, so every older entry is
       // unreachable from here on even if the purge below fails and is retried.
       await this.telemetry.timed('publish', () =>

@@ -9,7 +9,7 @@ import {
   SagaStage,
   SagaStats,
 } from '@invalidator/monitoring';
-import { THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
+import { OffsetRegression, THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { SAGA_LOG } from './saga-log';
 import { SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
@@ -64,6 +64,36 @@ export class SagaTelemetry {
     for (const v of current)
       if (!v.dataType.startsWith(THROWAWAY_TYPE_PREFIX))
         this.metrics.dataVersion.set({ type: v.dataType }, Number(v.version));
+  }
+
+  /**
+   * Partitions whose offsets went back below the ledger's mark (a topic recreated, a log
+   * truncated, another Kafka cluster): their events were applied as new, which costs cache
+   * misses; the operator must know, as a skipped event would have gone unnoticed.
+   */
+  offsetRegressed(regressions: OffsetRegression[]): void {
+    for (const regression of regressions) {
+      this.metrics.offsetRegressions.inc();
+      void this.alerts.raise({
+        kind: 'offset_regression',
+        severity: 'CRITICAL',
+        message:
+          `partition ${regression.topic}/${regression.partition} delivered offset ${regression.firstOffset}, ` +
+          `below the ledger's ${regression.ledgerNextOffset}, with events the ledger never applied: ` +
+          'applied them as new and moved the ledger to the new offsets',
+        correctiveAction:
+          'Find why the offsets went back: the topic deleted and recreated, an unclean leader election ' +
+          'truncating the log, or this database now behind another Kafka cluster. Nothing is stale ' +
+          '(the events were applied); events lost from a truncated log must be republished.',
+        details: {
+          topic: regression.topic,
+          partition: regression.partition,
+          ledger_next_offset: regression.ledgerNextOffset,
+          first_offset: regression.firstOffset,
+          events: regression.events,
+        },
+      });
+    }
   }
 
   /** One failed attempt of a batch; the breaker's own refusals are not attempts. */

@@ -23,6 +23,7 @@ export const METRIC = {
   cacheFreshnessNines: 'invalidator_cache_freshness_nines',
   cacheStalenessSampled: 'invalidator_cache_staleness_sampled_entries',
   rowsPruned: 'invalidator_rows_pruned_total',
+  offsetRegressions: 'invalidator_offset_regressions_total',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -56,6 +57,7 @@ export class InvalidatorMetrics {
   readonly cacheFreshnessNines: Gauge;
   readonly cacheStalenessSampled: Gauge;
   readonly rowsPruned: Counter<'table'>;
+  readonly offsetRegressions: Counter;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -188,6 +190,12 @@ export class InvalidatorMetrics {
       name: METRIC.adminAccess,
       help: 'Admin access attempts (bump route, dashboard data and socket), by route, outcome and reason',
       labelNames: ['route', 'outcome', 'reason'],
+      registers: [registry],
+    });
+    // No labels, so the series exists at 0 from start-up and `increase()` sees the first one.
+    this.offsetRegressions = new Counter({
+      name: METRIC.offsetRegressions,
+      help: 'Partitions found below the offset ledger (topic recreated, log truncated, new cluster): their events applied as new',
       registers: [registry],
     });
   }

@@ -14,3 +14,4 @@ export type { AppliedEvent } from './applied-events.repository';
 export { RETAINED_TABLES, RetentionRepository } from './retention.repository';
 export type { RetainedTable } from './retention.repository';
 export { PACKED_EVENT_BYTES, packEvents, unpackEvents } from './offset-ledger';
+export type { OffsetRegression } from './offset-ledger';

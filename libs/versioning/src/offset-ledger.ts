@@ -9,6 +9,24 @@ const pairKey = (topic: string, partition: number) => `${topic}\u0000${partition
 /** a < b for Kafka offsets (non-negative, no leading zeros): exact, and no bigint per event. */
 const offsetBelow = (a: string, b: string) => (a.length !== b.length ? a.length < b.length : a < b);
 
+/** A partition whose events sat below the ledger's mark but were not the events it applied. */
+export interface OffsetRegression {
+  topic: string;
+  partition: number;
+  /** The ledger's next offset before this saga. */
+  ledgerNextOffset: string;
+  /** The lowest offset that was not a redelivery. */
+  firstOffset: string;
+  /** How many such events this saga applied. */
+  events: number;
+}
+
+export interface Claim {
+  applied: InboxEntry[];
+  duplicates: InboxEntry[];
+  regressions: OffsetRegression[];
+}
+
 interface Slice {
   topic: string;
   partition: number;
@@ -116,9 +134,16 @@ export class OffsetLedger {
     missing.forEach((s) => this.known.add(pairKey(s.topic, s.partition)));
   }
 
-  /** Locks the partitions' rows and splits the events into those to apply and those applied. */
-  async claim(runner: QueryRunner, events: InboxEntry[]) {
-    if (events.length === 0) return { applied: [], duplicates: [] };
+  /**
+   * Locks the partitions' rows and splits the events into those to apply and those applied.
+   * An event below its partition's next offset is a redelivery only if a retained
+   * applied_batches row holds that very event id at that very offset; any other event there
+   * is new (the topic was recreated, the log truncated, the database met another cluster)
+   * and is applied: a bump costs a cache miss, a skip would cost staleness. Such partitions
+   * come back as regressions, and record() moves their rows to the new offsets.
+   */
+  async claim(runner: QueryRunner, events: InboxEntry[]): Promise<Claim> {
+    if (events.length === 0) return { applied: [], duplicates: [], regressions: [] };
     const parts = slices(events);
     const rows: { topic: string; partition: number; next_offset: string }[] = await runner.query(
       `SELECT topic, \`partition\`, next_offset FROM partition_offsets
@@ -129,18 +154,78 @@ export class OffsetLedger {
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
     const applied: InboxEntry[] = [];
     const duplicates: InboxEntry[] = [];
+    const regressions: OffsetRegression[] = [];
     for (const part of parts) {
       const from = next.get(pairKey(part.topic, part.partition));
       // ensureRows ran before the transaction; a row missing now was deleted by hand.
       if (from === undefined) this.known.delete(pairKey(part.topic, part.partition));
-      for (const entry of part.entries)
-        (from !== undefined && offsetBelow(entry.offset, from) ? duplicates : applied).push(entry);
+      const below =
+        from === undefined ? [] : part.entries.filter((e) => offsetBelow(e.offset, from));
+      if (below.length === 0) {
+        applied.push(...part.entries);
+        continue;
+      }
+      const redelivered = await this.redelivered(runner, part, below);
+      const regressed = below.filter((e) => !redelivered.has(e));
+      for (const entry of part.entries) (redelivered.has(entry) ? duplicates : applied).push(entry);
+      if (regressed.length > 0)
+        regressions.push({
+          topic: part.topic,
+          partition: part.partition,
+          ledgerNextOffset: from as string,
+          firstOffset: regressed[0].offset,
+          events: regressed.length,
+        });
     }
-    return { applied, duplicates };
+    return { applied, duplicates, regressions };
+  }
+
+  /**
+   * The events below the ledger's mark that a retained applied_batches row names at their own
+   * offset: the packed ids carry both. Read under the partition row's lock, which every
+   * writer of the partition's batches holds too.
+   */
+  private async redelivered(
+    runner: QueryRunner,
+    part: Slice,
+    below: InboxEntry[],
+  ): Promise<Set<InboxEntry>> {
+    const byOffset = new Map<string, InboxEntry[]>();
+    let low = below[0].offset;
+    let high = below[0].offset;
+    for (const entry of below) {
+      byOffset.set(entry.offset, [...(byOffset.get(entry.offset) ?? []), entry]);
+      if (offsetBelow(entry.offset, low)) low = entry.offset;
+      if (offsetBelow(high, entry.offset)) high = entry.offset;
+    }
+    const batches: { first_offset: string; event_ids: Buffer }[] = await runner.query(
+      `SELECT first_offset, event_ids FROM applied_batches
+       WHERE topic = ? AND \`partition\` = ? AND next_offset > ? AND first_offset <= ?`,
+      [part.topic, part.partition, low, high],
+    );
+    const found = new Set<InboxEntry>();
+    const id = Buffer.allocUnsafe(16);
+    for (const batch of batches) {
+      const first = BigInt(batch.first_offset);
+      const packed = batch.event_ids;
+      for (let at = 0; at + PACKED_EVENT_BYTES <= packed.length; at += PACKED_EVENT_BYTES) {
+        const offset = (first + BigInt(packed.readUInt32BE(at + 16))).toString();
+        for (const entry of byOffset.get(offset) ?? []) {
+          writeUuid(id, 0, entry.eventId);
+          if (packed.compare(id, 0, 16, at, at + 16) === 0) found.add(entry);
+        }
+      }
+    }
+    return found;
   }
 
   /** Moves each partition's next offset past what was applied and records the events. */
-  async record(runner: QueryRunner, applied: InboxEntry[], fenceToken: bigint): Promise<void> {
+  async record(
+    runner: QueryRunner,
+    applied: InboxEntry[],
+    fenceToken: bigint,
+    regressions: OffsetRegression[] = [],
+  ): Promise<void> {
     const parts = slices(applied);
     if (parts.length === 0) return;
     const batches = parts.map((part) => {
@@ -155,13 +240,23 @@ export class OffsetLedger {
       const last = BigInt(ordered[ordered.length - 1].offset);
       return { part, first, next: last + 1n, packed: packEvents(ordered, first) };
     });
-    await runner.query(
-      `INSERT INTO partition_offsets (topic, \`partition\`, next_offset, updated_at)
-       VALUES ${batches.map(() => '(?, ?, ?, NOW(6))').join(', ')}
-       ON DUPLICATE KEY UPDATE next_offset = GREATEST(next_offset, VALUES(next_offset)),
-         updated_at = VALUES(updated_at)`,
-      batches.flatMap((b) => [b.part.topic, b.part.partition, b.next.toString()]),
-    );
+    // A regressed partition's mark is set to the new offsets (the old mark was another log's);
+    // any other moves forward only.
+    const regressed = new Set(regressions.map((r) => pairKey(r.topic, r.partition)));
+    const isRegressed = (b: (typeof batches)[number]) =>
+      regressed.has(pairKey(b.part.topic, b.part.partition));
+    for (const [group, update] of [
+      [batches.filter((b) => !isRegressed(b)), 'GREATEST(next_offset, VALUES(next_offset))'],
+      [batches.filter(isRegressed), 'VALUES(next_offset)'],
+    ] as const) {
+      if (group.length === 0) continue;
+      await runner.query(
+        `INSERT INTO partition_offsets (topic, \`partition\`, next_offset, updated_at)
+         VALUES ${group.map(() => '(?, ?, ?, NOW(6))').join(', ')}
+         ON DUPLICATE KEY UPDATE next_offset = ${update}, updated_at = VALUES(updated_at)`,
+        group.flatMap((b) => [b.part.topic, b.part.partition, b.next.toString()]),
+      );
+    }
     await runner.query(
       `INSERT INTO applied_batches
          (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
-import { OffsetLedger } from './offset-ledger';
+import { OffsetLedger, OffsetRegression } from './offset-ledger';
 import { versionHash } from './version-hash';
 
 export interface InboxEntry {
@@ -47,6 +47,8 @@ export interface BumpResult {
   current: VersionState[];
   appliedEventIds: string[];
   duplicateEventIds: string[];
+  /** Partitions whose offsets went back below the ledger's mark: their new events were applied. */
+  offsetRegressions: OffsetRegression[];
 }
 
 interface VersionRow {
@@ -246,7 +248,7 @@ export class VersionRepository {
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
     await this.writeAudit(runner, bumped, keyed.applied, request);
-    await this.ledger.record(runner, streamed.applied, request.fenceToken);
+    await this.ledger.record(runner, streamed.applied, request.fenceToken, streamed.regressions);
     // A locking read: the transaction's snapshot opened at its first read (the inbox), before
     // a concurrent bump of another type may have committed; the global string must be built
     // from the rows as committed, which the locks taken in bumpFenced now hold still.
@@ -256,6 +258,7 @@ export class VersionRepository {
       current: current.map(toState),
       appliedEventIds: applied.map((e) => e.eventId),
       duplicateEventIds: [...keyed.duplicates, ...streamed.duplicates.map((e) => e.eventId)],
+      offsetRegressions: streamed.regressions,
     };
   }
 
