@@ -162,7 +162,8 @@ export class OffsetLedger {
       const below =
         from === undefined ? [] : part.entries.filter((e) => offsetBelow(e.offset, from));
       if (below.length === 0) {
-        applied.push(...part.entries);
+        // A loop, not a spread: a saga's partition can hold more events than a call's arguments.
+        for (const entry of part.entries) applied.push(entry);
         continue;
       }
       const redelivered = await this.redelivered(runner, part, below);
