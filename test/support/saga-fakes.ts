@@ -128,6 +128,7 @@ export class FakeStores {
     lockAttempt: () => () => undefined,
     fallback: () => undefined,
     versionsPublished: () => undefined,
+    offsetRegressed: () => undefined,
     attemptFailed: () => undefined,
     retrying: () => undefined,
     manualBumpRetrying: () => undefined,
