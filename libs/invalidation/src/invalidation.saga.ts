@@ -10,7 +10,7 @@ import { SagaTelemetry } from './saga-telemetry';
 import { SagaReport, SagaWork } from './saga-work';
 
 /**
- * One attempt of the invalidation saga, in the order of DESIGN.md: lock (or the row-lock
+ * One attempt of the invalidation saga, in the order of docs/ARCHITECTURE.md: lock (or the row-lock
  * fallback), transaction, publish versions, purge, release. The batch loop around it
  * (batch-invalidation.ts) validates and coalesces before, and commits offsets after.
  */
