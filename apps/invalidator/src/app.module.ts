@@ -11,7 +11,7 @@ import { RedisModule } from '@invalidator/redis';
 import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { AdminController } from './http/admin.controller';
-import { AdminLockout } from './http/admin-lockout';
+import { AdminGuardModule } from './http/admin-guard.module';
 import { EventsController } from './http/events.controller';
 import { HealthController } from './http/health.controller';
 import { MonitoringController } from './http/monitoring.controller';
@@ -63,6 +63,7 @@ export class AppModule {
         LockingModule,
         VersioningModule,
         KafkaModule,
+        AdminGuardModule,
         InvalidationModule.forConsumer({
           imports: [KafkaModule],
           deadLetters: DeadLetterPublisher,
@@ -83,7 +84,6 @@ export class AppModule {
         RetentionScheduler,
         VersionRepublisher,
         StalenessScheduler,
-        AdminLockout,
       ],
     };
   }

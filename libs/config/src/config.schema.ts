@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { trustProxy } from './trust-proxy';
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const boolFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -111,6 +112,8 @@ const configFields = z.object({
   HTTP_PORT: intIn(0, 65535).default(3000),
   /** Largest request body accepted (413 beyond). */
   HTTP_BODY_LIMIT_BYTES: intIn(256, 1024 * 1024).default(4096),
+  /** Which proxies' X-Forwarded-For tells the client's address (Express's `trust proxy`). */
+  HTTP_TRUST_PROXY: trustProxy.default(false),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Bad admin tokens from one client within ADMIN_LOCKOUT_WINDOW_MS before it gets 429s. */
   ADMIN_LOCKOUT_ATTEMPTS: intIn(1, 10000).default(10),

@@ -3,6 +3,7 @@ export { LockLostError, LockUnavailableError } from './errors';
 export { LockService } from './lock.service';
 export type { FencedLock, ReleaseOutcome } from './lock.service';
 export { LockingModule } from './locking.module';
+export { LockoutCounter } from './lockout-counter';
 export { LockSweeper } from './lock-sweeper';
 export type { SweptLock } from './lock-sweeper';
 export { FenceTokenRepository } from './fence-token.repository';

@@ -1,18 +1,8 @@
-import {
-  Controller,
-  Get,
-  Headers,
-  Inject,
-  NotFoundException,
-  Param,
-  Res,
-  UnauthorizedException,
-} from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { join } from 'node:path';
-import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { bearerToken, judgeAdminToken } from '../http/admin-token';
+import { AdminGuard } from '../http/admin-guard';
 import { DashboardService, DashboardSnapshot } from './dashboard.service';
 
 const PUBLIC_DIR = join(__dirname, 'public');
@@ -51,7 +41,7 @@ function secureHeaders(res: Response): void {
 @Controller('dashboard')
 export class DashboardController {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly guard: AdminGuard,
     private readonly dashboard: DashboardService,
     private readonly metrics: InvalidatorMetrics,
   ) {}
@@ -74,14 +64,12 @@ export class DashboardController {
 
   @Get('snapshot')
   async snapshot(
-    @Headers('authorization') authorization: string | undefined,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<DashboardSnapshot> {
-    const token = this.config.ADMIN_TOKEN;
-    if (token !== undefined) {
-      const judged = judgeAdminToken(token, bearerToken(authorization));
-      this.metrics.countAdminAccess('dashboard', judged);
-      if (judged !== 'ok') throw new UnauthorizedException('a valid bearer token is required');
+    if (this.guard.enabled) {
+      await this.guard.admitHttp('dashboard', req, res);
+      this.metrics.countAdminAccess('dashboard', 'ok');
     }
     res.setHeader('Cache-Control', 'no-store');
     return this.dashboard.snapshot();

@@ -5,7 +5,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { WebSocket } from 'ws';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { judgeAdminToken } from '../http/admin-token';
+import { AdminGuard } from '../http/admin-guard';
 import { DashboardService } from './dashboard.service';
 import { HistoryPoint, MetricsHistory } from './metrics-history';
 
@@ -17,6 +17,7 @@ export const TOKEN_PROTOCOL_PREFIX = 'token.';
 
 export const CLOSE = {
   unauthorized: { code: 4401, reason: 'unauthorized: a valid dashboard token is required' },
+  lockedOut: { code: 4423, reason: 'locked out: too many bad tokens; retry in' },
   tooManyClients: { code: 4429, reason: 'too many dashboard clients' },
   shutdown: { code: 1001, reason: 'server shutting down' },
 } as const;
@@ -46,15 +47,40 @@ function presentedToken(request: IncomingMessage): string | undefined {
 }
 
 /**
+ * A browser always sends the page's Origin with a WebSocket upgrade: one naming another host
+ * than the request's (a page elsewhere reaching the dashboard through a visitor's browser) is
+ * refused with 403 before any socket opens. X-Forwarded-Host counts too, whoever sent it: a
+ * browser cannot set it. Clients that are not browsers send no Origin; the token decides.
+ */
+export function sameOrigin({ origin, req }: { origin?: string; req: IncomingMessage }): boolean {
+  if (!origin) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const forwardedHost = String(req.headers['x-forwarded-host'] ?? '')
+    .split(',')[0]
+    .trim();
+  return host === req.headers.host || (forwardedHost !== '' && host === forwardedHost);
+}
+
+/**
  * The dashboard's live feed: a snapshot on connect, then at most one update a second per
  * client (built when due), up to DASHBOARD_MAX_CLIENTS clients; with ADMIN_TOKEN set,
- * a client must present it as a subprotocol. Closed cleanly (1001) on shutdown.
+ * a client must present it as a subprotocol (judged by the AdminGuard, lockout included).
+ * Closed cleanly (1001) on shutdown.
  */
 @WebSocketGateway({
   path: DASHBOARD_SOCKET_PATH,
   maxPayload: 4096,
   handleProtocols: (protocols: Set<string>) =>
     protocols.has(DASHBOARD_PROTOCOL) ? DASHBOARD_PROTOCOL : false,
+  verifyClient: (
+    info: { origin?: string; req: IncomingMessage },
+    done: (ok: boolean, code?: number) => void,
+  ) => done(sameOrigin(info), 403),
 })
 export class DashboardGateway
   implements
@@ -69,6 +95,7 @@ export class DashboardGateway
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly guard: AdminGuard,
     private readonly dashboard: DashboardService,
     private readonly history: MetricsHistory,
     private readonly metrics: InvalidatorMetrics,
@@ -80,14 +107,18 @@ export class DashboardGateway
   }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
-    const token = this.config.ADMIN_TOKEN;
-    if (token !== undefined) {
-      const judged = judgeAdminToken(token, presentedToken(request));
-      this.metrics.countAdminAccess('dashboard', judged);
-      if (judged !== 'ok') {
-        socket.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
+    if (this.guard.enabled) {
+      const verdict = await this.guard.judge('dashboard', request, presentedToken(request));
+      if (!verdict.admitted) {
+        if (verdict.reason === 'locked_out') {
+          const { code, reason } = CLOSE.lockedOut;
+          socket.close(code, `${reason} ${verdict.retryAfterSeconds} s`);
+        } else socket.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
         return;
       }
+      this.metrics.countAdminAccess('dashboard', 'ok');
+      // Closed while the guard asked Redis: its disconnect has already been handled.
+      if (socket.readyState !== WebSocket.OPEN) return;
     }
     const cap = this.config.DASHBOARD_MAX_CLIENTS;
     if (this.clients.size >= cap) {

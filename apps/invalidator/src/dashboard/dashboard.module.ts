@@ -3,6 +3,7 @@ import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { VersioningModule } from '@invalidator/versioning';
+import { AdminGuardModule } from '../http/admin-guard.module';
 import { DashboardController } from './dashboard.controller';
 import { DashboardGateway } from './dashboard.gateway';
 import { DashboardService } from './dashboard.service';
@@ -13,7 +14,7 @@ import { MetricsHistory } from './metrics-history';
  * when DASHBOARD_ENABLED: off, neither the page nor the socket exists.
  */
 @Module({
-  imports: [CacheModule, LockingModule, MonitoringModule, VersioningModule],
+  imports: [AdminGuardModule, CacheModule, LockingModule, MonitoringModule, VersioningModule],
   controllers: [DashboardController],
   providers: [MetricsHistory, DashboardService, DashboardGateway],
 })

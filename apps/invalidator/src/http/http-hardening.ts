@@ -22,6 +22,8 @@ const STRICT_CSP = {
  */
 export function hardenHttp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  // Read by the AdminGuard (the client a lockout counts), for HTTP and WebSocket alike.
+  app.set('trust proxy', config.HTTP_TRUST_PROXY);
   app.use(
     helmet({
       contentSecurityPolicy: { useDefaults: false, directives: STRICT_CSP },

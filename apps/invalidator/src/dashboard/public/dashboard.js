@@ -8,6 +8,7 @@
   const TOKEN_KEY = 'invalidator.dashboard.token';
   const UNAUTHORIZED = 4401;
   const TOO_MANY = 4429;
+  const LOCKED_OUT = 4423;
   const HISTORY_SECONDS = 15 * 60;
   const STAGES = ['lock', 'transaction', 'publish', 'purge'];
   const STAGE_COLOURS = {
@@ -96,7 +97,12 @@
       const base = Math.min(500 * 2 ** state.attempt, 15000);
       const delay = Math.round(base * (0.75 + Math.random() * 0.5));
       state.attempt += 1;
-      const why = event.code === TOO_MANY ? 'too many clients; ' : '';
+      const why =
+        event.code === TOO_MANY
+          ? 'too many clients; '
+          : event.code === LOCKED_OUT
+            ? 'locked out after too many bad tokens; '
+            : '';
       setStatus(
         'reconnecting',
         `disconnected (${why}${event.code}); retrying in ${(delay / 1000).toFixed(1)} s`,
