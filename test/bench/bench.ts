@@ -26,6 +26,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { ServiceProcess } from '../support/service-process';
 import { productUpdated } from '../support/events';
+import { seedLedgerHistory } from '../support/ledger-history';
 import { MYSQL_ROOT_URL, waitFor } from '../support/test-env';
 import { World } from '../support/world';
 
@@ -167,33 +168,11 @@ async function drain(
 }
 
 /**
- * History as the service itself writes it: applied_batches rows of 5,000 packed events and the
- * audit of one saga per 30,000 events, up to HISTORY_EVENTS, a day old.
+ * History as the service itself writes it: the ledger's applied_batches up to HISTORY_EVENTS
+ * and the audit of one saga per 30,000 events, a day old.
  */
 async function seedHistory(world: World, events: number) {
-  const perRow = 5000;
-  const rows = Math.ceil(events / perRow);
-  await world.sql.query(
-    `INSERT INTO applied_batches (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
-     VALUES ('bench.history', 0, 0, ?, ?, RANDOM_BYTES(1024), 0, NOW(6) - INTERVAL 1 DAY)`,
-    [perRow, perRow],
-  );
-  // Full-size packed rows, doubled up to the count (RANDOM_BYTES caps at 1024 bytes).
-  await world.sql.query(
-    'UPDATE applied_batches SET event_ids = REPEAT(event_ids, ?) WHERE topic = ?',
-    [(perRow * 20) / 1024, 'bench.history'],
-  );
-  let have = 1;
-  while (have < rows) {
-    const take = Math.min(have, rows - have);
-    await world.sql.query(
-      `INSERT INTO applied_batches (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
-       SELECT topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at
-       FROM applied_batches WHERE topic = 'bench.history' LIMIT ?`,
-      [take],
-    );
-    have += take;
-  }
+  const seeded = await seedLedgerHistory(world, events, 86400);
   const sagas = Math.ceil(events / 30000);
   for (let i = 0; i < sagas; i += 1000) {
     const values = Array.from({ length: Math.min(1000, sagas - i) }, (_, j) => i + j);
@@ -203,7 +182,7 @@ async function seedHistory(world: World, events: number) {
       values.flatMap((v) => [v, v + 1, `h${v}`]),
     );
   }
-  return rows * perRow;
+  return seeded;
 }
 
 /**

@@ -1,5 +1,7 @@
+import { Inject } from '@nestjs/common';
 import { Command } from 'nest-commander';
 import { z } from 'zod';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { AppliedEventsRepository } from '@invalidator/versioning';
 import { OperatorCommand, UsageError } from './usage-error';
 
@@ -7,10 +9,13 @@ import { OperatorCommand, UsageError } from './usage-error';
   name: 'event',
   arguments: '<eventId>',
   description:
-    'Was this event applied, and when? Prints topic, partition, offset and time of each application (within INBOX_RETENTION_HOURS); exits 1 when not found',
+    'Was this event applied, and when? Prints topic, partition, offset and time of each application (a Kafka event within EVENT_LOOKUP_WINDOW_MINUTES, a bump key within INBOX_RETENTION_HOURS); exits 1 when not found',
 })
 export class EventCommand extends OperatorCommand {
-  constructor(private readonly applied: AppliedEventsRepository) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly applied: AppliedEventsRepository,
+  ) {
     super();
   }
 
@@ -18,7 +23,10 @@ export class EventCommand extends OperatorCommand {
     if (!z.uuid().safeParse(id).success) throw new UsageError(`not an event id (a UUID): "${id}"`);
     const found = await this.applied.find(id);
     if (found.length === 0) {
-      process.stdout.write(`${id.toLowerCase()}\tnot applied (within the retention window)\n`);
+      const window = this.config.EVENT_LOOKUP_WINDOW_MINUTES;
+      process.stdout.write(
+        `${id.toLowerCase()}\tnot applied (within the lookup window: the last ${window} min)\n`,
+      );
       process.exitCode = 1;
       return;
     }

@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { Pool, createPool } from 'mysql2/promise';
+import { Pool } from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { CacheClient } from '@invalidator/client';
 import { CatalogController } from './catalog.controller';
@@ -9,6 +9,7 @@ import { CatalogService } from './catalog.service';
 import { MetricsController } from './metrics.controller';
 import { OutboxRelay } from './outbox.relay';
 import { SHOP_CONFIG, ShopConfig } from './shop-config';
+import { createShopPool } from './shop-pool';
 
 const SHOP_REDIS = Symbol('SHOP_REDIS');
 
@@ -26,7 +27,7 @@ export class ShopModule implements OnApplicationShutdown {
       controllers: [CatalogController, MetricsController],
       providers: [
         { provide: SHOP_CONFIG, useValue: config },
-        { provide: SHOP_POOL, useFactory: () => createPool({ uri: config.SHOP_MYSQL_URL }) },
+        { provide: SHOP_POOL, useFactory: () => createShopPool(config.SHOP_MYSQL_URL) },
         { provide: Registry, useFactory: () => new Registry() },
         {
           provide: SHOP_REDIS,

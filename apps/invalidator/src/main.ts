@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -42,11 +43,14 @@ async function bootstrap(): Promise<void> {
   hardenHttp(app, config);
   // Plain WebSockets (the dashboard's feed) on the HTTP server's port.
   app.useWebSocketAdapter(new WsAdapter(app));
-  app.connectMicroservice({ strategy: app.get(KafkaBatchTransport) }, { inheritAppConfig: true });
+  const transport = app.get(KafkaBatchTransport);
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
 
   // Our own signal handling rather than enableShutdownHooks(), which re-raises the signal and
   // so never exits 0. Stop fetching, let the batch in flight commit or be abandoned
-  // uncommitted, leave the group, close the pools, and exit within the bound.
+  // uncommitted, and leave the group first: Nest would close the HTTP server first, and wait
+  // for its requests in flight (a bump, a lookup) while the group waits for this member. Then
+  // the requests in flight end, the pools close, and the process exits within the bound.
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -57,16 +61,26 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS);
     bound.unref();
-    app.close().then(
-      () => {
-        logger.log('shut down cleanly');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    const leftGroup = transport.close().catch((error: unknown) => {
+      logger.error({ err: error }, 'error while leaving the consumer group');
+    });
+    // Nest's close waits for every open connection, and a connection its client keeps alive
+    // after the answer would hold it until the client lets go: close each once it is idle.
+    const server: Server = app.getHttpServer();
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
+    closeIdle.unref();
+    leftGroup
+      .then(() => app.close())
+      .then(
+        () => {
+          logger.log('shut down cleanly');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

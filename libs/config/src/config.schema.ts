@@ -137,6 +137,11 @@ const configFields = z.object({
   SAGA_MAX_EVENTS: intIn(1, 1000000).default(50000),
   KAFKA_PARTITIONS_CONCURRENCY: intIn(1, 1024).default(64),
   INBOX_RETENTION_HOURS: intIn(1, 87600).default(168),
+  /** `GET /events/{id}` scans the packed ids of the batches applied this many minutes back. */
+  EVENT_LOOKUP_WINDOW_MINUTES: intIn(1, 87600 * 60).default(60),
+  /** Server-side bound of one lookup's statements (then 503), and lookups at once (then 429). */
+  EVENT_LOOKUP_TIMEOUT_MS: intIn(100, 60000).default(2000),
+  EVENT_LOOKUP_CONCURRENCY: intIn(1, 20).default(2),
   AUDIT_RETENTION_DAYS: intIn(1, 36500).default(90),
   INCIDENT_RETENTION_DAYS: intIn(1, 36500).default(30),
   RETENTION_INTERVAL_MS: intIn(100, 86400000).default(60000),

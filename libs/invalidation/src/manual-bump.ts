@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf, manualBumpEventId } from '@invalidator/contracts';
 import { backoffDelay, sleep } from '@invalidator/locking';
@@ -42,7 +42,10 @@ export interface ManualBumpResult {
  * so transient failures are retried here, bounded.
  */
 @Injectable()
-export class ManualBump {
+export class ManualBump implements OnModuleDestroy {
+  /** Set when the application starts closing: an attempt in flight is the last one. */
+  private stopping = false;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly saga: InvalidationSaga,
@@ -106,17 +109,27 @@ export class ManualBump {
     return earlier;
   }
 
+  /**
+   * A shutdown waits for the requests in flight: a bump retrying through an outage would hold
+   * it past SHUTDOWN_TIMEOUT_MS. It fails with its last error instead (nothing half-applied).
+   */
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
   private async applyWithRetries(work: SagaWork): Promise<SagaReport> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.saga.apply(work);
       } catch (error) {
         const attempts = attempt + 1;
-        if (dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS) throw error;
+        const last = attempts >= MANUAL_BUMP_ATTEMPTS || this.stopping;
+        if (dispositionOf(error) === 'dead-letter' || last) throw error;
         this.telemetry.manualBumpRetrying(error);
         await sleep(
           backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
         );
+        if (this.stopping) throw error;
       }
     }
   }

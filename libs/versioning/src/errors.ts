@@ -53,3 +53,27 @@ export function typedMysqlError(error: unknown): unknown {
     return new RejectedRowError(error as Error & { errno: number });
   return error;
 }
+
+/** EVENT_LOOKUP_CONCURRENCY lookups are running: refused at once rather than queued. */
+export class EventLookupBusyError extends Error {
+  readonly retryable = true;
+  constructor(readonly concurrency: number) {
+    super(`${concurrency} event lookup(s) already running (EVENT_LOOKUP_CONCURRENCY); retry later`);
+    this.name = 'EventLookupBusyError';
+  }
+}
+
+/** The lookup's scan reached its server-side time limit: whether the event was applied is unknown. */
+export class EventLookupTimeoutError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly timeoutMs: number,
+    readonly windowMinutes: number,
+  ) {
+    super(
+      `event lookup cut short after ${timeoutMs} ms (EVENT_LOOKUP_TIMEOUT_MS) before it had scanned ` +
+        `the last ${windowMinutes} min of the ledger (EVENT_LOOKUP_WINDOW_MINUTES); not known whether it was applied`,
+    );
+    this.name = 'EventLookupTimeoutError';
+  }
+}

@@ -1,4 +1,10 @@
-export { InboxRaceError, RejectedRowError, StaleFenceError } from './errors';
+export {
+  EventLookupBusyError,
+  EventLookupTimeoutError,
+  InboxRaceError,
+  RejectedRowError,
+  StaleFenceError,
+} from './errors';
 export { THROWAWAY_TYPE_PREFIX, globalVersionString } from './version-hash';
 export { VersionRepository } from './version.repository';
 export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';

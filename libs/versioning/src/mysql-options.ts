@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import mysql2 from 'mysql2';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
 import { LOCKING_MIGRATIONS } from '@invalidator/locking';
@@ -57,6 +58,30 @@ export function mysqlEndpoint(
   };
 }
 
+/** Every session's time zone: see utcSessions. */
+export const UTC_SESSION = "SET time_zone = '+00:00'";
+
+/**
+ * mysql2 for TypeORM, its pools' sessions in UTC. Times are written with NOW(6) and read as UTC
+ * (`timezone: 'Z'`): a session in the server's own zone would shift every stored time,
+ * retention window and published `updatedAt` on a server outside UTC. The SET is queued on each
+ * new connection before it is handed out, so no statement runs ahead of it; a connection that
+ * cannot set it is destroyed, never used.
+ */
+const utcSessions: typeof mysql2 = Object.create(mysql2, {
+  createPool: {
+    value: (options: mysql2.PoolOptions) => {
+      const pool = mysql2.createPool(options);
+      pool.on('connection', (connection) =>
+        connection.query(UTC_SESSION, (error) => {
+          if (error) connection.destroy();
+        }),
+      );
+      return pool;
+    },
+  },
+});
+
 /** The one MySQL connection setup, shared by the service, the CLI and the tests. */
 export function mysqlOptions(
   config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
@@ -67,6 +92,7 @@ export function mysqlOptions(
   const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
   return {
     type: 'mysql',
+    driver: utcSessions,
     ...mysqlEndpoint(config, role),
     ssl: mysqlTls(config),
     // Every query is raw SQL in a repository: TypeORM needs no entity metadata.

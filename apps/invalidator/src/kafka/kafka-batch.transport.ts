@@ -30,6 +30,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly lagLabels = new Map<string, { topic: string; partition: string }>();
   private joined = false;
   private closing = false;
+  private closed?: Promise<void>;
   /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
   private deadReason?: string;
   /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
@@ -163,12 +164,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
-    // The saga in flight commits or is abandoned uncommitted; waiting batches are dropped
-    // (resolved but not committed: the next owner of the partition fetches them again).
-    await this.coalescer.close();
-    await this.consumer.disconnect();
+  /** Once: the shutdown calls it first (to leave the group), Nest again when it closes the app. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      // The saga in flight commits or is abandoned uncommitted; waiting batches are dropped
+      // (resolved but not committed: the next owner of the partition fetches them again).
+      await this.coalescer.close();
+      await this.consumer.disconnect();
+    })();
+    return this.closed;
   }
 
   on(): never {
