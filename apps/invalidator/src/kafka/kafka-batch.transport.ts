@@ -221,11 +221,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
     const chunkSize = this.config.SAGA_MAX_EVENTS;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      // Back-pressure: at most one saga's worth of events waits behind the one running.
-      await this.coalescer.waitForRoom();
-      if (!isActive() || this.closing) return;
-      // A failed batch of this partition is being sought back to: the refetch brings this one.
-      if (this.coalescer.isBlocked(batch.topic, batch.partition)) return;
       const chunk = batch.messages.slice(start, start + chunkSize);
       const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
@@ -245,13 +240,18 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           }
         },
       };
-      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
-      // saga runs. If the saga fails, the partition is sought back to this batch (below).
-      resolveOffset(last);
-      this.coalescer.submit(incoming).catch((error: unknown) => {
+      // Back-pressure: at most one saga's worth of events waits behind the one running.
+      const room = await this.coalescer.reserve(chunk.length);
+      if (!isActive() || this.closing) return room.release();
+      // A failed batch of this partition is being sought back to: the refetch brings this one.
+      if (this.coalescer.isBlocked(batch.topic, batch.partition)) return room.release();
+      room.submit(incoming).catch((error: unknown) => {
         this.sagaFailed(error, batch.topic, batch.partition);
         this.rewind(batch.topic, batch.partition, first, isActive);
       });
+      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
+      // saga runs. If the saga fails, the partition is sought back to this batch (above).
+      resolveOffset(last);
     }
   }
 
