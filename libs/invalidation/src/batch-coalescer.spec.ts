@@ -86,6 +86,8 @@ describe(BatchCoalescer.name, () => {
     expect(applied).toEqual(['1']);
     // Until the caller has rewound partition 0, later batches of it are refused as well.
     expect(sut.isBlocked('t', 0)).toBe(true);
+    // A batch of partition 0 fetched before the failure is told by the rewind generation.
+    expect([sut.generation('t', 0), sut.generation('t', 1)]).toEqual([1, 0]);
     await expect(submit(sut, batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
     sut.unblock('t', 0);
     await expect(submit(sut, batch(0, [0, 1], []))).resolves.toBeUndefined();

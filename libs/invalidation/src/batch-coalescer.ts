@@ -74,6 +74,8 @@ export class BatchCoalescer {
   private closed = false;
   /** Partitions whose saga failed: refused until unblocked (after the caller's rewind). */
   private readonly blocked = new Set<string>();
+  /** Failed sagas of each partition so far: its rewind generation. */
+  private readonly rewinds = new Map<string, number>();
 
   constructor(
     private readonly handle: (batch: IncomingBatch) => Promise<void>,
@@ -93,6 +95,15 @@ export class BatchCoalescer {
 
   isBlocked(topic: string, partition: number): boolean {
     return this.blocked.has(partitionKey(topic, partition));
+  }
+
+  /**
+   * Goes up with every failed saga of the partition. A caller that fetched a batch under one
+   * generation and finds another after waiting for room holds a batch from before a rewind:
+   * the refetch brings its events again, in order, so it must not be submitted.
+   */
+  generation(topic: string, partition: number): number {
+    return this.rewinds.get(partitionKey(topic, partition)) ?? 0;
   }
 
   /** The partition was rewound to its failed batch: its batches are taken again. */
@@ -178,7 +189,10 @@ export class BatchCoalescer {
         (error: unknown) => {
           const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
           // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
-          failed.forEach((p) => this.blocked.add(p));
+          failed.forEach((p) => {
+            this.blocked.add(p);
+            this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
+          });
           taken.forEach((t) => t.reject(error));
           this.refuse(
             (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),

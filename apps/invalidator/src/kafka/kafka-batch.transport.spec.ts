@@ -192,6 +192,35 @@ describe(KafkaBatchTransport.name, () => {
     expect(sut['coalescer'].isBlocked('shop.product-updated', 3)).toBe(false);
   });
 
+  it('a batch parked by back-pressure is never applied past a rewind of its partition', async () => {
+    const { ledger, held, succeedAll, batches } = heldSagas();
+    const { sut, consumer } = setup(batches, { SAGA_MAX_EVENTS: '2' });
+    await sut['eachBatch'](fetched(3, [40, 41]));
+    await turn();
+    expect(held).toHaveLength(1);
+    // Another partition's batch fills the coalescer, so the next batch of partition 3 parks.
+    await sut['eachBatch'](fetched(4, [0, 1]));
+    const parked = sut['eachBatch'](fetched(3, [42, 43]));
+    await turn();
+
+    held[0].settle(new Error('saga failed'));
+    await succeedAll();
+    await parked;
+    expect(consumer.seek).toHaveBeenCalledWith({ topic: TOPIC, partition: 3, offset: '40' });
+    // The refetch from the failed batch on.
+    const refetch = sut['eachBatch'](fetched(3, [40, 41, 42, 43]));
+    await succeedAll();
+    await refetch;
+
+    expect(ledger.skipped).toEqual([]);
+    expect(ledger.applied.filter((a) => a.startsWith('3@'))).toEqual([
+      '3@40',
+      '3@41',
+      '3@42',
+      '3@43',
+    ]);
+  });
+
   it('at most SAGA_MAX_EVENTS events wait behind the running saga, however many partitions come at once', async () => {
     const { ledger, held, batches } = heldSagas();
     const { sut } = setup(batches, { SAGA_MAX_EVENTS: '2' });
