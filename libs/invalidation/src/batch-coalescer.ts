@@ -140,7 +140,7 @@ export class BatchCoalescer {
         if (batch.messages.length > events)
           throw new Error(`a batch of ${batch.messages.length} events in room for ${events}`);
         giveBack();
-        // Queued before the room is given on: what is left of it (a smaller batch) goes next.
+        // Counted as waiting before the room it leaves (a smaller batch) goes to the next asker.
         const settled = this.submit(batch);
         this.giveRoom();
         return settled;
