@@ -183,3 +183,25 @@ export function productUpdated(productId = '1') {
     occurredAt: '2026-11-23T10:00:00.000Z',
   };
 }
+
+/**
+ * The offset ledger as the saga keeps it (one `next_offset` per partition): an event below it
+ * counts as a duplicate and is skipped. `applied` lists what was applied, `partition@offset`.
+ */
+export class FakeOffsetLedger {
+  readonly applied: string[] = [];
+  readonly skipped: string[] = [];
+  private readonly next = new Map<string, bigint>();
+
+  apply(batch: IncomingBatch): void {
+    for (const m of batch.messages) {
+      const key = `${m.topic}/${m.partition}`;
+      const at = `${m.partition}@${m.offset}`;
+      if (BigInt(m.offset) < (this.next.get(key) ?? 0n)) this.skipped.push(at);
+      else {
+        this.applied.push(at);
+        this.next.set(key, BigInt(m.offset) + 1n);
+      }
+    }
+  }
+}

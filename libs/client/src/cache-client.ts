@@ -12,6 +12,8 @@ export interface CacheClientOptions {
   types?: string[];
   /** How long versions are memoized, ms (default 50); an announcement refreshes them at once. */
   versionMemoMs?: number;
+  /** Types asked for beyond `types` that stay memoized, the last asked for (default 100). */
+  maxTypes?: number;
   /** Values whose JSON is longer than this many bytes are stored deflated (default 1024). */
   compressAbove?: number;
   /** Bounds of the adaptive TTL, seconds (default 1 and 86400). */
@@ -56,7 +58,13 @@ export class CacheClient {
     options: CacheClientOptions,
   ) {
     const types = [...new Set([...(options.types ?? DEFAULT_TYPES), 'global'])];
-    this.versionCache = new VersionCache(redis, types, options.versionMemoMs ?? 50);
+    this.versionCache = new VersionCache(
+      redis,
+      types,
+      options.versionMemoMs ?? 50,
+      Date.now,
+      options.maxTypes,
+    );
     this.ttl = new AdaptiveTtl({
       minTtl: options.minTtl ?? 1,
       maxTtl: options.maxTtl ?? 86400,

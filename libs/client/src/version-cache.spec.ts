@@ -83,4 +83,35 @@ describe(VersionCache.name, () => {
 
     expect(await sut.of(['products'])).toEqual({ products: 8 });
   });
+
+  it('a flood of distinct type names keeps at most maxTypes of them besides the configured ones', async () => {
+    const bounded = new VersionCache(redis as unknown as Redis, ['products'], 50, () => now, 10);
+    redis.version('products', 3);
+    redis.version('flood-299', 7);
+    for (let i = 0; i < 300; i++) await bounded.of([`flood-${i}`]);
+
+    // The newest ten asked for are kept and answered; a forgotten one is read again on demand.
+    expect(await bounded.of(['flood-299', 'products'])).toEqual({ 'flood-299': 7, products: 3 });
+    expect(Object.keys((await bounded.current()).versions).sort()).toEqual(
+      ['products', ...Array.from({ length: 10 }, (_, i) => `flood-${290 + i}`)].sort(),
+    );
+    now += 100;
+    const reads = redis.gets;
+    await bounded.current();
+    // Eleven types and inertia.data.version.
+    expect(redis.gets - reads).toBe(12);
+    redis.version('flood-0', 4);
+    expect(await bounded.of(['flood-0'])).toEqual({ 'flood-0': 4 });
+  });
+
+  it('an announcement of types it does not track adds none of them', async () => {
+    redis.subscriber?.emit(
+      'message',
+      'shop1:shop.versions.changed',
+      JSON.stringify({ versions: { products: 8, 'validate:run:1': 1, 'validate:run:2': 1 } }),
+    );
+    const snapshot = await sut.current();
+    expect(snapshot.versions).toEqual({ products: 8 });
+    expect(snapshot.announced).toEqual({ products: 8 });
+  });
 });

@@ -15,23 +15,34 @@ export interface VersionSnapshot {
   announced: Record<string, number>;
 }
 
+/** Types asked for beyond the configured ones that are kept, by default. */
+export const MAX_LEARNED_TYPES = 100;
+
 /**
  * The current versions, memoized for `memoMs` and refreshed at once when the service
  * announces a bump. Versions never go backwards here: a read that lost a race with an
- * announcement keeps the newer numbers.
+ * announcement keeps the newer numbers. The configured types are always kept; of the types
+ * asked for beyond them, the `maxLearned` asked for last (more only while one call asks for
+ * more at once): a forgotten one is read again when next asked for.
  */
 export class VersionCache {
   private snapshot?: VersionSnapshot;
   private readAt = 0;
   private reading?: Promise<VersionSnapshot>;
   private subscriber?: RedisLike;
+  private readonly configured: ReadonlySet<string>;
+  /** Types asked for beyond the configured ones, the least recently asked for first. */
+  private readonly learned = new Set<string>();
 
   constructor(
     private readonly redis: RedisLike,
-    private readonly types: string[],
+    types: string[],
     private readonly memoMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    private readonly maxLearned = MAX_LEARNED_TYPES,
+  ) {
+    this.configured = new Set(types);
+  }
 
   /** Subscribes to the service's announcements on a connection of its own. */
   async listen(): Promise<void> {
@@ -52,8 +63,8 @@ export class VersionCache {
 
   /** Versions of the given types, from the memo; a type not read so far is read from now on. */
   async of(types: string[]): Promise<Record<string, number>> {
-    const untracked = types.filter((t) => !this.types.includes(t));
-    if (untracked.length > 0) this.types.push(...untracked);
+    const untracked = types.filter((t) => !this.tracks(t));
+    this.learn(types);
     const { versions } = untracked.length > 0 ? await this.read() : await this.current();
     return Object.fromEntries(types.map((t) => [t, versions[t] ?? 0]));
   }
@@ -71,12 +82,40 @@ export class VersionCache {
   private async read(): Promise<VersionSnapshot> {
     const startedAt = this.now();
     const [versions, global] = await Promise.all([
-      this.fromRedis(this.types),
+      this.fromRedis([...this.configured, ...this.learned]),
       this.redis.get(GLOBAL_VERSION_KEY),
     ]);
     this.merge(versions, global);
     this.readAt = startedAt;
     return this.snapshot as VersionSnapshot;
+  }
+
+  private tracks(type: string): boolean {
+    return this.configured.has(type) || this.learned.has(type);
+  }
+
+  /** The types asked for become the most recent; the oldest beyond the bound are forgotten. */
+  private learn(types: string[]): void {
+    const asked = types.filter((t) => !this.configured.has(t));
+    for (const type of asked) {
+      this.learned.delete(type);
+      this.learned.add(type);
+    }
+    let forgot = false;
+    for (const type of this.learned) {
+      if (this.learned.size <= this.maxLearned || asked.includes(type)) break;
+      this.learned.delete(type);
+      forgot = true;
+    }
+    if (forgot && this.snapshot) {
+      const kept = (versions: Record<string, number>) =>
+        Object.fromEntries(Object.entries(versions).filter(([t]) => this.tracks(t)));
+      this.snapshot = {
+        ...this.snapshot,
+        versions: kept(this.snapshot.versions),
+        announced: kept(this.snapshot.announced),
+      };
+    }
   }
 
   private announced(message: string): void {
@@ -94,6 +133,8 @@ export class VersionCache {
   }
 
   private merge(incoming: Record<string, number>, global: string | null, announced = false): void {
+    // Only the types it tracks: announcements of other types do not grow it.
+    incoming = Object.fromEntries(Object.entries(incoming).filter(([t]) => this.tracks(t)));
     const versions = newest(this.snapshot?.versions ?? {}, incoming);
     const keepGlobal =
       this.snapshot?.global && global && globalNumber(this.snapshot.global) > globalNumber(global);

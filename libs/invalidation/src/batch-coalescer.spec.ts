@@ -19,6 +19,10 @@ function batch(partition: number, offsets: number[], journal: string[]): Incomin
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Reserves room for the batch, then queues it: what the fetch loop does. */
+const submit = (sut: BatchCoalescer, b: IncomingBatch) =>
+  sut.reserve(b.messages.length).then((room) => room.submit(b));
+
 describe(BatchCoalescer.name, () => {
   it('merges the batches handed in during one turn into one saga, committing each in order', async () => {
     const journal: string[] = [];
@@ -29,9 +33,9 @@ describe(BatchCoalescer.name, () => {
     }, 100);
 
     await Promise.all([
-      sut.submit(batch(0, [0, 1], journal)),
-      sut.submit(batch(1, [0], journal)),
-      sut.submit(batch(0, [2, 3], journal)),
+      submit(sut, batch(0, [0, 1], journal)),
+      submit(sut, batch(1, [0], journal)),
+      submit(sut, batch(0, [2, 3], journal)),
     ]);
 
     expect(sagas).toEqual([5]);
@@ -50,9 +54,9 @@ describe(BatchCoalescer.name, () => {
     }, 3);
 
     await Promise.all([
-      sut.submit(batch(0, [0, 1], [])),
-      sut.submit(batch(1, [0, 1], [])),
-      sut.submit(batch(0, [2], [])),
+      submit(sut, batch(0, [0, 1], [])),
+      submit(sut, batch(1, [0, 1], [])),
+      submit(sut, batch(0, [2], [])),
     ]);
 
     expect(order).toEqual(['0@0,0@1', '1@0,1@1,0@2']);
@@ -71,10 +75,10 @@ describe(BatchCoalescer.name, () => {
       applied.push(parts);
     }, 2);
 
-    const failing = sut.submit(batch(0, [0, 1], []));
+    const failing = submit(sut, batch(0, [0, 1], []));
     await flush();
-    const samePartition = sut.submit(batch(0, [2, 3], []));
-    const otherPartition = sut.submit(batch(1, [0, 1], []));
+    const samePartition = submit(sut, batch(0, [2, 3], []));
+    const otherPartition = submit(sut, batch(1, [0, 1], []));
 
     await expect(failing).rejects.toThrow('saga failed');
     await expect(samePartition).rejects.toBeInstanceOf(BatchSupersededError);
@@ -82,30 +86,69 @@ describe(BatchCoalescer.name, () => {
     expect(applied).toEqual(['1']);
     // Until the caller has rewound partition 0, later batches of it are refused as well.
     expect(sut.isBlocked('t', 0)).toBe(true);
-    await expect(sut.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+    // A batch of partition 0 fetched before the failure is told by the rewind generation.
+    expect([sut.generation('t', 0), sut.generation('t', 1)]).toEqual([1, 0]);
+    await expect(submit(sut, batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
     sut.unblock('t', 0);
-    await expect(sut.submit(batch(0, [0, 1], []))).resolves.toBeUndefined();
+    await expect(submit(sut, batch(0, [0, 1], []))).resolves.toBeUndefined();
     expect(applied).toEqual(['1', '0']);
   });
 
   it('holds the fetch loop back while a saga of events waits, and lets the running saga finish on close', async () => {
     let release: () => void = () => undefined;
     const sut = new BatchCoalescer(() => new Promise<void>((r) => (release = r)), 2);
-    const running = sut.submit(batch(0, [0, 1], []));
+    const running = submit(sut, batch(0, [0, 1], []));
     await flush();
-    const waiting = sut.submit(batch(0, [2, 3], []));
+    const waiting = submit(sut, batch(0, [2, 3], []));
 
     let room = false;
-    const roomGiven = sut.waitForRoom().then(() => (room = true));
+    const roomGiven = sut.reserve(1).then((given) => {
+      room = true;
+      return given;
+    });
     await flush();
     expect(room).toBe(false);
 
     const closed = sut.close();
     await expect(waiting).rejects.toBeInstanceOf(BatchSupersededError);
-    await roomGiven;
+    const given = await roomGiven;
+    await expect(given.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
     release();
     await closed;
     await expect(running).resolves.toBeUndefined();
-    await expect(sut.submit(batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+    await expect(submit(sut, batch(0, [4], []))).rejects.toBeInstanceOf(BatchSupersededError);
+  });
+
+  it('gives room in the order it was asked for, and holds it until used or released', async () => {
+    // A saga that never ends: what is queued behind it stays queued.
+    const sut = new BatchCoalescer(() => new Promise<void>(() => undefined), 4);
+    void submit(sut, batch(9, [0], []));
+    await flush();
+    const given: string[] = [];
+    const ask = (name: string, events: number) =>
+      sut.reserve(events).then((room) => {
+        given.push(name);
+        return room;
+      });
+
+    const a = await ask('A', 3);
+    const b = ask('B', 2);
+    // C would fit beside A, but waits its turn behind B.
+    const c = ask('C', 1);
+    await flush();
+    expect(given).toEqual(['A']);
+
+    a.release();
+    const [roomB, roomC] = await Promise.all([b, c]);
+    expect(given).toEqual(['A', 'B', 'C']);
+
+    // B's batch queued and C's room held: 3 of 4 events, so D's 2 wait until C lets go.
+    void roomB.submit(batch(1, [0, 1], []));
+    const d = ask('D', 2);
+    await flush();
+    expect(given).toEqual(['A', 'B', 'C']);
+    roomC.release();
+    await d;
+    expect(given).toEqual(['A', 'B', 'C', 'D']);
   });
 });

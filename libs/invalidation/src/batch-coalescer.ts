@@ -6,6 +6,14 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
+/** Room in the queue for one batch of up to `events` events, held until used or released. */
+export interface Room {
+  /** Queues the batch; settles with the saga that carries it. */
+  submit(batch: IncomingBatch): Promise<void>;
+  /** Gives the room back unused. */
+  release(): void;
+}
+
 /**
  * A batch that never ran: a saga carrying an earlier batch of one of its partitions failed, or
  * the coalescer is closing. Its events are fetched again from where that partition stopped.
@@ -51,30 +59,37 @@ const partitionsOf = (batch: IncomingBatch) =>
  * are refused too (BatchSupersededError), never applied ahead of the failed one, and so is
  * any batch of those partitions handed in later, until the caller has rewound the partition
  * and calls `unblock`. Each caller's promise settles with the saga that carried its batch.
+ *
+ * Back-pressure: at most `maxEvents` events wait behind the running saga. A caller reserves
+ * room for its batch before fetching on, and rooms are given in the order they were asked for.
  */
 export class BatchCoalescer {
   private readonly waiting: Waiting[] = [];
   private waitingEvents = 0;
-  private readonly roomWaiters: (() => void)[] = [];
+  /** Events of rooms given but not yet used: counted as waiting. */
+  private reservedEvents = 0;
+  private readonly roomWaiters: { events: number; give: () => void }[] = [];
   private running?: Promise<void>;
   private scheduled = false;
   private closed = false;
   /** Partitions whose saga failed: refused until unblocked (after the caller's rewind). */
   private readonly blocked = new Set<string>();
+  /** Failed sagas of each partition so far: its rewind generation. */
+  private readonly rewinds = new Map<string, number>();
 
   constructor(
     private readonly handle: (batch: IncomingBatch) => Promise<void>,
     private readonly maxEvents: number,
   ) {}
 
-  submit(batch: IncomingBatch): Promise<void> {
-    if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
-    if (this.blocked.size > 0 && [...partitionsOf(batch)].some((p) => this.blocked.has(p)))
-      return Promise.reject(new BatchSupersededError('an earlier batch of its partition failed'));
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ batch, resolve, reject });
-      this.waitingEvents += batch.messages.length;
-      this.schedule();
+  /**
+   * Resolves once a batch of `events` fits among the waiting ones (an empty queue takes any
+   * batch); the room is held from then on, so callers woken together never overfill it.
+   */
+  reserve(events: number): Promise<Room> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push({ events, give: () => resolve(this.room(events)) });
+      this.giveRoom();
     });
   }
 
@@ -82,15 +97,18 @@ export class BatchCoalescer {
     return this.blocked.has(partitionKey(topic, partition));
   }
 
+  /**
+   * Goes up with every failed saga of the partition. A caller that fetched a batch under one
+   * generation and finds another after waiting for room holds a batch from before a rewind:
+   * the refetch brings its events again, in order, so it must not be submitted.
+   */
+  generation(topic: string, partition: number): number {
+    return this.rewinds.get(partitionKey(topic, partition)) ?? 0;
+  }
+
   /** The partition was rewound to its failed batch: its batches are taken again. */
   unblock(topic: string, partition: number): void {
     this.blocked.delete(partitionKey(topic, partition));
-  }
-
-  /** Resolves once fewer than `maxEvents` events wait: back-pressure for the fetch loop. */
-  async waitForRoom(): Promise<void> {
-    while (this.waitingEvents >= this.maxEvents && !this.closed)
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** Refuses what waits, lets the saga in flight finish (commit included), then resolves. */
@@ -107,6 +125,42 @@ export class BatchCoalescer {
     setImmediate(() => {
       this.scheduled = false;
       this.next();
+    });
+  }
+
+  private room(events: number): Room {
+    let held = true;
+    const giveBack = () => {
+      held = false;
+      this.reservedEvents -= events;
+    };
+    return {
+      submit: (batch) => {
+        if (!held) throw new Error('room already used or released');
+        if (batch.messages.length > events)
+          throw new Error(`a batch of ${batch.messages.length} events in room for ${events}`);
+        giveBack();
+        // Counted as waiting before the room it leaves (a smaller batch) goes to the next asker.
+        const settled = this.submit(batch);
+        this.giveRoom();
+        return settled;
+      },
+      release: () => {
+        if (!held) return;
+        giveBack();
+        this.giveRoom();
+      },
+    };
+  }
+
+  private submit(batch: IncomingBatch): Promise<void> {
+    if (this.closed) return Promise.reject(new BatchSupersededError('the consumer is stopping'));
+    if (this.blocked.size > 0 && [...partitionsOf(batch)].some((p) => this.blocked.has(p)))
+      return Promise.reject(new BatchSupersededError('an earlier batch of its partition failed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ batch, resolve, reject });
+      this.waitingEvents += batch.messages.length;
+      this.schedule();
     });
   }
 
@@ -128,14 +182,17 @@ export class BatchCoalescer {
       events += more.batch.messages.length;
       taken.push(more);
     }
-    this.wakeRoomWaiters();
+    this.giveRoom();
     this.running = this.handle(mergeBatches(taken.map((t) => t.batch)))
       .then(
         () => taken.forEach((t) => t.resolve()),
         (error: unknown) => {
           const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
           // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
-          failed.forEach((p) => this.blocked.add(p));
+          failed.forEach((p) => {
+            this.blocked.add(p);
+            this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
+          });
           taken.forEach((t) => t.reject(error));
           this.refuse(
             (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
@@ -156,10 +213,17 @@ export class BatchCoalescer {
       this.waitingEvents -= refused.batch.messages.length;
       refused.reject(new BatchSupersededError(reason));
     }
-    this.wakeRoomWaiters();
+    this.giveRoom();
   }
 
-  private wakeRoomWaiters(): void {
-    this.roomWaiters.splice(0).forEach((wake) => wake());
+  /** Gives room in order while the first asker fits (all of them once closing: none submits). */
+  private giveRoom(): void {
+    while (this.roomWaiters.length > 0) {
+      const queued = this.waitingEvents + this.reservedEvents;
+      const { events } = this.roomWaiters[0];
+      if (!this.closed && queued > 0 && queued + events > this.maxEvents) return;
+      this.reservedEvents += events;
+      this.roomWaiters.shift()?.give();
+    }
   }
 }

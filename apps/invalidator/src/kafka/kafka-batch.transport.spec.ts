@@ -3,7 +3,8 @@ import { PinoLogger } from 'nestjs-pino';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { BatchInvalidation } from '@invalidator/invalidation';
+import { BatchInvalidation, IncomingBatch } from '@invalidator/invalidation';
+import { FakeOffsetLedger } from '../../../../test/support/saga-fakes';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
 const EVENTS = {
@@ -35,7 +36,7 @@ function fakeConsumer() {
   return { consumer, emit };
 }
 
-function setup(batches = {} as BatchInvalidation) {
+function setup(batches = {} as BatchInvalidation, env: Record<string, string> = {}) {
   const { consumer, emit } = fakeConsumer();
   const kafka = { consumer: () => consumer } as unknown as Kafka;
   const metrics = new InvalidatorMetrics(new Registry());
@@ -46,8 +47,57 @@ function setup(batches = {} as BatchInvalidation) {
     error: jest.fn(),
     debug: jest.fn(),
   } as unknown as PinoLogger;
-  const sut = new KafkaBatchTransport(kafka, parseConfig({}), batches, metrics, breaker, log);
+  const sut = new KafkaBatchTransport(kafka, parseConfig(env), batches, metrics, breaker, log);
   return { sut, emit, metrics, consumer };
+}
+
+const TOPIC = 'shop.product-updated';
+const turn = () => new Promise((r) => setImmediate(r));
+
+/** A fetched batch of one partition, as kafkajs hands it to eachBatch. */
+function fetched(partition: number, offsets: number[], resolveOffset = jest.fn()) {
+  return {
+    batch: {
+      topic: TOPIC,
+      partition,
+      messages: offsets.map((o) => ({ offset: String(o), key: null, value: null, timestamp: '0' })),
+      offsetLag: () => '0',
+    },
+    resolveOffset,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    // Never stale: a seek asked for has already taken effect (kafkajs: the partition's next
+    // fetch, which another broker's fetcher makes when its leader moves).
+    isStale: () => false,
+  } as unknown as EachBatchPayload;
+}
+
+/** Sagas held until the test settles them; one that succeeds is applied to the ledger. */
+function heldSagas() {
+  const ledger = new FakeOffsetLedger();
+  const held: { batch: IncomingBatch; settled: boolean; settle: (error?: Error) => void }[] = [];
+  const handle = (batch: IncomingBatch) =>
+    new Promise<void>((resolve, reject) => {
+      const saga = {
+        batch,
+        settled: false,
+        settle: (error?: Error) => {
+          saga.settled = true;
+          if (error) return reject(error);
+          ledger.apply(batch);
+          batch.commit().then(resolve, reject);
+        },
+      };
+      held.push(saga);
+    });
+  /** Lets every saga so far and to come succeed, for `turns` turns. */
+  const succeedAll = async (turns = 20) => {
+    for (let i = 0; i < turns; i++) {
+      held.filter((s) => !s.settled).forEach((s) => s.settle());
+      await turn();
+    }
+  };
+  return { ledger, held, succeedAll, batches: { handle } as unknown as BatchInvalidation };
 }
 
 const crash = (restart: boolean) => ({
@@ -140,5 +190,57 @@ describe(KafkaBatchTransport.name, () => {
     expect(consumer.commitOffsets).not.toHaveBeenCalled();
     // Sought back: the partition's batches are taken again.
     expect(sut['coalescer'].isBlocked('shop.product-updated', 3)).toBe(false);
+  });
+
+  it('a batch parked by back-pressure is never applied past a rewind of its partition', async () => {
+    const { ledger, held, succeedAll, batches } = heldSagas();
+    const { sut, consumer } = setup(batches, { SAGA_MAX_EVENTS: '2' });
+    await sut['eachBatch'](fetched(3, [40, 41]));
+    await turn();
+    expect(held).toHaveLength(1);
+    // Another partition's batch fills the coalescer, so the next batch of partition 3 parks.
+    await sut['eachBatch'](fetched(4, [0, 1]));
+    const parked = sut['eachBatch'](fetched(3, [42, 43]));
+    await turn();
+
+    held[0].settle(new Error('saga failed'));
+    await succeedAll();
+    await parked;
+    expect(consumer.seek).toHaveBeenCalledWith({ topic: TOPIC, partition: 3, offset: '40' });
+    // The refetch from the failed batch on.
+    const refetch = sut['eachBatch'](fetched(3, [40, 41, 42, 43]));
+    await succeedAll();
+    await refetch;
+
+    expect(ledger.skipped).toEqual([]);
+    expect(ledger.applied.filter((a) => a.startsWith('3@'))).toEqual([
+      '3@40',
+      '3@41',
+      '3@42',
+      '3@43',
+    ]);
+  });
+
+  it('at most SAGA_MAX_EVENTS events wait behind the running saga, however many partitions come at once', async () => {
+    const { ledger, held, batches } = heldSagas();
+    const { sut } = setup(batches, { SAGA_MAX_EVENTS: '2' });
+    let handedIn = 0;
+    // Each batch of two is resolved once, right before it is handed to the coalescer.
+    const resolveOffset = jest.fn(() => (handedIn += 2));
+    // kafkajs' workers call eachBatch for every partition of a fetch at once.
+    const fetches = Array.from({ length: 64 }, (_, p) =>
+      sut['eachBatch'](fetched(p, [0, 1], resolveOffset)),
+    );
+    let mostWaiting = 0;
+    for (let i = 0; i < 200 && ledger.applied.length < 128; i++) {
+      await turn();
+      const inSagas = held.reduce((n, s) => n + s.batch.messages.length, 0);
+      mostWaiting = Math.max(mostWaiting, handedIn - inSagas);
+      held.filter((s) => !s.settled).forEach((s) => s.settle());
+    }
+    await Promise.all(fetches);
+
+    expect(ledger.applied).toHaveLength(128);
+    expect(mostWaiting).toBeLessThanOrEqual(2);
   });
 });

@@ -224,13 +224,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
+    // A saga of this partition failing from now on makes this batch one to fetch again.
+    const generation = this.coalescer.generation(batch.topic, batch.partition);
     const chunkSize = this.config.SAGA_MAX_EVENTS;
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      // Back-pressure: at most one saga's worth of events waits behind the one running.
-      await this.coalescer.waitForRoom();
-      if (!isActive() || this.closing) return;
-      // A failed batch of this partition is being sought back to: the refetch brings this one.
-      if (this.coalescer.isBlocked(batch.topic, batch.partition)) return;
       const chunk = batch.messages.slice(start, start + chunkSize);
       const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
@@ -250,13 +247,23 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           }
         },
       };
-      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
-      // saga runs. If the saga fails, the partition is sought back to this batch (below).
-      resolveOffset(last);
-      this.coalescer.submit(incoming).catch((error: unknown) => {
+      // Back-pressure: at most one saga's worth of events waits behind the one running.
+      const room = await this.coalescer.reserve(chunk.length);
+      if (!isActive() || this.closing) return room.release();
+      // A failed batch of this partition is being sought back to, or was while this one waited
+      // (the seek may have taken effect since): the refetch brings this one after it.
+      if (
+        this.coalescer.isBlocked(batch.topic, batch.partition) ||
+        this.coalescer.generation(batch.topic, batch.partition) !== generation
+      )
+        return room.release();
+      room.submit(incoming).catch((error: unknown) => {
         this.sagaFailed(error, batch.topic, batch.partition);
         this.rewind(batch.topic, batch.partition, first, isActive);
       });
+      // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
+      // saga runs. If the saga fails, the partition is sought back to this batch (above).
+      resolveOffset(last);
     }
   }
 
@@ -276,7 +283,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /**
    * A batch that did not commit is fetched again: the partition is sought back to its first
    * offset (the lowest of the batches that failed together). Until then the coalescer refuses
-   * the partition's batches, so none can be applied ahead of it. A partition that is no longer
+   * the partition's batches, so none can be applied ahead of it; the seek takes effect later
+   * (the partition's next fetch), so a batch that waited for room through the failure is told
+   * by the partition's rewind generation and dropped as well. A partition that is no longer
    * ours, or a consumer stopping, needs no seek: it restarts from the committed offset.
    */
   private rewind(topic: string, partition: number, offset: string, isActive: () => boolean) {
