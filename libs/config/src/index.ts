@@ -7,3 +7,4 @@ export {
   secretValues,
 } from './config.schema';
 export type { AppConfig } from './config.schema';
+export { kafkaSecurity } from './kafka-security';
