@@ -66,7 +66,7 @@ describe('a saga slower than the Kafka session', () => {
     expect(service.logLines('batch abandoned before commit; it will be redelivered')).toEqual([]);
     expect(
       service.logLines(
-        'offset commit failed; the batch will be redelivered and deduplicated by the inbox',
+        'offset commit failed; the batch will be redelivered and deduplicated by the offset ledger',
       ),
     ).toEqual([]);
     expect(await service.metric('invalidator_events_total', { outcome: 'duplicate' })).toBe(0);

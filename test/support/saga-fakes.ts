@@ -66,6 +66,11 @@ export class FakeStores {
         throw failure;
       }
       const applied = request.events.filter((e) => !this.inbox.has(e.eventId));
+      // Throwing here rolls the transaction back: nothing below is kept.
+      await request.beforeCommit?.().catch((error: unknown) => {
+        this.journal.push('rollback');
+        throw error;
+      });
       const types = new Set(request.uninboxedDataTypes ?? []);
       applied.forEach((e) => e.dataTypes.forEach((t) => types.add(t)));
       const bumped = [...types].sort().map((t) => {
@@ -80,7 +85,6 @@ export class FakeStores {
           bumped.filter((b) => e.dataTypes.includes(b.dataType)),
         );
       }
-      await request.beforeCommit?.();
       this.journal.push(`commit-tx fence=${request.fenceToken}`);
       return {
         bumped,
@@ -118,9 +122,15 @@ export class FakeStores {
     },
   };
 
+  /** Every error a task threw through the breaker: what it counts. */
+  readonly breakerErrors: unknown[] = [];
   /** Passes every task through, as a closed breaker does. */
   readonly breaker = {
-    fire: (task: () => Promise<unknown>) => task(),
+    fire: (task: () => Promise<unknown>) =>
+      task().catch((error: unknown) => {
+        this.breakerErrors.push(error);
+        throw error;
+      }),
   } as unknown as CircuitBreakerService;
 
   readonly telemetry = {

@@ -9,6 +9,8 @@ import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CheckStalenessCommand } from './check-staleness.command';
+import { DeadLetterReplay } from './dead-letter-replay';
+import { DlqCommand, DlqReplayCommand } from './dlq.command';
 import { EventCommand } from './event.command';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
@@ -38,6 +40,9 @@ export class CliModule {
         BumpCommand,
         CheckStalenessCommand,
         EventCommand,
+        DlqCommand,
+        DlqReplayCommand,
+        DeadLetterReplay,
         CoherenceCheck,
         ThrowawayChecks,
       ],

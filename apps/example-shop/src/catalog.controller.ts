@@ -11,15 +11,21 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { CatalogRepository } from './catalog.repository';
+import { CatalogRepository, UnknownCategoryError } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 
 const id = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 characters of [A-Za-z0-9_.:-]');
+/** What `price DECIMAL(12, 2)` holds: MySQL would refuse more (a 500) or round fractions of a cent. */
+const MAX_PRICE = 9999999999.99;
 const productInput = z.object({
   name: z.string().min(1).max(200),
-  price: z.number().nonnegative(),
+  price: z
+    .number()
+    .nonnegative()
+    .max(MAX_PRICE, `price must be at most ${MAX_PRICE}`)
+    .refine((p) => Number(p.toFixed(2)) === p, 'price has at most 2 decimals'),
   categoryId: id.optional(),
 });
 const categoryInput = z.object({ name: z.string().min(1).max(200) });
@@ -56,7 +62,12 @@ export class CatalogController {
   @Put('products/:id')
   @HttpCode(204)
   async saveProduct(@Param('id') productId: string, @Body() body: unknown): Promise<void> {
-    await this.catalog.saveProduct(parse(id, productId), parse(productInput, body));
+    try {
+      await this.catalog.saveProduct(parse(id, productId), parse(productInput, body));
+    } catch (error) {
+      if (error instanceof UnknownCategoryError) throw new BadRequestException([error.message]);
+      throw error;
+    }
   }
 
   @Put('categories/:id')

@@ -32,6 +32,14 @@ export const SHOP_SCHEMA = [
      sent_at DATETIME(6) NULL, INDEX (sent_at, id))`,
 ];
 
+/** A product named a category the catalog does not have: the caller's fault, nothing written. */
+export class UnknownCategoryError extends Error {
+  constructor(readonly categoryId: string) {
+    super(`no category ${categoryId}`);
+    this.name = 'UnknownCategoryError';
+  }
+}
+
 /** The shop's tables: its catalog and its outbox. Every change writes both in one transaction. */
 @Injectable()
 export class CatalogRepository {
@@ -71,6 +79,13 @@ export class CatalogRepository {
         'SELECT category_id FROM products WHERE id = ? FOR UPDATE',
         [id],
       );
+      if (input.categoryId !== undefined) {
+        const [category] = await tx.query<RowDataPacket[]>(
+          'SELECT id FROM categories WHERE id = ?',
+          [input.categoryId],
+        );
+        if (!category[0]) throw new UnknownCategoryError(input.categoryId);
+      }
       await tx.query(
         `INSERT INTO products (id, name, price, category_id, updated_at) VALUES (?, ?, ?, ?, NOW(6))
          ON DUPLICATE KEY UPDATE name = VALUES(name), price = VALUES(price),

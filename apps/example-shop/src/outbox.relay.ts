@@ -12,7 +12,8 @@ import { SHOP_CONFIG, ShopConfig } from './shop-config';
 /**
  * Relays committed outbox rows to Kafka, oldest first, and marks them sent in the same
  * transaction that locked them. A crash between the send and the mark sends them again: the
- * service's inbox drops a repeated eventId, so no change goes unannounced and none twice.
+ * service's offset ledger applies the resend as a new delivery (one more bump and purge of the
+ * same tags, a cache miss, never a stale read), so no change goes unannounced.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {

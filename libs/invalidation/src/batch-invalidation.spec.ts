@@ -1,7 +1,7 @@
 import { RejectedRowError } from '@invalidator/versioning';
 import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
 import { BatchInvalidation } from './batch-invalidation';
-import { BatchAbandonedError } from './saga-errors';
+import { BatchAbandonedError, StoreRefusedError } from './saga-errors';
 
 /** MySQL refusing the row (the repository's typed error): the message's own fault. */
 const dataError = () =>
@@ -91,9 +91,37 @@ describe(BatchInvalidation.name, () => {
     await sut.handle(stores.batch([good, poison]));
 
     const sizes = stores.bumps.map((b) => b.events.length);
-    // 3 whole-batch attempts; the good event alone, the poison twice alone; then the batch
-    // without the poison (its good event already in the inbox: a duplicate, not bumped twice).
-    expect(sizes).toEqual([2, 2, 2, 1, 1, 1, 1]);
+    // 3 whole-batch attempts; the good event alone, the poison twice alone, the store's trial
+    // of its write under a fresh id; then the batch without the poison (its good event already
+    // applied: a duplicate, not bumped twice).
+    expect(sizes).toEqual([2, 2, 2, 1, 1, 1, 1, 1]);
+  });
+
+  it('a store that refuses every write is not poison: nothing dead-lettered, retried through the breaker until it takes writes', async () => {
+    const events = Array.from({ length: 8 }, (_, i) => productUpdated(String(i + 1)));
+    let frozenFor = 40;
+    // Every write refused, whatever its events (a trigger freezing writes), for 40 transactions.
+    stores.failBump = () => (frozenFor-- > 0 ? dataError() : undefined);
+
+    await sut.handle(stores.batch(events));
+
+    expect(stores.letters).toEqual([]);
+    expect([...stores.audit.keys()].sort()).toEqual(events.map((e) => e.eventId).sort());
+    expect(stores.breakerErrors.some((e) => e instanceof StoreRefusedError)).toBe(true);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('a poison event alone in its batch is still dead-lettered: the store takes the same write under a fresh id', async () => {
+    const poison = productUpdated('13');
+    stores.failBump = (request) =>
+      request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
+
+    await sut.handle(stores.batch([poison]));
+
+    expect(stores.letters.map((l) => l.kind)).toEqual(['poison']);
+    expect(stores.audit.size).toBe(0);
+    expect(stores.breakerErrors.some((e) => e instanceof StoreRefusedError)).toBe(false);
+    expect(stores.journal.at(-1)).toBe('commit-offsets');
   });
 
   it('never dead-letters for a store outage: retried with back-off until it passes', async () => {

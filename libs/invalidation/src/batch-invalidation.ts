@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf } from '@invalidator/contracts';
 import { backoffDelay, sleep } from '@invalidator/locking';
 import { BatchLease } from './batch-lease';
+import { StoreRefusedError } from './saga-errors';
 import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
 import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
 import { InvalidationSaga } from './invalidation.saga';
@@ -35,6 +36,8 @@ export class BatchInvalidation {
     const deadLettered: DeadLetter[] = [...invalid];
     const appliedAlone = new Set<string>();
     let messageFaults = 0;
+    // Set when MySQL refused even a trial under fresh ids: each retry asks the store first.
+    let storeRefused = false;
     let report: SagaReport | undefined;
     // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
     const lease = new BatchLease(
@@ -49,14 +52,22 @@ export class BatchInvalidation {
         const attemptStarted = performance.now();
         try {
           lease.check();
+          if (storeRefused) {
+            await this.saga.trial(work);
+            storeRefused = false;
+          }
           if (messageFaults >= POISON_BUDGET) {
             // The poison letters are out already (isolatePoison sends each as it finds it).
-            const poison = await this.isolatePoison(events, appliedAlone, lease);
-            const isPoison = new Set(poison.map((p) => p.message));
-            events = events.filter((e) => !isPoison.has(e.message));
-            work = coalesce(events);
-            deadLettered.push(...poison);
-            messageFaults = 0;
+            const poison: DeadLetter[] = [];
+            try {
+              await this.isolatePoison(events, appliedAlone, poison, lease);
+              messageFaults = 0;
+            } finally {
+              const isPoison = new Set(poison.map((p) => p.message));
+              events = events.filter((e) => !isPoison.has(e.message));
+              work = coalesce(events);
+              deadLettered.push(...poison);
+            }
           }
           // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
           await this.deadLetters.publish(unsent);
@@ -71,6 +82,10 @@ export class BatchInvalidation {
               break;
             default:
             // 'retry' and 'lost-race' ('fallback' never gets here: the saga takes it): back off.
+          }
+          if (error instanceof StoreRefusedError) {
+            storeRefused = true;
+            messageFaults = 0;
           }
           this.telemetry.attemptFailed(error, attemptStarted);
           await this.backOff(error, attempt, work, lease);
@@ -91,13 +106,17 @@ export class BatchInvalidation {
    * sagas. Only those events go to the dead-letter topic; a transient error stops the search.
    * Each is dead-lettered the moment it is found, before any later event is applied: once a
    * later offset of its partition is applied, a redelivery would skip it (the offset ledger).
+   * And only once the store has taken the same write under fresh event ids (the saga's trial):
+   * a store that refuses every write (a trigger freezing writes) would make every event fail
+   * alone, and dead-lettering them all would move the ledger past events nothing was wrong
+   * with. The trial's StoreRefusedError ends the search instead, and the batch is retried.
    */
   private async isolatePoison(
     events: ValidEvent[],
     applied: Set<string>,
+    poison: DeadLetter[],
     lease: BatchLease,
-  ): Promise<DeadLetter[]> {
-    const poison: DeadLetter[] = [];
+  ): Promise<void> {
     const tryApply = async (part: ValidEvent[]): Promise<unknown> => {
       lease.check();
       try {
@@ -129,6 +148,7 @@ export class BatchInvalidation {
         attempts++;
       }
       if (error === undefined) return;
+      await this.saga.trial(coalesce(part));
       const [event] = part;
       const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempts} attempts)`;
       const letter: DeadLetter = { message: event.message, kind: 'poison', reason };
@@ -137,7 +157,6 @@ export class BatchInvalidation {
       this.telemetry.poison(event, error);
     };
     await bisect(events, true);
-    return poison;
   }
 
   /** Waits out the back-off in slices, so a batch revoked meanwhile is given up at once. */

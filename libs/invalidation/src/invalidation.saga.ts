@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
@@ -6,6 +7,7 @@ import { FencedLock, LockService } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { BatchLease } from './batch-lease';
+import { StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
 import { SagaReport, SagaWork } from './saga-work';
 
@@ -39,6 +41,36 @@ export class InvalidationSaga {
       };
     }
     return this.breaker.fire(() => this.lockBumpPublishPurge(work, lease));
+  }
+
+  /**
+   * Asks MySQL whether it takes this work's writes from anyone: the same version transaction
+   * under fresh event ids, rolled back before its commit, through the breaker. A data error
+   * then is no event's fault but the store's: StoreRefusedError (retried, counted by the
+   * breaker). Returns when the store took every write, so the refusal was the events' own.
+   */
+  async trial(work: SagaWork): Promise<void> {
+    if (work.inbox.length === 0 && work.uninboxedDataTypes.length === 0) return;
+    await this.breaker.fire(async () => {
+      const eventIds = work.inbox.map((e) => e.eventId);
+      try {
+        await this.versions.bumpVersions({
+          events: work.inbox.map((e) => ({ ...e, eventId: randomUUID() })),
+          uninboxedDataTypes: work.uninboxedDataTypes,
+          fenceToken: await this.locks.nextFenceToken(),
+          actor: work.actor,
+          lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+          sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
+          beforeCommit: () => Promise.reject(new TrialRolledBack()),
+        });
+      } catch (error) {
+        if (error instanceof TrialRolledBack) return;
+        if (dispositionOf(error) === 'dead-letter' && error instanceof Error)
+          throw new StoreRefusedError(error, eventIds);
+        throw error;
+      }
+      throw new Error('a trial transaction was committed');
+    });
   }
 
   /** The steps, under the Redis locks or, when they cannot be had, MySQL's row locks alone. */
@@ -100,5 +132,13 @@ export class InvalidationSaga {
       this.telemetry.fallback(work);
       return undefined;
     }
+  }
+}
+
+/** Ends a trial transaction just before its commit: everything was taken, nothing is kept. */
+class TrialRolledBack extends Error {
+  constructor() {
+    super('trial transaction rolled back');
+    this.name = 'TrialRolledBack';
   }
 }

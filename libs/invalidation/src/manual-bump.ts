@@ -17,7 +17,7 @@ export interface ManualBumpCommand {
   actor: string;
   /** False for validation runs: their throwaway types must not disturb `global`. Default true. */
   withGlobal?: boolean;
-  /** With a key the bump goes through the inbox like an event: it bumps once, however retried. */
+  /** With a key the bump goes through the inbox (processed_events): it bumps once, however retried. */
   idempotencyKey?: string;
 }
 

@@ -21,3 +21,19 @@ export class IdempotencyKeyReusedError extends Error {
     this.name = 'IdempotencyKeyReusedError';
   }
 }
+
+/**
+ * MySQL refused a write no event can be blamed for: the same transaction under fresh event ids
+ * was refused too (a trigger freezing writes, a column altered). The store's fault: counted by
+ * the breaker, retried, never dead-lettered.
+ */
+export class StoreRefusedError extends Error {
+  readonly disposition = 'retry' as const;
+  constructor(
+    override readonly cause: Error,
+    readonly eventIds: string[],
+  ) {
+    super(`the store refuses writes of any event: ${cause.message}`);
+    this.name = 'StoreRefusedError';
+  }
+}

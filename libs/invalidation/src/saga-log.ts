@@ -7,5 +7,6 @@ export const SAGA_LOG = {
   abandoned: 'batch abandoned before commit; it will be redelivered',
   heartbeatFailed: 'consumer heartbeat failed; the session may expire if this persists',
   failed: 'invalidation saga failed before its commit; the batch will be fetched again',
-  commitFailed: 'offset commit failed; the batch will be redelivered and deduplicated by the inbox',
+  commitFailed:
+    'offset commit failed; the batch will be redelivered and deduplicated by the offset ledger',
 } as const;

@@ -10,7 +10,7 @@ export class StaleFenceError extends Error {
   }
 }
 
-/** Another transaction inserted some of our events into the inbox first: retry, they will be skipped. */
+/** Another transaction inserted some of our manual bumps' keys into the inbox first: retry, they will be skipped. */
 export class InboxRaceError extends Error {
   readonly disposition = 'lost-race' as const;
   constructor(readonly eventIds: string[]) {

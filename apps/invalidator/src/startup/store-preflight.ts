@@ -2,10 +2,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
-import { AppConfig, secretValues } from '@invalidator/config';
+import { AppConfig, kafkaSecurity, secretValues } from '@invalidator/config';
 import { redisSecurity, redisUrl } from '@invalidator/redis';
 import { mysqlEndpoint, mysqlTls } from '@invalidator/versioning';
-import { kafkaSecurity } from '../kafka/kafka.provider';
 
 export type StoreName = 'Kafka' | 'Redis' | 'MySQL';
 
