@@ -50,7 +50,7 @@ export class CoherenceCheck {
       redisOutOfStep,
       globalOutOfStep:
         redis.global !== expectedGlobal ? { stored: redis.global, expected: expectedGlobal } : null,
-      locksWithoutTtl: (await this.locks.stuck()).map((l) => l.key),
+      locksWithoutTtl: (await this.locks.stuck(rows.map((r) => r.dataType))).map((l) => l.key),
     };
   }
 
@@ -112,7 +112,7 @@ export class CoherenceCheck {
         fixes.push(`republished shop.version.${type} from MySQL`);
       if (after.globalOutOfStep) fixes.push('republished inertia.data.version from MySQL');
     }
-    for (const lock of await this.locks.sweep())
+    for (const lock of await this.locks.sweep(f.rows.map((r) => r.dataType)))
       fixes.push(`removed stuck lock ${lock.key} (${lock.reason})`);
     for (const gap of f.gaps)
       fixes.push(
