@@ -21,14 +21,44 @@ const shopPort = Number(process.env.DEMO_SHOP_PORT || 3100);
 const prefix = process.env.REDIS_KEY_PREFIX || '';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A child's output, kept rather than printed: a newcomer's screen shows the demo's own lines;
+ * the last lines of each child's log are printed only when something went wrong.
+ */
+const LOG_TAIL_LINES = 60;
+const captured = [];
+function capture(name, child) {
+  const log = { name, lines: [], partial: '' };
+  const take = (chunk) => {
+    const text = log.partial + chunk.toString();
+    const lines = text.split('\n');
+    log.partial = lines.pop();
+    log.lines.push(...lines);
+    if (log.lines.length > LOG_TAIL_LINES) log.lines.splice(0, log.lines.length - LOG_TAIL_LINES);
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  captured.push(log);
+  return child;
+}
+function printLogTails() {
+  for (const log of captured) {
+    const lines = [...log.lines, log.partial].filter(Boolean);
+    if (lines.length === 0) continue;
+    console.error(`\ndemo: the last ${lines.length} lines of the ${log.name}'s log:`);
+    for (const line of lines) console.error(`  ${line}`);
+  }
+}
 const versions = async () => (await fetch(`http://127.0.0.1:${port}/versions`)).json();
 
 async function until(what, probe, seconds = 60) {
   for (let i = 0; i < seconds * 5; i++) {
     try {
       if (await probe()) return;
-    } catch {
-      // not yet
+    } catch (error) {
+      // Not yet, unless waiting longer cannot help.
+      if (error.message.startsWith('demo:')) throw error;
     }
     await sleep(200);
   }
@@ -61,17 +91,22 @@ async function run() {
   if (await portInUse(shopPort)) {
     throw new Error(`demo: port ${shopPort} is in use; stop what runs there or set DEMO_SHOP_PORT`);
   }
-  const service = spawn(process.execPath, [main], {
-    env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL || 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const service = capture(
+    'service',
+    spawn(process.execPath, [main], {
+      env: { ...process.env, HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const exited = new Promise((resolve) => service.on('exit', resolve));
   try {
     console.log(`demo: starting the service on port ${port}`);
-    await until(
-      'the service to be ready',
-      async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok,
-    );
+    await until('the service to be ready', async () => {
+      if (service.exitCode !== null)
+        throw new Error(`demo: the service exited (${service.exitCode})`);
+      return (await fetch(`http://127.0.0.1:${port}/health/ready`)).ok;
+    });
+    console.log('demo: the service is ready (its consumer joined its group)');
 
     const cached = {
       'shop.tag.products': ['demo:page:products'],
@@ -158,10 +193,13 @@ function productsAnnouncedAbove(subscriber, above) {
 /** The web tier's side: the example shop changes a product and reads its page fresh. */
 async function shopLoop() {
   const shopUrl = `http://127.0.0.1:${shopPort}`;
-  const shop = spawn(process.execPath, [shopMain], {
-    env: { ...process.env, SHOP_HTTP_PORT: String(shopPort) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const shop = capture(
+    'example shop',
+    spawn(process.execPath, [shopMain], {
+      env: { ...process.env, SHOP_HTTP_PORT: String(shopPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const shopExited = new Promise((resolve) => shop.on('exit', resolve));
   const subscriber = redis.duplicate();
   await subscriber.subscribe(`${prefix}shop.versions.changed`);
@@ -184,7 +222,10 @@ async function shopLoop() {
   };
   try {
     console.log(`\ndemo: starting the example shop on port ${shopPort}`);
-    await until('the shop to answer', async () => (await fetch(`${shopUrl}/metrics`)).ok);
+    await until('the shop to answer', async () => {
+      if (shop.exitCode !== null) throw new Error(`demo: the shop exited (${shop.exitCode})`);
+      return (await fetch(`${shopUrl}/metrics`)).ok;
+    });
     await change('category demo-7 saved', '/categories/demo-7', { name: 'Tea' });
     await change('product demo-123 saved at 4.50', '/products/demo-123', {
       name: 'Green tea',
@@ -222,5 +263,6 @@ async function shopLoop() {
 
 run().catch((error) => {
   console.error(error.message);
+  printLogTails();
   process.exit(1);
 });

@@ -39,7 +39,12 @@ export class CheckStalenessCommand extends OperatorCommand {
     (await this.audit.bumpedAt(type, version))?.getTime();
 
   async run(_args: string[], options: Partial<CheckStalenessOptions> = {}): Promise<void> {
-    const sample = await this.sampler.sample(options.samples ?? 100, this.bumpedAt);
+    // One full pass of the keyspace: an operator's check draws from every tag set.
+    const sample = await this.sampler.sample(
+      options.samples ?? 100,
+      this.bumpedAt,
+      Number.POSITIVE_INFINITY,
+    );
     if (options.json) {
       process.stdout.write(`${JSON.stringify(sample)}\n`);
       return;

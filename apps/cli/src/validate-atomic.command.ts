@@ -1,8 +1,9 @@
 import { Command, Option } from 'nest-commander';
 import { CacheRepair, TagPurger } from '@invalidator/cache';
+import { VersionsBehind } from '@invalidator/invalidation';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { CheckResult, printTable } from './checks/check-result';
-import { CoherenceCheck } from './checks/coherence.check';
+import { CoherenceCheck, describeMove } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
 import { OperatorCommand, UsageError } from './usage-error';
 
@@ -28,6 +29,7 @@ export class ValidateAtomicCommand extends OperatorCommand {
     private readonly cache: CacheRepair,
     private readonly purger: TagPurger,
     private readonly versions: VersionRepository,
+    private readonly versionsBehind: VersionsBehind,
   ) {
     super();
   }
@@ -64,6 +66,8 @@ export class ValidateAtomicCommand extends OperatorCommand {
   private async clearCache(): Promise<string[]> {
     const tags = await this.cache.tags();
     const purged = await this.purger.purge(tags);
+    // MySQL behind Redis is moved forward first: republishing it as it stood would move Redis back.
+    const moved = (await this.versionsBehind.execute({ actor: 'cli:clear-cache' })).moved;
     // Under the rows' shared locks: a saga cannot commit a newer version between this read and
     // the write, so the unconditional write never moves a key backwards.
     const rows = await this.versions.withLockedVersions(async (locked) => {
@@ -72,6 +76,7 @@ export class ValidateAtomicCommand extends OperatorCommand {
     });
     return [
       `cleared ${purged.tags} tag sets (${purged.keys} keys)`,
+      ...moved.map(describeMove),
       `republished ${rows.length} version keys and inertia.data.version from MySQL`,
     ];
   }

@@ -14,6 +14,7 @@ import { AdminController } from './http/admin.controller';
 import { AdminGuardModule } from './http/admin-guard.module';
 import { EventsController } from './http/events.controller';
 import { HealthController } from './http/health.controller';
+import { HealthProbeLogger } from './http/health-probe.logger';
 import { MonitoringController } from './http/monitoring.controller';
 import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
 import { MetricsController } from './http/metrics.controller';
@@ -56,7 +57,7 @@ export class AppModule {
           retryAttempts: Number.MAX_SAFE_INTEGER,
           retryDelay: 2000,
         }),
-        TerminusModule,
+        TerminusModule.forRoot({ logger: HealthProbeLogger }),
         MonitoringModule,
         RedisModule,
         CacheModule,

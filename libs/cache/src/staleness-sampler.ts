@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeHeader, parseVersion } from '@invalidator/client';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { REDIS_CLIENT, RedisClient, scanKeys } from '@invalidator/redis';
-import { tagKey, versionKey } from './cache-keys';
+import { REDIS_CLIENT, RedisClient } from '@invalidator/redis';
+import { versionKey } from './cache-keys';
+import { TagReservoir } from './tag-reservoir';
 
 export interface StalenessSample {
   /** Entries read through a tag set and decoded. */
@@ -19,6 +20,9 @@ export interface StalenessSample {
 /** When the bump to a version committed (epoch ms), if known: the version audit in MySQL. */
 export type BumpedAt = (dataType: string, version: number) => Promise<number | undefined>;
 
+/** SCAN steps of 1000 keys a background sample may take: its read of the keyspace is flat. */
+export const SAMPLE_SCAN_STEPS = 8;
+
 /**
  * Samples cached entries of libs/client through the tag sets, as Meta's consistency checker
  * samples its caches. An entry counts as stale when it is still reachable (in a tag set, not
@@ -26,17 +30,29 @@ export type BumpedAt = (dataType: string, version: number) => Promise<number | u
  * committed: a fill computed from older data that landed after the change, which the client's
  * version check refuses. Times are the web server's and MySQL's clocks. Without `bumpedAt`,
  * or with no audit row, the current version's `updatedAt` is used (it may miss older ones).
+ * Tags are drawn from a bounded reservoir (TagReservoir) that each sample renews by
+ * `scanSteps` SCAN steps, never from a list of every tag set: a cache of millions of tag sets
+ * costs the service no more memory or Redis commands than a small one.
  */
 @Injectable()
 export class StalenessSampler {
+  private readonly tags: TagReservoir;
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.tags = new TagReservoir(redis, config.REDIS_KEY_PREFIX);
+  }
 
-  async sample(samples: number, bumpedAt?: BumpedAt): Promise<StalenessSample> {
+  /** `scanSteps`: Infinity for an operator's one-off check (one full pass, memory still bounded). */
+  async sample(
+    samples: number,
+    bumpedAt?: BumpedAt,
+    scanSteps = SAMPLE_SCAN_STEPS,
+  ): Promise<StalenessSample> {
     const prefix = this.config.REDIS_KEY_PREFIX;
-    const tags = await scanKeys(this.redis, prefix, tagKey('*'));
+    await this.tags.refill(scanSteps);
     const current = memo((type: string) =>
       this.redis.get(versionKey(type)).then((stored) => ({
         version: parseVersion(stored),
@@ -54,13 +70,11 @@ export class StalenessSampler {
     let sampled = 0;
     let stale = 0;
     let skipped = 0;
-    for (
-      let attempt = 0;
-      tags.length > 0 && sampled < samples && attempt < samples * 3;
-      attempt++
-    ) {
-      const tag = tags[Math.floor(Math.random() * tags.length)];
+    for (let attempt = 0; sampled < samples && attempt < samples * 3; attempt++) {
+      const tag = this.tags.draw();
+      if (tag === undefined) break;
       const member = await this.redis.srandmember(tag);
+      if (member === null) this.tags.forget(tag);
       const bytes =
         member?.startsWith(prefix) === true
           ? await this.redis.getBuffer(member.slice(prefix.length))

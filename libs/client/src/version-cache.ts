@@ -9,8 +9,9 @@ export interface VersionSnapshot {
   /** `inertia.data.version`, or null when Redis has none yet. */
   global: string | null;
   /**
-   * Versions the service has announced: written and their tags purged. A tag-invalidated entry
-   * may still be read between a version's write and its announcement; not after it.
+   * Per type, the highest version an announcement named: that saga's versions written and its
+   * tags purged. It says nothing of another instance's saga of an older version, whose purge
+   * may still run (a row-lock fallback, a holder stalled past its lock's TTL).
    */
   announced: Record<string, number>;
 }

@@ -2,6 +2,8 @@ export { InvalidationModule } from './invalidation.module';
 export { BatchInvalidation } from './batch-invalidation';
 export { ManualBump } from './manual-bump';
 export type { ManualBumpCommand, ManualBumpResult } from './manual-bump';
+export { VersionsBehind } from './versions-behind';
+export type { VersionMove, VersionsBehindResult } from './versions-behind';
 export type { DeadLetter, DeadLetterSink } from './dead-letters';
 export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
 export type { IncomingBatch, IncomingMessage } from './incoming-batch';

@@ -8,8 +8,9 @@ import { DEAD_LETTER_SINK, DeadLetterSink } from './dead-letters';
 import { InvalidationSaga } from './invalidation.saga';
 import { ManualBump } from './manual-bump';
 import { SagaTelemetry } from './saga-telemetry';
+import { VersionsBehind } from './versions-behind';
 
-const SAGA_PROVIDERS = [SagaTelemetry, InvalidationSaga, ManualBump];
+const SAGA_PROVIDERS = [SagaTelemetry, InvalidationSaga, ManualBump, VersionsBehind];
 
 const SAGA_IMPORTS = [LockingModule, VersioningModule, CacheModule, MonitoringModule];
 
@@ -22,7 +23,7 @@ export class InvalidationModule {
       module: InvalidationModule,
       imports: SAGA_IMPORTS,
       providers: SAGA_PROVIDERS,
-      exports: [ManualBump],
+      exports: [ManualBump, VersionsBehind],
     };
   }
 
@@ -39,7 +40,7 @@ export class InvalidationModule {
         { provide: DEAD_LETTER_SINK, useExisting: options.deadLetters },
         BatchInvalidation,
       ],
-      exports: [ManualBump, BatchInvalidation],
+      exports: [ManualBump, BatchInvalidation, VersionsBehind],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, MAX_LOCK_TTL_MS } from '@invalidator/config';
-import { REDIS_CLIENT, RedisClient, scanKeys } from '@invalidator/redis';
+import { MAX_LOCK_TTL_MS } from '@invalidator/config';
+import { REDIS_CLIENT, RedisClient } from '@invalidator/redis';
 import { lockKey } from './lock.service';
 
 export interface SweptLock {
@@ -17,19 +17,21 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Finds lock keys nobody can be holding legitimately and removes them. */
+/**
+ * Finds lock keys nobody can be holding legitimately and removes them. It reads the lock keys
+ * of the data types it is given (the service's own: its version rows), one key each, never a
+ * SCAN of the keyspace: a cache of millions of keys costs it nothing more. A stray lock key of
+ * a type nobody bumps blocks nobody; once the type is bumped (its row created), it is found.
+ */
 @Injectable()
 export class LockSweeper {
-  constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /** Lock keys that no legitimate holder can have written, with the value seen. */
-  async stuck(): Promise<(SweptLock & { value: string })[]> {
+  async stuck(dataTypes: readonly string[]): Promise<(SweptLock & { value: string })[]> {
     const found: (SweptLock & { value: string })[] = [];
-    // Scans every master of a cluster; each key is then read on its own slot.
-    for (const key of await scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, lockKey('*'))) {
+    // Each key is read on its own slot (a cluster's lock keys share no hash tag).
+    for (const key of new Set(dataTypes.map(lockKey))) {
       const replies = (await this.redis.multi().pttl(key).get(key).exec()) ?? [];
       const ttlMs = replies[0]?.[1] as number;
       const value = replies[1]?.[1] as string | null;
@@ -43,8 +45,10 @@ export class LockSweeper {
   }
 
   /** Every lock now, with its data type and remaining TTL (-1: none): what the dashboard lists. */
-  async held(): Promise<{ key: string; dataType: string; ttlMs: number }[]> {
-    const keys = await scanKeys(this.redis, this.config.REDIS_KEY_PREFIX, lockKey('*'));
+  async held(
+    dataTypes: readonly string[],
+  ): Promise<{ key: string; dataType: string; ttlMs: number }[]> {
+    const keys = [...new Set(dataTypes.map(lockKey))];
     // One PTTL per key, not a pipeline: lock keys may sit in different cluster slots.
     const ttls = await Promise.all(keys.map((key) => this.redis.pttl(key)));
     const prefix = lockKey('');
@@ -57,9 +61,9 @@ export class LockSweeper {
       .filter((lock) => lock.ttlMs !== -2);
   }
 
-  async sweep(): Promise<SweptLock[]> {
+  async sweep(dataTypes: readonly string[]): Promise<SweptLock[]> {
     const swept: SweptLock[] = [];
-    for (const { value, ...lock } of await this.stuck()) {
+    for (const { value, ...lock } of await this.stuck(dataTypes)) {
       if ((await this.redis.eval(DELETE_IF_VALUE, 1, lock.key, value)) === 1) swept.push(lock);
     }
     return swept;

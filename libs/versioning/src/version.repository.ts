@@ -361,4 +361,72 @@ export class VersionRepository {
       rows.flat(),
     );
   }
+
+  /**
+   * Moves versions past what clients have seen when MySQL went back (a restored backup, a
+   * failover to a lagging replica): each type whose `floors` entry (what Redis holds) or audit
+   * (what MySQL itself handed out) is above its row goes to one past the higher, so no version
+   * number is handed out twice and versions keep increasing; Redis is never moved back. `global`
+   * moves with any other type, as the global string derives from all of them. One transaction,
+   * every row locked in key order as bumps do; each move audited. Returns the types moved.
+   */
+  async advancePast(
+    floors: ReadonlyMap<string, bigint>,
+    actor: string,
+  ): Promise<{ dataType: string; from: bigint; to: bigint; seen: bigint }[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction('REPEATABLE READ');
+      try {
+        const rows = await this.lockRows(runner);
+        // A plain read after the locks: its snapshot opens now, with every bump's audit committed.
+        const audited: { data_type: string; v: string }[] = await runner.query(
+          'SELECT data_type, MAX(new_version) AS v FROM version_audit GROUP BY data_type',
+        );
+        const seen = (row: VersionRow) => {
+          const a = BigInt(audited.find((r) => r.data_type === row.data_type)?.v ?? 0);
+          const f = floors.get(row.data_type) ?? 0n;
+          return a > f ? a : f;
+        };
+        const behind = rows.filter((r) => seen(r) > BigInt(r.version));
+        if (behind.length === 0) {
+          await runner.commitTransaction();
+          return [];
+        }
+        const moving = rows.filter((r) => behind.includes(r) || r.data_type === 'global');
+        const moves = moving.map((r) => {
+          const highest = seen(r) > BigInt(r.version) ? seen(r) : BigInt(r.version);
+          return {
+            row: r,
+            dataType: r.data_type,
+            from: BigInt(r.version),
+            to: highest + 1n,
+            seen: highest,
+          };
+        });
+        for (const m of moves) {
+          const hash = versionHash(m.dataType, m.to, BigInt(m.row.fence_token));
+          await runner.query(
+            `UPDATE shop_data_versions SET version = ?, hash = ?, updated_at = NOW(6)
+             WHERE data_type = ?`,
+            [String(m.to), hash, m.dataType],
+          );
+          await runner.query(
+            `INSERT INTO version_audit
+               (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, '[]', NOW(6))`,
+            [m.dataType, String(m.from), String(m.to), hash, m.row.fence_token, actor],
+          );
+        }
+        await runner.commitTransaction();
+        return moves.map(({ dataType, from, to, seen: s }) => ({ dataType, from, to, seen: s }));
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CacheRepair } from '@invalidator/cache';
+import { VersionMove, VersionsBehind } from '@invalidator/invalidation';
 import { LockSweeper } from '@invalidator/locking';
 import {
   CoherenceRepository,
@@ -8,6 +9,10 @@ import {
   globalVersionString,
 } from '@invalidator/versioning';
 import { CheckResult, timedCheck } from './check-result';
+
+/** One line of the CLI's output for a version MySQL had to move past what Redis held. */
+export const describeMove = (m: VersionMove) =>
+  `moved ${m.dataType} past v${m.seen}, the highest seen (MySQL had v${m.from}): now v${m.to}`;
 
 /**
  * Check 2: no duplicate (type, version) or (type, hash); every row's hash is the one its audit
@@ -21,6 +26,7 @@ export class CoherenceCheck {
     private readonly versions: VersionRepository,
     private readonly cache: CacheRepair,
     private readonly locks: LockSweeper,
+    private readonly versionsBehind: VersionsBehind,
   ) {}
 
   private async findings() {
@@ -44,7 +50,7 @@ export class CoherenceCheck {
       redisOutOfStep,
       globalOutOfStep:
         redis.global !== expectedGlobal ? { stored: redis.global, expected: expectedGlobal } : null,
-      locksWithoutTtl: (await this.locks.stuck()).map((l) => l.key),
+      locksWithoutTtl: (await this.locks.stuck(rows.map((r) => r.dataType))).map((l) => l.key),
     };
   }
 
@@ -89,6 +95,10 @@ export class CoherenceCheck {
         `restored the hash of ${m.dataType} v${m.version} from the audit (${m.rowHash.slice(0, 12)}… → ${m.auditHash.slice(0, 12)}…)`,
       );
     }
+    // Redis ahead of MySQL (MySQL went back): MySQL moves forward first, so the write below,
+    // unconditional as it must be to mend a corrupt key, never moves a key backwards.
+    for (const m of (await this.versionsBehind.execute({ actor: 'cli:repair' })).moved)
+      fixes.push(describeMove(m));
     const after = await this.findings();
     if (after.redisOutOfStep.length > 0 || after.globalOutOfStep) {
       // Re-read under the rows' shared locks and write while holding them: a saga cannot commit
@@ -102,7 +112,7 @@ export class CoherenceCheck {
         fixes.push(`republished shop.version.${type} from MySQL`);
       if (after.globalOutOfStep) fixes.push('republished inertia.data.version from MySQL');
     }
-    for (const lock of await this.locks.sweep())
+    for (const lock of await this.locks.sweep(f.rows.map((r) => r.dataType)))
       fixes.push(`removed stuck lock ${lock.key} (${lock.reason})`);
     for (const gap of f.gaps)
       fixes.push(

@@ -105,6 +105,9 @@ export class DashboardService {
     unavailable: [],
   };
   private reading?: Promise<SharedFigures>;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Data types of the last versions read: whose lock keys the page lists. */
+  private knownTypes?: string[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -178,12 +181,28 @@ export class DashboardService {
     return this.reading;
   }
 
+  /**
+   * A store read still running after its timeout gave up on it is joined, never started again:
+   * a slow store gets one read at a time, not one more each second a page is open.
+   */
+  private once<T>(store: 'versions' | 'incidents' | 'redis', read: () => Promise<T>): Promise<T> {
+    const running = this.inFlight.get(store);
+    if (running) return running as Promise<T>;
+    const started = read().finally(() => this.inFlight.delete(store));
+    this.inFlight.set(store, started);
+    return started;
+  }
+
   private async readShared(): Promise<SharedFigures> {
     const unavailable = new Set<'mysql' | 'redis'>();
     const next = { ...this.shared, globalVersion: { ...this.shared.globalVersion } };
+    const rows = this.once('versions', () =>
+      Promise.all([this.versions.readAll(), this.audit.lastBumps()]),
+    );
     await Promise.all([
-      withTimeout(Promise.all([this.versions.readAll(), this.audit.lastBumps()])).then(
+      withTimeout(rows).then(
         ([rows, bumps]) => {
+          this.knownTypes = rows.map((r) => r.dataType);
           const shown = rows.filter((r) => !r.dataType.startsWith(THROWAWAY_TYPE_PREFIX));
           const last = new Map(bumps.map((b) => [b.dataType, b]));
           next.versions = shown.map((r) => {
@@ -199,11 +218,18 @@ export class DashboardService {
         },
         () => unavailable.add('mysql'),
       ),
-      withTimeout(this.incidents.latest(INCIDENTS_SHOWN)).then(
+      withTimeout(this.once('incidents', () => this.incidents.latest(INCIDENTS_SHOWN))).then(
         (incidents) => (next.incidents = incidents),
         () => unavailable.add('mysql'),
       ),
-      withTimeout(Promise.all([this.locks.held(), this.cache.versionKeys([])])).then(
+      // The locks of the types MySQL knows (those of the last read; the first waits for it),
+      // one key each: never a SCAN of the keyspace.
+      withTimeout(
+        this.once('redis', async () => {
+          const types = this.knownTypes ?? (await rows)[0].map((r) => r.dataType);
+          return Promise.all([this.locks.held(types), this.cache.versionKeys([])]);
+        }),
+      ).then(
         ([held, keys]) => {
           next.locks = held.map((lock) => ({
             dataType: lock.dataType,

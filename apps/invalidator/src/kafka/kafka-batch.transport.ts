@@ -17,6 +17,13 @@ import {
   partitionKey,
 } from '@invalidator/invalidation';
 import { KAFKA } from './kafka.provider';
+import { isCoordinatorNotReady } from './kafka-log';
+
+export const KAFKA_LOG = {
+  crashed: 'consumer crashed',
+  coordinatorNotReady:
+    "consumer still joining its group: the group's coordinator is not ready; kafkajs retries",
+} as const;
 
 /**
  * Nest's stock ServerKafka has no batch handler and commits on its own, so we own the kafkajs
@@ -29,6 +36,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Partitions with a consumer-lag label set, so that a rebalance can remove revoked ones. */
   private readonly lagLabels = new Map<string, { topic: string; partition: string }>();
   private joined = false;
+  /** Joined once: a coordinator not ready after that is worth a warning, before it is joining. */
+  private everJoined = false;
   private closing = false;
   private closed?: Promise<void>;
   /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
@@ -69,6 +78,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true;
+      this.everJoined = true;
       this.forgetRevokedLag(payload.memberAssignment);
       this.log.info({ member_id: payload.memberId }, 'consumer joined its group');
       // A crash-restart builds a new kafkajs group that knows nothing of an earlier pause.
@@ -82,7 +92,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (!this.closing) this.deadReason ??= 'consumer stopped without a stop requested';
     });
     this.consumer.on(CRASH, ({ payload }) => {
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      const { error, restart } = payload;
+      if (restart && isCoordinatorNotReady(error))
+        // Joining: kafkajs restarts the consumer until the coordinator has loaded the group.
+        this.log[this.everJoined ? 'warn' : 'info'](
+          { err: error, restart },
+          KAFKA_LOG.coordinatorNotReady,
+        );
+      else this.log.error({ err: error, restart }, KAFKA_LOG.crashed);
       if (payload.restart) this.deadReason = undefined;
       else this.deadReason = `consumer crashed and will not restart: ${payload.error.name}`;
     });

@@ -3,9 +3,10 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { LockSweeper } from '@invalidator/locking';
 import { AlertService } from '@invalidator/monitoring';
+import { VersionRepository } from '@invalidator/versioning';
 import { IntervalJob } from '../jobs/interval-job';
 
-/** Every LOCK_SWEEP_INTERVAL_MS: remove stuck lock keys, each with an incident. */
+/** Every LOCK_SWEEP_INTERVAL_MS: remove stuck lock keys of the known types, each with an incident. */
 @Injectable()
 export class LockSweepScheduler extends IntervalJob {
   protected readonly intervalMs: number;
@@ -13,6 +14,7 @@ export class LockSweepScheduler extends IntervalJob {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly sweeper: LockSweeper,
+    private readonly versions: VersionRepository,
     private readonly alerts: AlertService,
     @InjectPinoLogger('LockSweepScheduler') private readonly logger: PinoLogger,
   ) {
@@ -22,7 +24,8 @@ export class LockSweepScheduler extends IntervalJob {
 
   async runOnce(): Promise<void> {
     try {
-      for (const lock of await this.sweeper.sweep()) {
+      const dataTypes = (await this.versions.readAll()).map((r) => r.dataType);
+      for (const lock of await this.sweeper.sweep(dataTypes)) {
         await this.alerts.raise({
           kind: 'stuck_lock',
           severity: 'WARNING',

@@ -4,7 +4,8 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { VersionPublisher } from '@invalidator/cache';
 import { REDIS_CLIENT, RedisClient, isCluster } from '@invalidator/redis';
 import { backoffDelay, sleep } from '@invalidator/locking';
-import { VersionRepository, globalVersionString } from '@invalidator/versioning';
+import { VersionsBehind } from '@invalidator/invalidation';
+import { globalVersionString } from '@invalidator/versioning';
 
 export const REPUBLISH_LOG = {
   done: 'redis ready; versions republished from MySQL',
@@ -18,7 +19,9 @@ export const REPUBLISH_LOG = {
  * compare-and-set script, so this can never move a key behind what a saga already published.
  * A Redis Cluster stays `ready` through a failover: there a node leaving the client's pool (a
  * master gone; the run retries with back-off until its replica has taken over) or joining it
- * (a restarted node) triggers the same run.
+ * (a restarted node) triggers the same run. Before publishing, Redis is compared with MySQL:
+ * versions that went back in MySQL (a restored backup, a lagging replica) are moved past what
+ * Redis holds (VersionsBehind), so start-up and every republish mend them.
  */
 @Injectable()
 export class VersionRepublisher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,7 +33,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
-    private readonly versions: VersionRepository,
+    private readonly versionsBehind: VersionsBehind,
     private readonly publisher: VersionPublisher,
     @InjectPinoLogger('VersionRepublisher') private readonly logger: PinoLogger,
   ) {}
@@ -75,7 +78,7 @@ export class VersionRepublisher implements OnApplicationBootstrap, OnApplication
   }
 
   private async republishOnce(): Promise<number> {
-    const rows = await this.versions.readAll();
+    const { rows } = await this.versionsBehind.execute({ actor: 'republisher' });
     await this.publisher.publish(rows, globalVersionString(rows));
     return rows.length;
   }
