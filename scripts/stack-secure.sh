@@ -1,5 +1,6 @@
 # The secured local stack, sourced by stack.sh (`secure-up`, `secure-down`, `up --secure`):
-# a second Kafka broker with only a SASL_SSL listener (SCRAM-SHA-512), a Redis with TLS only,
+# a second Kafka broker with only a SASL_SSL listener (SCRAM-SHA-512) and its KRaft controller
+# on SSL with client certificates required (only the broker's own is a super user), a Redis with TLS only,
 # its default user off and an ACL user for the service, and a second MariaDB (its own datadir)
 # with require_secure_transport=ON and a DDL user and a DML-only user, and a three-master
 # Redis Cluster on TLS with the same users. Own ports and directories: it never touches the
@@ -51,6 +52,25 @@ secure_certs() {
   touch "$s_certs/.complete"
 }
 
+# The KRaft controller's certificate: the one principal (User:CN=kafka-controller) its SSL
+# listener lets do anything. Only the broker holds its key; made apart from the others, so a
+# stack whose certificates predate it gains it without --purge.
+secure_controller_cert() {
+  [ -f "$s_certs/controller.p12" ] && return 0
+  (
+    cd "$s_certs"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >controller.ext
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kafka-controller" -keyout controller-key.pem \
+      -out controller.csr 2>/dev/null
+    openssl x509 -req -in controller.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 \
+      -extfile controller.ext -out controller.pem 2>/dev/null
+    openssl pkcs12 -export -in controller.pem -inkey controller-key.pem -name controller \
+      -passout "file:keystore-password" -out controller.p12
+    rm -f controller.csr controller.ext ./*.srl controller-key.pem
+    chmod 600 controller.p12
+  )
+}
+
 secure_secrets() {
   mkdir -p "$s_secrets"
   chmod 700 "$s_secrets"
@@ -86,6 +106,8 @@ MYSQL_TLS=true
 MYSQL_TLS_CA_FILE=$s_certs/ca.pem
 ADMIN_TOKEN_FILE=$s_secrets/admin-token
 TEST_SECURE=1
+TEST_KAFKA_CONTROLLER=127.0.0.1:$SECURE_KAFKA_CONTROLLER_PORT
+TEST_KAFKA_CLASSPATH=$libs/*
 TEST_SECURE_DIR=$SECURE_DIR
 TEST_KAFKA_BROKERS=127.0.0.1:$SECURE_KAFKA_PORT
 TEST_KAFKA_SASL_MECHANISM=scram-sha-512
@@ -127,7 +149,7 @@ listeners=SASL_SSL://127.0.0.1:$SECURE_KAFKA_PORT,CONTROLLER://127.0.0.1:$SECURE
 advertised.listeners=SASL_SSL://127.0.0.1:$SECURE_KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_SSL
-listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL
 controller.quorum.voters=1@127.0.0.1:$SECURE_KAFKA_CONTROLLER_PORT
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
@@ -138,10 +160,14 @@ ssl.keystore.password=$ks_pw
 ssl.key.password=$ks_pw
 ssl.truststore.type=PEM
 ssl.truststore.location=$s_certs/ca.pem
-ssl.client.auth=requested
 ssl.endpoint.identification.algorithm=https
+listener.name.controller.ssl.client.auth=required
+listener.name.controller.ssl.keystore.type=PKCS12
+listener.name.controller.ssl.keystore.location=$s_certs/controller.p12
+listener.name.controller.ssl.keystore.password=$ks_pw
+listener.name.controller.ssl.key.password=$ks_pw
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:admin;User:ANONYMOUS
+super.users=User:admin;User:CN=kafka-controller
 allow.everyone.if.no.acl.found=false
 log.dirs=$s_kafka/data
 num.partitions=1
@@ -289,6 +315,7 @@ SQL
 
 secure_up() {
   secure_certs
+  secure_controller_cert
   secure_secrets
   secure_env_file
   secure_mysql_up && secure_redis_up && secure_redis_cluster_up && secure_kafka_up || return 1
