@@ -75,7 +75,7 @@ secure_secrets() {
   mkdir -p "$s_secrets"
   chmod 700 "$s_secrets"
   local name
-  for name in kafka-admin kafka-invalidator redis-admin redis-invalidator mysql-admin \
+  for name in kafka-admin kafka-invalidator redis-admin redis-invalidator redis-web mysql-admin \
     mysql-migrations mysql-invalidator admin-token; do
     # No newline at the end: the files are read as they are (a trailing newline is trimmed too).
     [ -s "$s_secrets/$name" ] || printf '%s' "$(openssl rand -hex 24)" >"$s_secrets/$name"
@@ -122,6 +122,8 @@ TEST_REDIS_PASSWORD_FILE=$s_secrets/redis-admin
 TEST_REDIS_SERVICE_USERNAME=invalidator
 TEST_REDIS_SERVICE_PASSWORD_FILE=$s_secrets/redis-invalidator
 TEST_REDIS_TLS_CA_FILE=$s_certs/ca.pem
+TEST_REDIS_WEB_USERNAME=web
+TEST_REDIS_WEB_PASSWORD_FILE=$s_secrets/redis-web
 TEST_SECURE_REDIS_CLUSTER_NODES=127.0.0.1:$SECURE_REDIS_CLUSTER_PORT,127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 1)),127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 2))
 TEST_MYSQL_URL=mysql://admin@127.0.0.1:$SECURE_MYSQL_PORT
 TEST_MYSQL_PASSWORD_FILE=$s_secrets/mysql-admin
@@ -205,15 +207,24 @@ PROPS
   say "secure Kafka ready on 127.0.0.1:$SECURE_KAFKA_PORT (users admin, invalidator; ACLs set)"
 }
 
+# The web tier's cache entries (the README's): the shop's own keys (`shop:product:{id}`) and
+# those `key(type, ...)` makes for the default types (`products:v42:list`). The service's purge
+# UNLINKs them, the web tier fills them: both users have these patterns.
+redis_cache_entry_keys='~shop:* ~products:v* ~categories:v* ~global:v*'
+
 # The service's user: its key patterns (a test world prefixes every key with test:) and the
-# commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS.
+# commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS. The web tier's
+# user (libs/client, the example shop): the versions and the announcement channel it reads, the
+# tag sets and entries it fills; write access to the version keys too, because the fill's script
+# declares them (it reads them) and Redis checks a script's declared keys for writing.
 redis_acl_file() {
   (
     umask 077
     cat >"$1" <<ACL
 user default off
 user admin on >$(secret redis-admin) ~* &* +@all
-user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +ttl +pexpire +expire +srandmember +scard +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* $redis_cache_entry_keys ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +ttl +pexpire +expire +srandmember +scard +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+user web on >$(secret redis-web) resetkeys ~shop.version.* ~inertia.data.version ~shop.tag.* $redis_cache_entry_keys ~test:* resetchannels &shop.versions.changed &test:* -@all +ping +hello +auth +select +quit +reset +client|setname +client|getname +client|id +info +get +mget +set +exists +sadd +sismember +ttl +expire +unlink +eval +evalsha +script|load +subscribe +unsubscribe +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
 ACL
   )
 }

@@ -12,8 +12,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, tagKey, versionKey } from '@invalidator/client';
 import { ServiceProcess } from './support/service-process';
-import { KAFKA_SECURITY, serviceSecurityEnv } from './support/test-env';
+import { KAFKA_SECURITY, REDIS_SECURITY, REDIS_URL, serviceSecurityEnv } from './support/test-env';
 import { World } from './support/world';
 
 // Collected only on the secured stack (TEST_SECURE=1, see jest.config.js).
@@ -133,6 +134,58 @@ describe('connections to the secured stack', () => {
       await expect(redis.set('someone-elses-key', '1')).rejects.toThrow(/NOPERM/);
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it("the Redis users' patterns cover the documented web-tier keys: the service's purges them, the web tier's fills and reads them", async () => {
+    // The contract's names (libs/client) and the README's cache entries: a shop's own key
+    // (`shop:product:{id}`) and one made by `key(type, ...)` (`products:v42:list`), unprefixed
+    // as in production (a test world's `test:` prefix would hide a pattern that misses them).
+    const version = versionKey('products');
+    const tag = tagKey('product:1');
+    const entries = ['shop:product:1', 'products:v42:list'];
+    const service = process.env.TEST_REDIS_SERVICE_USERNAME ?? 'invalidator';
+    const web = process.env.TEST_REDIS_WEB_USERNAME ?? 'web';
+    const admin = new Redis(REDIS_URL, { ...REDIS_SECURITY, maxRetriesPerRequest: 0 });
+    const dryRun = (user: string, command: (string | number)[]) =>
+      admin.call('ACL', 'DRYRUN', user, ...command).then(String, (e: Error) => e.message);
+    const allowed: [string, (string | number)[]][] = [
+      [service, ['SET', version, '{"version":2}']],
+      [service, ['SET', GLOBAL_VERSION_KEY, '{"version":2}']],
+      [service, ['SMEMBERS', tag]],
+      [service, ['UNLINK', tag, ...entries]],
+      [service, ['PUBLISH', VERSIONS_CHANNEL, '{}']],
+      [web, ['MGET', version, GLOBAL_VERSION_KEY]],
+      [web, ['SUBSCRIBE', VERSIONS_CHANNEL]],
+      ...entries.flatMap((entry): [string, (string | number)[]][] => [
+        [web, ['GET', entry]],
+        // The fill's store script declares the value, the noted versions and the tag sets.
+        [web, ['EVAL', 'return 1', 3, entry, version, tag]],
+        [web, ['SET', entry, 'x', 'EX', 60]],
+        [web, ['UNLINK', entry]],
+      ]),
+      [web, ['SADD', tag, entries[0]]],
+      [web, ['EXPIRE', tag, 60]],
+    ];
+    const refused: [string, (string | number)[]][] = [
+      [web, ['FLUSHALL']],
+      [web, ['KEYS', '*']],
+      [web, ['CONFIG', 'GET', 'requirepass']],
+      [web, ['GET', 'someone-elses-key']],
+      [web, ['GET', 'lock:products']],
+    ];
+    try {
+      const answers = async (cases: [string, (string | number)[]][]) =>
+        Promise.all(
+          cases.map(
+            async ([user, command]) =>
+              `${user} ${command.join(' ')}: ${await dryRun(user, command)}`,
+          ),
+        );
+      expect(await answers(allowed)).toEqual(allowed.map(([u, c]) => `${u} ${c.join(' ')}: OK`));
+      for (const answer of await answers(refused)) expect(answer).not.toMatch(/: OK$/);
+    } finally {
+      admin.disconnect();
     }
   });
 
