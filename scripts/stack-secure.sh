@@ -1,5 +1,6 @@
 # The secured local stack, sourced by stack.sh (`secure-up`, `secure-down`, `up --secure`):
-# a second Kafka broker with only a SASL_SSL listener (SCRAM-SHA-512), a Redis with TLS only,
+# a second Kafka broker with only a SASL_SSL listener (SCRAM-SHA-512) and its KRaft controller
+# on SSL with client certificates required (only the broker's own is a super user), a Redis with TLS only,
 # its default user off and an ACL user for the service, and a second MariaDB (its own datadir)
 # with require_secure_transport=ON and a DDL user and a DML-only user, and a three-master
 # Redis Cluster on TLS with the same users. Own ports and directories: it never touches the
@@ -51,11 +52,30 @@ secure_certs() {
   touch "$s_certs/.complete"
 }
 
+# The KRaft controller's certificate: the one principal (User:CN=kafka-controller) its SSL
+# listener lets do anything. Only the broker holds its key; made apart from the others, so a
+# stack whose certificates predate it gains it without --purge.
+secure_controller_cert() {
+  [ -f "$s_certs/controller.p12" ] && return 0
+  (
+    cd "$s_certs"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >controller.ext
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kafka-controller" -keyout controller-key.pem \
+      -out controller.csr 2>/dev/null
+    openssl x509 -req -in controller.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 \
+      -extfile controller.ext -out controller.pem 2>/dev/null
+    openssl pkcs12 -export -in controller.pem -inkey controller-key.pem -name controller \
+      -passout "file:keystore-password" -out controller.p12
+    rm -f controller.csr controller.ext ./*.srl controller-key.pem
+    chmod 600 controller.p12
+  )
+}
+
 secure_secrets() {
   mkdir -p "$s_secrets"
   chmod 700 "$s_secrets"
   local name
-  for name in kafka-admin kafka-invalidator redis-admin redis-invalidator mysql-admin \
+  for name in kafka-admin kafka-invalidator redis-admin redis-invalidator redis-web mysql-admin \
     mysql-migrations mysql-invalidator admin-token; do
     # No newline at the end: the files are read as they are (a trailing newline is trimmed too).
     [ -s "$s_secrets/$name" ] || printf '%s' "$(openssl rand -hex 24)" >"$s_secrets/$name"
@@ -86,6 +106,8 @@ MYSQL_TLS=true
 MYSQL_TLS_CA_FILE=$s_certs/ca.pem
 ADMIN_TOKEN_FILE=$s_secrets/admin-token
 TEST_SECURE=1
+TEST_KAFKA_CONTROLLER=127.0.0.1:$SECURE_KAFKA_CONTROLLER_PORT
+TEST_KAFKA_CLASSPATH=$libs/*
 TEST_SECURE_DIR=$SECURE_DIR
 TEST_KAFKA_BROKERS=127.0.0.1:$SECURE_KAFKA_PORT
 TEST_KAFKA_SASL_MECHANISM=scram-sha-512
@@ -100,6 +122,8 @@ TEST_REDIS_PASSWORD_FILE=$s_secrets/redis-admin
 TEST_REDIS_SERVICE_USERNAME=invalidator
 TEST_REDIS_SERVICE_PASSWORD_FILE=$s_secrets/redis-invalidator
 TEST_REDIS_TLS_CA_FILE=$s_certs/ca.pem
+TEST_REDIS_WEB_USERNAME=web
+TEST_REDIS_WEB_PASSWORD_FILE=$s_secrets/redis-web
 TEST_SECURE_REDIS_CLUSTER_NODES=127.0.0.1:$SECURE_REDIS_CLUSTER_PORT,127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 1)),127.0.0.1:$((SECURE_REDIS_CLUSTER_PORT + 2))
 TEST_MYSQL_URL=mysql://admin@127.0.0.1:$SECURE_MYSQL_PORT
 TEST_MYSQL_PASSWORD_FILE=$s_secrets/mysql-admin
@@ -127,7 +151,7 @@ listeners=SASL_SSL://127.0.0.1:$SECURE_KAFKA_PORT,CONTROLLER://127.0.0.1:$SECURE
 advertised.listeners=SASL_SSL://127.0.0.1:$SECURE_KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_SSL
-listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL
 controller.quorum.voters=1@127.0.0.1:$SECURE_KAFKA_CONTROLLER_PORT
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
@@ -138,10 +162,14 @@ ssl.keystore.password=$ks_pw
 ssl.key.password=$ks_pw
 ssl.truststore.type=PEM
 ssl.truststore.location=$s_certs/ca.pem
-ssl.client.auth=requested
 ssl.endpoint.identification.algorithm=https
+listener.name.controller.ssl.client.auth=required
+listener.name.controller.ssl.keystore.type=PKCS12
+listener.name.controller.ssl.keystore.location=$s_certs/controller.p12
+listener.name.controller.ssl.keystore.password=$ks_pw
+listener.name.controller.ssl.key.password=$ks_pw
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:admin;User:ANONYMOUS
+super.users=User:admin;User:CN=kafka-controller
 allow.everyone.if.no.acl.found=false
 log.dirs=$s_kafka/data
 num.partitions=1
@@ -179,15 +207,24 @@ PROPS
   say "secure Kafka ready on 127.0.0.1:$SECURE_KAFKA_PORT (users admin, invalidator; ACLs set)"
 }
 
+# The web tier's cache entries (the README's): the shop's own keys (`shop:product:{id}`) and
+# those `key(type, ...)` makes for the default types (`products:v42:list`). The service's purge
+# UNLINKs them, the web tier fills them: both users have these patterns.
+redis_cache_entry_keys='~shop:* ~products:v* ~categories:v* ~global:v*'
+
 # The service's user: its key patterns (a test world prefixes every key with test:) and the
-# commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS.
+# commands it runs, its scripts included; nothing like FLUSHALL, CONFIG or KEYS. The web tier's
+# user (libs/client, the example shop): the versions and the announcement channel it reads, the
+# tag sets and entries it fills; write access to the version keys too, because the fill's script
+# declares them (it reads them) and Redis checks a script's declared keys for writing.
 redis_acl_file() {
   (
     umask 077
     cat >"$1" <<ACL
 user default off
 user admin on >$(secret redis-admin) ~* &* +@all
-user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +ttl +pexpire +expire +srandmember +scard +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+user invalidator on >$(secret redis-invalidator) resetkeys ~shop.* ~inertia.* ~lock:* ~atomic_cache_metrics.* $redis_cache_entry_keys ~test:* resetchannels &* -@all +ping +echo +hello +auth +select +quit +reset +client|setname +client|getname +client|id +client|info +info +get +set +mget +exists +smembers +sadd +srem +unlink +del +pttl +ttl +pexpire +expire +srandmember +scard +scan +sscan +eval +evalsha +script|load +script|exists +wait +publish +multi +exec +discard +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
+user web on >$(secret redis-web) resetkeys ~shop.version.* ~inertia.data.version ~shop.tag.* $redis_cache_entry_keys ~test:* resetchannels &shop.versions.changed &test:* -@all +ping +hello +auth +select +quit +reset +client|setname +client|getname +client|id +info +get +mget +set +exists +sadd +sismember +ttl +expire +unlink +eval +evalsha +script|load +subscribe +unsubscribe +cluster|info +cluster|slots +cluster|nodes +cluster|shards +readonly
 ACL
   )
 }
@@ -289,6 +326,7 @@ SQL
 
 secure_up() {
   secure_certs
+  secure_controller_cert
   secure_secrets
   secure_env_file
   secure_mysql_up && secure_redis_up && secure_redis_cluster_up && secure_kafka_up || return 1

@@ -105,12 +105,15 @@ redis_cluster_down() {
   [ "$stopped" = 1 ] && say "Redis Cluster stopped" || say "no Redis Cluster started by this script is running"
 }
 
+# .complete holds the checksum of the pom the jars were copied for: a changed pom copies again.
 kafka_jars() {
-  if [ ! -f "$libs/.complete" ]; then
+  local want
+  want="$(sha256sum scripts/kafka/pom.xml | cut -d' ' -f1)"
+  if [ "$(cat "$libs/.complete" 2>/dev/null)" != "$want" ]; then
     say "fetching the Kafka broker jars from Maven Central (once; ~/.m2 caches them)"
     mkdir -p "$libs"
     mvn -q -f scripts/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$libs"
-    touch "$libs/.complete"
+    echo "$want" >"$libs/.complete"
   fi
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
-import { REDIS_URL } from './support/test-env';
+import { REDIS_SECURITY, REDIS_URL, webRedisEnv } from './support/test-env';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
@@ -26,7 +26,7 @@ describe('the client package', () => {
 
   afterAll(async () => {
     await rm(scratch, { recursive: true, force: true });
-    const redis = new Redis(REDIS_URL);
+    const redis = new Redis(REDIS_URL, REDIS_SECURITY);
     for (const key of await redis.keys(`${prefix}*`)) await redis.del(key);
     await redis.quit();
   });
@@ -71,7 +71,11 @@ describe('the client package', () => {
     const { stdout } = await run(
       process.execPath,
       ['node_modules/@invalidator/client/example/example.js'],
-      { cwd: project, env: { PATH: process.env.PATH, REDIS_URL, REDIS_KEY_PREFIX: prefix } },
+      {
+        cwd: project,
+        // On the secured stack: TLS and the web tier's Redis user, as a web server connects.
+        env: { PATH: process.env.PATH, REDIS_URL, REDIS_KEY_PREFIX: prefix, ...webRedisEnv() },
+      },
     );
     const [summary, ...metrics] = stdout.trim().split('\n');
     const report = JSON.parse(summary) as {

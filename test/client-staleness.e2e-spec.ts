@@ -2,6 +2,7 @@ import mysql, { Pool, RowDataPacket } from 'mysql2/promise';
 import { CacheClient } from '@invalidator/client';
 import { ServiceProcess } from './support/service-process';
 import { productUpdated } from './support/events';
+import { mysqlTestOptions, webRedis } from './support/test-env';
 import { VersionAnnouncements } from './support/version-announcements';
 import { World } from './support/world';
 
@@ -44,7 +45,7 @@ describe('the client never serves a value older than an announced change (real s
     await world.sql.query(
       'CREATE TABLE products (id VARCHAR(64) PRIMARY KEY, revision INT NOT NULL)',
     );
-    pool = mysql.createPool({ uri: world.env.mysqlUrl, connectionLimit: 8 });
+    pool = mysql.createPool({ ...mysqlTestOptions(world.env.mysqlUrl), connectionLimit: 8 });
     announcements = await VersionAnnouncements.listen(world.redis);
   });
 
@@ -67,7 +68,7 @@ describe('the client never serves a value older than an announced change (real s
       (changes.get(id) ?? [])
         .filter((c) => c.version <= announced)
         .reduce((floor, c) => Math.max(floor, c.revision), 1);
-    const connections = Array.from({ length: WEB_SERVERS }, () => world.redis.duplicate());
+    const connections = Array.from({ length: WEB_SERVERS }, () => webRedis(world.env.redisPrefix));
     const clients = await Promise.all(
       connections.map((redis) => CacheClient.connect({ redis, versionCheck })),
     );

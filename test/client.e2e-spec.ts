@@ -2,11 +2,23 @@ import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { VersionPublisher } from '@invalidator/cache';
 import { CLIENT_METRICS, CacheClient, decodeHeader } from '@invalidator/client';
-import { REDIS_URL, keyServers, testRedis, waitFor } from './support/test-env';
+import {
+  REDIS_SECURITY,
+  REDIS_URL,
+  keyServers,
+  testRedis,
+  waitFor,
+  webRedis,
+} from './support/test-env';
 
-/** libs/client against the stack's Redis (or its cluster when the run targets one). */
+/**
+ * libs/client against the stack's Redis (or its cluster when the run targets one), as a web
+ * server connects (on the secured stack: TLS, the web tier's ACL user); the service's side and
+ * the checks through the test support's own client.
+ */
 describe('CacheClient against a real Redis', () => {
   const prefix = `test:client:${process.pid}:`;
+  const web = webRedis(prefix);
   const redis = testRedis(prefix);
   const publisher = new VersionPublisher(redis);
   let version = 1n;
@@ -21,18 +33,19 @@ describe('CacheClient against a real Redis', () => {
 
   beforeEach(async () => {
     registry = new Registry();
-    client = await CacheClient.connect({ redis, registry, versionMemoMs: 60000 });
+    client = await CacheClient.connect({ redis: web, registry, versionMemoMs: 60000 });
   });
 
   afterEach(() => client.close());
 
   afterAll(async () => {
     let plain: Redis | undefined;
-    for (const server of keyServers(redis, () => (plain = new Redis(REDIS_URL)))) {
+    for (const server of keyServers(redis, () => (plain = new Redis(REDIS_URL, REDIS_SECURITY)))) {
       for (const key of await server.keys(`${prefix}*`)) await server.del(key);
     }
     await plain?.quit();
     await redis.quit();
+    await web.quit();
   });
 
   it('a miss fills, stores, tags the key, and the next read is a hit', async () => {

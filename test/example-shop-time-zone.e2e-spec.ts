@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { createShopPool } from '../apps/example-shop/src/shop-pool';
+import { mysqlTestOptions } from './support/test-env';
 import { World } from './support/world';
 
 /** The example shop's own MySQL pool (it shares no code with the service's): sessions in UTC. */
@@ -18,7 +19,7 @@ describe("the example shop's MySQL sessions", () => {
     const zone = process.env.TZ;
     // A shop process in India: DATETIMEs read as local time would be 5.5 hours off.
     process.env.TZ = 'Asia/Kolkata';
-    const pool: Pool = createShopPool(world.env.mysqlUrl);
+    const pool: Pool = createShopPool(mysqlTestOptions(world.env.mysqlUrl));
     const held: PoolConnection[] = [];
     try {
       for (let i = 0; i < 3; i++) held.push(await pool.getConnection());

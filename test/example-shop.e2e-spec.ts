@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { ServiceProcess } from './support/service-process';
 import { ShopProcess } from './support/shop-process';
-import { MYSQL_ROOT_URL } from './support/test-env';
+import { MYSQL_ROOT_URL, mysqlTestOptions } from './support/test-env';
 import { VersionAnnouncements } from './support/version-announcements';
 import { World } from './support/world';
 
@@ -30,7 +30,7 @@ describe('example shop on the real stack', () => {
     await shop?.stop();
     await announcements?.close();
     await service?.stop();
-    const root = await mysql.createConnection(MYSQL_ROOT_URL);
+    const root = await mysql.createConnection(mysqlTestOptions(MYSQL_ROOT_URL));
     await root.query(`DROP DATABASE IF EXISTS \`${shop?.database}\``);
     await root.end();
     await world?.close();

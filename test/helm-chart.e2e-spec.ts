@@ -54,8 +54,9 @@ const one = (manifests: Manifest[], kind: string): Manifest => {
 };
 
 interface Container {
-  livenessProbe: { httpGet: { path: string } };
-  readinessProbe: { httpGet: { path: string } };
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: number | string } };
+  readinessProbe: { httpGet: { path: string; port: number | string } };
   securityContext: Record<string, unknown>;
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
   envFrom: Record<string, { name: string }>[];
@@ -263,6 +264,29 @@ describe('Helm chart', () => {
           MYSQL_TLS_CA_FILE: '/etc/invalidator/tls/ca.crt',
         });
       }
+    });
+  });
+
+  describe('rendered with HTTP_PORT set', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      const values = join(mkdtempSync(join(tmpdir(), 'chart-values-')), 'values.yaml');
+      writeFileSync(values, "env:\n  HTTP_PORT: '8080'\n");
+      manifests = render(values);
+    });
+
+    it('listens, and is probed, on that port', () => {
+      const [container] = podSpec(one(manifests, 'Deployment')).spec.containers;
+      const configMap = one(manifests, 'ConfigMap') as unknown as { data: Record<string, string> };
+      expect(configMap.data.HTTP_PORT).toBe('8080');
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+      // A probe's port is the container port by number, or by its name.
+      const probed = (port: number | string) =>
+        typeof port === 'number'
+          ? port
+          : container.ports.find((p) => p.name === port)?.containerPort;
+      expect(probed(container.livenessProbe.httpGet.port)).toBe(8080);
+      expect(probed(container.readinessProbe.httpGet.port)).toBe(8080);
     });
   });
 });

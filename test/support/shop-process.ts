@@ -1,7 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import entrypoints from '../../scripts/entrypoints.json';
-import { GiveUpWaiting, MYSQL_ROOT_URL, TestEnv, freePort, waitFor } from './test-env';
+import {
+  GiveUpWaiting,
+  MYSQL_ROOT_URL,
+  TestEnv,
+  freePort,
+  shopSecurityEnv,
+  waitFor,
+} from './test-env';
 
 const MAIN = join(__dirname, '..', '..', entrypoints['example-shop']);
 
@@ -46,6 +53,7 @@ export class ShopProcess {
         KAFKA_BROKERS: this.env.brokers.join(','),
         KAFKA_TOPIC_PRODUCT: this.env.topics.product,
         KAFKA_TOPIC_CATEGORY: this.env.topics.category,
+        ...shopSecurityEnv(),
         ...extra,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

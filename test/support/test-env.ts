@@ -73,6 +73,67 @@ export const REDIS_SECURITY: RedisOptions = (() => {
   };
 })();
 
+/**
+ * The web tier's Redis user (libs/client, the example shop) on the secured stack, with TLS:
+ * its own ACL (scripts/stack-secure.sh). Elsewhere the same as the test support's.
+ */
+export const WEB_REDIS_SECURITY: RedisOptions = (() => {
+  const username = testFile('TEST_REDIS_WEB_USERNAME');
+  if (!SECURE || !username) return REDIS_SECURITY;
+  const ca = caOf('TEST_REDIS_TLS_CA_FILE');
+  return {
+    username,
+    password: secretOf('TEST_REDIS_WEB_PASSWORD') ?? '',
+    ...(ca ? { tls: { ca, rejectUnauthorized: true } } : {}),
+  };
+})();
+
+/** A web server's client of the stack's Redis: as testRedis, as the web tier's user. */
+export function webRedis(keyPrefix: string): Redis | Cluster {
+  return REDIS_CLUSTER_NODES
+    ? new Cluster(clusterNodes(REDIS_CLUSTER_NODES), {
+        keyPrefix,
+        redisOptions: WEB_REDIS_SECURITY,
+      })
+    : new Redis(REDIS_URL, { keyPrefix, ...WEB_REDIS_SECURITY });
+}
+
+/** The Redis settings of a web-tier process (the example shop, the client's example). */
+export function webRedisEnv(): Record<string, string> {
+  if (!SECURE) return {};
+  const set = (entries: [string, string | undefined][]) =>
+    Object.fromEntries(entries.filter((e): e is [string, string] => !!e[1]));
+  return set([
+    ['REDIS_URL', withoutCredentials(REDIS_URL)],
+    ['REDIS_USERNAME', testFile('TEST_REDIS_WEB_USERNAME')],
+    ['REDIS_PASSWORD_FILE', testFile('TEST_REDIS_WEB_PASSWORD_FILE')],
+    ['REDIS_TLS_CA_FILE', testFile('TEST_REDIS_TLS_CA_FILE')],
+  ]);
+}
+
+/**
+ * What the example shop needs on the secured stack: the web tier's Redis user, the tests' admin
+ * users of MySQL (it creates its own database) and Kafka (it publishes as a shop), TLS with
+ * the stack's CA. Empty on the plain stack.
+ */
+export function shopSecurityEnv(): Record<string, string> {
+  if (!SECURE) return {};
+  const mysql = mysqlTestSettings();
+  const set = (entries: [string, string | undefined][]) =>
+    Object.fromEntries(entries.filter((e): e is [string, string] => !!e[1]));
+  return set([
+    ...Object.entries(webRedisEnv()),
+    ['SHOP_MYSQL_PASSWORD_FILE', mysql.MYSQL_PASSWORD_FILE],
+    ['SHOP_MYSQL_TLS', mysql.MYSQL_TLS],
+    ['SHOP_MYSQL_TLS_CA_FILE', mysql.MYSQL_TLS_CA_FILE],
+    ['KAFKA_SASL_MECHANISM', testFile('TEST_KAFKA_SASL_MECHANISM')],
+    ['KAFKA_SASL_USERNAME', testFile('TEST_KAFKA_SASL_USERNAME')],
+    ['KAFKA_SASL_PASSWORD_FILE', testFile('TEST_KAFKA_SASL_PASSWORD_FILE')],
+    ['KAFKA_TLS', 'true'],
+    ['KAFKA_TLS_CA_FILE', testFile('TEST_KAFKA_TLS_CA_FILE')],
+  ]);
+}
+
 /** mysql2 options of a connection as the test support's MySQL admin (root) to `url`. */
 export function mysqlTestOptions(url: string): ConnectionOptions {
   const ca = caOf('TEST_MYSQL_TLS_CA_FILE');

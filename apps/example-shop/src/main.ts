@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createConnection } from 'mysql2/promise';
 import { SHOP_SCHEMA } from './catalog.repository';
-import { ShopConfig, parseShopConfig } from './shop-config';
+import { ShopConfig, parseShopConfig, shopMysqlOptions } from './shop-config';
 import { ShopModule } from './shop.module';
 
 /** The shop's database and tables, created if missing (an example: no migration framework). */
@@ -10,7 +10,7 @@ async function prepareDatabase(config: ShopConfig): Promise<void> {
   const url = new URL(config.SHOP_MYSQL_URL);
   const database = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/';
-  const server = await createConnection({ uri: url.toString() });
+  const server = await createConnection(shopMysqlOptions(config, url.toString()));
   try {
     await server.query(`CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\``);
     await server.changeUser({ database });

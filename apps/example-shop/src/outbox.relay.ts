@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import { CatalogRepository } from './catalog.repository';
-import { SHOP_CONFIG, ShopConfig } from './shop-config';
+import { SHOP_CONFIG, ShopConfig, shopKafkaSecurity } from './shop-config';
 
 /**
  * Relays committed outbox rows to Kafka, oldest first, and marks them sent in the same
@@ -30,6 +30,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const kafka = new Kafka({
       clientId: 'example-shop',
       brokers: config.KAFKA_BROKERS,
+      ...shopKafkaSecurity(config),
       logLevel: logLevel.NOTHING,
     });
     this.producer = kafka.producer({

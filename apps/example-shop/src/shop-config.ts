@@ -1,21 +1,46 @@
+import { readFileSync } from 'node:fs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
 
-/** The example shop's environment: its own database, the service's Redis, Kafka and topics. */
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const optional = z.string().optional();
+
+/**
+ * The example shop's environment: its own database, the service's Redis, Kafka and topics.
+ * TLS and users as the service's settings name them (README "Running securely"): the Redis
+ * user is the web tier's own; each password may be given as `<NAME>_FILE`.
+ */
 const shopConfigSchema = z.object({
   SHOP_HTTP_PORT: intIn(0, 65535).default(3100),
   SHOP_MYSQL_URL: z
     .string()
     .startsWith('mysql://')
     .default('mysql://root@127.0.0.1:3306/example_shop'),
-  REDIS_URL: z.string().startsWith('redis://').default('redis://127.0.0.1:6379/0'),
+  /** Replaces a password in SHOP_MYSQL_URL. */
+  SHOP_MYSQL_PASSWORD: optional,
+  /** TLS to MySQL, the server's certificate and name verified (against this CA if set). */
+  SHOP_MYSQL_TLS: flag.default(false),
+  SHOP_MYSQL_TLS_CA_FILE: optional,
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss:// (TLS)')
+    .default('redis://127.0.0.1:6379/0'),
   REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_USERNAME: optional,
+  REDIS_PASSWORD: optional,
+  REDIS_TLS_CA_FILE: optional,
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:9092')
     .transform((v) => v.split(',').map((b) => b.trim())),
+  KAFKA_TLS: flag.default(false),
+  KAFKA_TLS_CA_FILE: optional,
+  KAFKA_SASL_MECHANISM: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+  KAFKA_SASL_USERNAME: optional,
+  KAFKA_SASL_PASSWORD: optional,
   KAFKA_TOPIC_PRODUCT: topic.default('shop.product-updated'),
   KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
   OUTBOX_RELAY_INTERVAL_MS: intIn(10, 3600000).default(100),
@@ -27,11 +52,63 @@ const shopConfigSchema = z.object({
 export type ShopConfig = z.infer<typeof shopConfigSchema>;
 export const SHOP_CONFIG = Symbol('SHOP_CONFIG');
 
+const SECRETS = ['SHOP_MYSQL_PASSWORD', 'REDIS_PASSWORD', 'KAFKA_SASL_PASSWORD'];
+
 export function parseShopConfig(env: Record<string, string | undefined>): ShopConfig {
-  const result = shopConfigSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
-  );
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  for (const name of SECRETS) {
+    const file = given[`${name}_FILE`];
+    if (file) given[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  }
+  const result = shopConfigSchema.safeParse(given);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
   throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+}
+
+/** mysql2 options of the shop's connections to `uri` (its TLS and password). */
+export function shopMysqlOptions(config: ShopConfig, uri: string) {
+  const ca = config.SHOP_MYSQL_TLS_CA_FILE;
+  return {
+    uri,
+    ...(config.SHOP_MYSQL_PASSWORD ? { password: config.SHOP_MYSQL_PASSWORD } : {}),
+    ...(config.SHOP_MYSQL_TLS
+      ? {
+          ssl: {
+            ...(ca ? { ca: readFileSync(ca) } : {}),
+            rejectUnauthorized: true,
+            verifyIdentity: true,
+          },
+        }
+      : {}),
+  };
+}
+
+/** ioredis options of the shop's Redis client: its key prefix, user, password and TLS. */
+export function shopRedisOptions(config: ShopConfig) {
+  const ca = config.REDIS_TLS_CA_FILE;
+  return {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    ...(config.REDIS_USERNAME ? { username: config.REDIS_USERNAME } : {}),
+    ...(config.REDIS_PASSWORD ? { password: config.REDIS_PASSWORD } : {}),
+    ...(ca ? { tls: { ca: readFileSync(ca) } } : {}),
+  };
+}
+
+/** kafkajs' TLS and SASL settings of the shop's producer. */
+export function shopKafkaSecurity(config: ShopConfig): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const ca = config.KAFKA_TLS_CA_FILE;
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  return {
+    ...(config.KAFKA_TLS ? { ssl: ca ? { ca: [readFileSync(ca)] } : true } : {}),
+    ...(mechanism !== 'none'
+      ? {
+          sasl: {
+            mechanism,
+            username: config.KAFKA_SASL_USERNAME ?? '',
+            password: config.KAFKA_SASL_PASSWORD ?? '',
+          } as SASLOptions,
+        }
+      : {}),
+  };
 }

@@ -8,7 +8,7 @@ import { CatalogRepository, SHOP_POOL } from './catalog.repository';
 import { CatalogService } from './catalog.service';
 import { MetricsController } from './metrics.controller';
 import { OutboxRelay } from './outbox.relay';
-import { SHOP_CONFIG, ShopConfig } from './shop-config';
+import { SHOP_CONFIG, ShopConfig, shopMysqlOptions, shopRedisOptions } from './shop-config';
 import { createShopPool } from './shop-pool';
 
 const SHOP_REDIS = Symbol('SHOP_REDIS');
@@ -27,11 +27,14 @@ export class ShopModule implements OnApplicationShutdown {
       controllers: [CatalogController, MetricsController],
       providers: [
         { provide: SHOP_CONFIG, useValue: config },
-        { provide: SHOP_POOL, useFactory: () => createShopPool(config.SHOP_MYSQL_URL) },
+        {
+          provide: SHOP_POOL,
+          useFactory: () => createShopPool(shopMysqlOptions(config, config.SHOP_MYSQL_URL)),
+        },
         { provide: Registry, useFactory: () => new Registry() },
         {
           provide: SHOP_REDIS,
-          useFactory: () => new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX }),
+          useFactory: () => new Redis(config.REDIS_URL, shopRedisOptions(config)),
         },
         {
           provide: CacheClient,
