@@ -51,7 +51,7 @@ describe('Prometheus exposition, rules and dashboard', () => {
 
   it('the alerting rules pass promtool check rules and their unit tests', () => {
     const check = promtool(['check', 'rules', 'rules.yml']);
-    expect(check.output).toContain('SUCCESS: 7 rules found');
+    expect(check.output).toContain('SUCCESS: 8 rules found');
     expect(check.status).toBe(0);
     const tests = promtool(['test', 'rules', 'rules.test.yml']);
     expect(tests.output).toContain('SUCCESS');
