@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import { ShopProcess } from './support/shop-process';
-import { MYSQL_ROOT_URL } from './support/test-env';
+import { MYSQL_ROOT_URL, mysqlTestOptions } from './support/test-env';
 import { World } from './support/world';
 
 /** The example shop refuses what its tables cannot hold with 400, before any row or event. */
@@ -16,7 +16,7 @@ describe('example shop input', () => {
 
   afterAll(async () => {
     await shop?.stop();
-    const root = await mysql.createConnection(MYSQL_ROOT_URL);
+    const root = await mysql.createConnection(mysqlTestOptions(MYSQL_ROOT_URL));
     await root.query(`DROP DATABASE IF EXISTS \`${shop?.database}\``);
     await root.end();
     await world?.close();

@@ -19,17 +19,21 @@ export interface Category {
   updatedAt: string;
 }
 
+// utf8mb4 named, not left to the server's default (latin1 on a server started --no-defaults).
 export const SHOP_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS categories (
-     id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, updated_at DATETIME(6) NOT NULL)`,
+     id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, updated_at DATETIME(6) NOT NULL)
+     DEFAULT CHARSET = utf8mb4`,
   `CREATE TABLE IF NOT EXISTS products (
      id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, price DECIMAL(12, 2) NOT NULL,
-     category_id VARCHAR(64) NULL, updated_at DATETIME(6) NOT NULL, INDEX (category_id))`,
+     category_id VARCHAR(64) NULL, updated_at DATETIME(6) NOT NULL, INDEX (category_id))
+     DEFAULT CHARSET = utf8mb4`,
   // The outbox: written in the same transaction as the change, relayed to Kafka after it.
   `CREATE TABLE IF NOT EXISTS outbox (
      id BIGINT AUTO_INCREMENT PRIMARY KEY, topic VARCHAR(249) NOT NULL,
      message_key VARCHAR(64) NOT NULL, payload TEXT NOT NULL, created_at DATETIME(6) NOT NULL,
-     sent_at DATETIME(6) NULL, INDEX (sent_at, id))`,
+     sent_at DATETIME(6) NULL, INDEX (sent_at, id))
+     DEFAULT CHARSET = utf8mb4`,
 ];
 
 /** A product named a category the catalog does not have: the caller's fault, nothing written. */
