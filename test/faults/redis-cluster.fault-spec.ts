@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { TagPurger } from '@invalidator/cache';
+import { CacheClient, decodeHeader, parseVersion, tagKey, versionKey } from '@invalidator/client';
 import { ServiceProcess } from '../support/service-process';
 import { drainAndCheck, mixedLoad, publishInBackground, seedTags } from '../support/fault-kit';
-import { REDIS_CLUSTER_NODES, clusterNodes, waitFor } from '../support/test-env';
+import { REDIS_CLUSTER_NODES, REDIS_SECURITY, clusterNodes, waitFor } from '../support/test-env';
 import { World } from '../support/world';
 
 jest.setTimeout(300000);
@@ -125,6 +128,83 @@ describe('Redis Cluster faults mid-load', () => {
       publishing,
     });
     expect(await seen.stop()).toEqual([]);
+  });
+});
+
+describe('fills and purges racing on a Redis Cluster', () => {
+  let world: World;
+  const opened: { client?: CacheClient; redis: Cluster }[] = [];
+
+  /** A web server: its own Cluster connection with the service's prefix, and a client on it. */
+  async function webServer(): Promise<CacheClient> {
+    const redis = new Cluster(clusterNodes(REDIS_CLUSTER_NODES ?? ''), {
+      keyPrefix: world.env.redisPrefix,
+      redisOptions: REDIS_SECURITY,
+    });
+    const server: (typeof opened)[number] = { redis };
+    opened.push(server);
+    server.client = await CacheClient.connect({ redis, versionMemoMs: 5 });
+    return server.client;
+  }
+
+  beforeEach(async () => {
+    world = await World.create('rrace', 1);
+  });
+
+  afterEach(async () => {
+    for (const { client, redis } of opened.splice(0)) {
+      await client?.close();
+      redis.disconnect();
+    }
+    await world?.close();
+  });
+
+  it('a purge never drops a membership a concurrent fill added: every stored key stays in its tag set, none stale', async () => {
+    const tag = 'product:hot';
+    const keys = Array.from({ length: 8 }, (_, i) => `page:hot:${i}`);
+    const clients = [await webServer(), await webServer(), await webServer()];
+    const purger = new TagPurger(world.redis);
+    const deadline = Date.now() + 6000;
+    let purges = 0;
+    // The service's order: the version is published, then the tag purged.
+    const purging = (async () => {
+      while (Date.now() < deadline) {
+        await world.redis.set(versionKey('products'), JSON.stringify({ version: purges + 1 }));
+        await purger.purge([tag]);
+        purges++;
+      }
+    })();
+    const filling = clients.flatMap((client) =>
+      keys.map(async (key) => {
+        while (Date.now() < deadline) {
+          await client.remember(key, { tags: [tag], ttl: 300, types: ['products'] }, async () => ({
+            key,
+            at: Date.now(),
+          }));
+          await new Promise((r) => setImmediate(r));
+        }
+      }),
+    );
+    await Promise.all([purging, ...filling]);
+
+    const current = parseVersion(await world.redis.get(versionKey('products')));
+    const member = (key: string) => `${world.env.redisPrefix}${key}`;
+    const untagged: string[] = [];
+    const stale: string[] = [];
+    for (const key of keys) {
+      const bytes = await world.redis.getBuffer(key);
+      if (!bytes) continue;
+      if ((await world.redis.sismember(tagKey(tag), member(key))) !== 1) untagged.push(key);
+      if (decodeHeader(bytes).versions.products !== current) stale.push(key);
+    }
+    const stats = clients.map((c) => c.stats());
+    const sum = (what: 'misses' | 'staleFillsRejected') => stats.reduce((n, s) => n + s[what], 0);
+    console.log(
+      `cluster purge race: ${purges} purges, ${sum('misses')} fills, ${sum('staleFillsRejected')} refused; untagged ${untagged.length}, stale ${stale.length} of ${keys.length} keys`,
+    );
+    expect(purges).toBeGreaterThan(50);
+    expect(sum('misses')).toBeGreaterThan(purges);
+    expect({ untagged, stale }).toEqual({ untagged: [], stale: [] });
   });
 });
 
