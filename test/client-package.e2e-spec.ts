@@ -15,6 +15,31 @@ function pinned(name: string): string {
   return `${name}@${(JSON.parse(manifest) as { version: string }).version}`;
 }
 
+/** A web server without metrics: required and used with ioredis alone (no prom-client). */
+const WITHOUT_METRICS = `
+const Redis = require('ioredis');
+const { CacheClient } = require('@invalidator/client');
+(async () => {
+  const { readFileSync } = require('node:fs');
+  const env = process.env;
+  const redis = new Redis(env.REDIS_URL, {
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}),
+    ...(env.REDIS_PASSWORD_FILE ? { password: readFileSync(env.REDIS_PASSWORD_FILE, 'utf8').trim() } : {}),
+    ...(env.REDIS_TLS_CA_FILE ? { tls: { ca: readFileSync(env.REDIS_TLS_CA_FILE) } } : {}),
+  });
+  const cache = await CacheClient.connect({ redis });
+  const value = await cache.remember('bare', { ttl: 60 }, async () => 'bare');
+  const { hits, misses } = cache.stats();
+  console.log(JSON.stringify({ value, hits, misses }));
+  await cache.close();
+  await redis.quit();
+})().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
+`;
+
 /** libs/client as a user gets it: packed, installed into a project of its own, its example run. */
 describe('the client package', () => {
   let scratch: string;
@@ -31,7 +56,7 @@ describe('the client package', () => {
     await redis.quit();
   });
 
-  it('npm pack gives a tarball that a scratch project installs and whose example runs against the stack', async () => {
+  it('npm pack gives a tarball that works with ioredis alone, and whose example (with prom-client for metrics) runs against the stack', async () => {
     const { stdout: packed } = await run('npm', ['pack', '--json', '--pack-destination', scratch], {
       cwd: join(ROOT, 'libs/client'),
     });
@@ -51,31 +76,30 @@ describe('the client package', () => {
       join(project, 'package.json'),
       JSON.stringify({ name: 'shop-web', version: '1.0.0', private: true }),
     );
-    await run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--prefer-offline',
-        join(scratch, filename),
-        pinned('ioredis'),
-        pinned('prom-client'),
-      ],
-      { cwd: project },
-    );
+    // What a user installs: the package and its one required peer. prom-client is an optional
+    // peer (for metrics only), so it is left out until the example, which passes a registry.
+    const install = (...specs: string[]) =>
+      run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
+        cwd: project,
+      });
+    await install(join(scratch, filename), pinned('ioredis'));
+    expect(await readdir(join(project, 'node_modules'))).not.toContain('prom-client');
     expect(await readdir(join(project, 'node_modules/@invalidator/client/dist'))).toContain(
       'index.js',
     );
+    // On the secured stack: TLS and the web tier's Redis user, as a web server connects.
+    const env = { PATH: process.env.PATH, REDIS_URL, REDIS_KEY_PREFIX: prefix, ...webRedisEnv() };
+    const { stdout: bare } = await run(process.execPath, ['-e', WITHOUT_METRICS], {
+      cwd: project,
+      env,
+    });
+    expect(JSON.parse(bare)).toEqual({ value: 'bare', hits: 0, misses: 1 });
 
+    await install(pinned('prom-client'));
     const { stdout } = await run(
       process.execPath,
       ['node_modules/@invalidator/client/example/example.js'],
-      {
-        cwd: project,
-        // On the secured stack: TLS and the web tier's Redis user, as a web server connects.
-        env: { PATH: process.env.PATH, REDIS_URL, REDIS_KEY_PREFIX: prefix, ...webRedisEnv() },
-      },
+      { cwd: project, env },
     );
     const [summary, ...metrics] = stdout.trim().split('\n');
     const report = JSON.parse(summary) as {

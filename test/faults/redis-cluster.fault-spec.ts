@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { TagPurger } from '@invalidator/cache';
+import { CacheClient, decodeHeader, parseVersion, tagKey, versionKey } from '@invalidator/client';
 import { ServiceProcess } from '../support/service-process';
+import { TcpProxy } from '../support/tcp-proxy';
 import { drainAndCheck, mixedLoad, publishInBackground, seedTags } from '../support/fault-kit';
-import { REDIS_CLUSTER_NODES, clusterNodes, waitFor } from '../support/test-env';
+import { REDIS_CLUSTER_NODES, REDIS_SECURITY, clusterNodes, waitFor } from '../support/test-env';
 import { World } from '../support/world';
 
 jest.setTimeout(300000);
@@ -125,6 +129,198 @@ describe('Redis Cluster faults mid-load', () => {
       publishing,
     });
     expect(await seen.stop()).toEqual([]);
+  });
+});
+
+describe('fills and purges racing on a Redis Cluster', () => {
+  let world: World;
+  const opened: { client?: CacheClient; redis: Cluster }[] = [];
+
+  /** A web server: its own Cluster connection with the service's prefix, and a client on it. */
+  async function webServer(): Promise<CacheClient> {
+    const redis = new Cluster(clusterNodes(REDIS_CLUSTER_NODES ?? ''), {
+      keyPrefix: world.env.redisPrefix,
+      redisOptions: REDIS_SECURITY,
+    });
+    const server: (typeof opened)[number] = { redis };
+    opened.push(server);
+    server.client = await CacheClient.connect({ redis, versionMemoMs: 5 });
+    return server.client;
+  }
+
+  beforeEach(async () => {
+    world = await World.create('rrace', 1);
+  });
+
+  afterEach(async () => {
+    for (const { client, redis } of opened.splice(0)) {
+      await client?.close();
+      redis.disconnect();
+    }
+    await world?.close();
+  });
+
+  it('a purge never drops a membership a concurrent fill added: every stored key stays in its tag set, none stale', async () => {
+    const tag = 'product:hot';
+    const keys = Array.from({ length: 8 }, (_, i) => `page:hot:${i}`);
+    const clients = [await webServer(), await webServer(), await webServer()];
+    const purger = new TagPurger(world.redis);
+    const deadline = Date.now() + 6000;
+    let purges = 0;
+    // The service's order: the version is published, then the tag purged.
+    const purging = (async () => {
+      while (Date.now() < deadline) {
+        await world.redis.set(versionKey('products'), JSON.stringify({ version: purges + 1 }));
+        await purger.purge([tag]);
+        purges++;
+      }
+    })();
+    const filling = clients.flatMap((client) =>
+      keys.map(async (key) => {
+        while (Date.now() < deadline) {
+          await client.remember(key, { tags: [tag], ttl: 300, types: ['products'] }, async () => ({
+            key,
+            at: Date.now(),
+          }));
+          await new Promise((r) => setImmediate(r));
+        }
+      }),
+    );
+    await Promise.all([purging, ...filling]);
+
+    const current = parseVersion(await world.redis.get(versionKey('products')));
+    const member = (key: string) => `${world.env.redisPrefix}${key}`;
+    const untagged: string[] = [];
+    const stale: string[] = [];
+    for (const key of keys) {
+      const bytes = await world.redis.getBuffer(key);
+      if (!bytes) continue;
+      if ((await world.redis.sismember(tagKey(tag), member(key))) !== 1) untagged.push(key);
+      if (decodeHeader(bytes).versions.products !== current) stale.push(key);
+    }
+    const stats = clients.map((c) => c.stats());
+    const sum = (what: 'misses' | 'staleFillsRejected') => stats.reduce((n, s) => n + s[what], 0);
+    console.log(
+      `cluster purge race: ${purges} purges, ${sum('misses')} fills, ${sum('staleFillsRejected')} refused; untagged ${untagged.length}, stale ${stale.length} of ${keys.length} keys`,
+    );
+    expect(purges).toBeGreaterThan(50);
+    expect(sum('misses')).toBeGreaterThan(purges);
+    expect({ untagged, stale }).toEqual({ untagged: [], stale: [] });
+  });
+});
+
+describe('a fill on a Redis Cluster whose later step fails', () => {
+  let world: World;
+  let proxies: Map<number, TcpProxy>;
+  let redis: Cluster;
+  let client: CacheClient;
+  /** The value key, its tag and the noted version key, each on another master. */
+  let key: string;
+  let tag: string;
+  let on: { value: TcpProxy; tag: TcpProxy; version: TcpProxy };
+
+  beforeEach(async () => {
+    world = await World.create('rfill', 1);
+    await world.redis.set(versionKey('products'), JSON.stringify({ version: 7 }));
+    // Every node behind a TCP proxy of its own (ioredis' natMap), so one master can go dark
+    // while the others answer: a partition of one master, with the real cluster behind.
+    const all = nodes(REDIS_CLUSTER_NODES ? clusterNodes(REDIS_CLUSTER_NODES)[0].port : 7000);
+    proxies = new Map();
+    for (const node of all) proxies.set(node.port, await TcpProxy.start('127.0.0.1', node.port));
+    const natMap = Object.fromEntries(
+      [...proxies].map(([port, proxy]) => [
+        `127.0.0.1:${port}`,
+        { host: '127.0.0.1', port: proxy.port },
+      ]),
+    );
+    redis = new Cluster(
+      [...proxies.values()].map((proxy) => ({ host: '127.0.0.1', port: proxy.port })),
+      {
+        keyPrefix: world.env.redisPrefix,
+        natMap,
+        redisOptions: { ...REDIS_SECURITY, commandTimeout: 500 },
+      },
+    );
+    redis.on('error', () => undefined);
+    const owner = (name: string) =>
+      ownerOf(all, calculateSlot(`${world.env.redisPrefix}${name}`))!.port;
+    const versionPort = owner(versionKey('products'));
+    tag = Array.from({ length: 64 }, (_, i) => `product:f${i}`).find(
+      (t) => owner(tagKey(t)) !== versionPort,
+    )!;
+    key = Array.from({ length: 64 }, (_, i) => `page:f${i}`).find(
+      (k) => ![versionPort, owner(tagKey(tag))].includes(owner(k)),
+    )!;
+    on = {
+      value: proxies.get(owner(key))!,
+      tag: proxies.get(owner(tagKey(tag)))!,
+      version: proxies.get(versionPort)!,
+    };
+    // Connected to every master before any fault, so a step's command is sent, not left queued
+    // behind a new connection's handshake (the fault then lands where each case says).
+    await redis.ping();
+    await Promise.all(redis.nodes('master').map((node) => node.ping()));
+    client = await CacheClient.connect({ redis, versionMemoMs: 60000 });
+    await client.versions(); // memoized: the fill's noted versions need no read during the fault
+  });
+
+  afterEach(async () => {
+    for (const proxy of proxies.values()) proxy.restore();
+    await client?.close();
+    redis?.disconnect();
+    for (const proxy of proxies.values()) await proxy.close();
+    await world?.close();
+  });
+
+  const fill = () =>
+    client
+      .remember(key, { tags: [tag], ttl: 300, types: ['products'] }, async () => ({ key }))
+      .then(
+        () => 'stored',
+        (error: Error) => error.message,
+      );
+  const isTagStep = (chunk: Buffer) => chunk.includes('SADD');
+  const tagged = async () =>
+    (await world.redis.sismember(tagKey(tag), `${world.env.redisPrefix}${key}`)) === 1;
+
+  it('with no fault the fill is stored in its tag set with its whole TTL (confirmed after the re-check)', async () => {
+    expect(await fill()).toBe('stored');
+    expect(await tagged()).toBe(true);
+    expect(await world.redis.ttl(key)).toBeGreaterThan(290);
+  });
+
+  it("the tag set's master unreachable at the tag step: the value written before is removed", async () => {
+    on.tag.blackhole();
+    expect(await fill()).toMatch(/timed out/);
+    expect({ stored: await world.exists(key), tagged: await tagged() }).toEqual({
+      stored: false,
+      tagged: false,
+    });
+  });
+
+  it("the version's master unreachable at the re-check, after a bump: the unconfirmed value is removed", async () => {
+    let bumped: Promise<unknown> | undefined;
+    on.tag.tap((chunk) => {
+      if (!isTagStep(chunk) || bumped) return;
+      on.version.blackhole();
+      bumped = world.redis.set(versionKey('products'), JSON.stringify({ version: 8 }));
+    });
+    expect(await fill()).toMatch(/timed out/);
+    await bumped;
+    expect(await world.exists(key)).toBe(false);
+  });
+
+  it("the tag step fails and the value's own master goes dark too: the untagged value expires within seconds", async () => {
+    on.tag.blackhole();
+    on.tag.tap((chunk) => isTagStep(chunk) && on.value.blackhole());
+    expect(await fill()).toMatch(/timed out/);
+    expect(await tagged()).toBe(false);
+    // Left behind (it could not be taken back), but only for the few unconfirmed seconds.
+    const pttl = await world.redis.pttl(key);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(5000);
+    await waitFor('the untagged value gone', async () => !(await world.exists(key)), 10000, 100);
+    console.log(`untagged value left with ${pttl} ms to live (requested 300 s)`);
   });
 });
 

@@ -18,6 +18,7 @@ export class TcpProxy {
   private mode: Mode = 'forward';
   private latencyMs = 0;
   private held: { to: Socket; chunk: Buffer }[] = [];
+  private readonly taps: ((chunk: Buffer) => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -47,7 +48,10 @@ export class TcpProxy {
         upstream.destroy();
       });
     }
-    client.on('data', (chunk: Buffer) => this.forward(upstream, chunk));
+    client.on('data', (chunk: Buffer) => {
+      for (const tap of this.taps) tap(chunk);
+      this.forward(upstream, chunk);
+    });
     upstream.on('data', (chunk: Buffer) => this.forward(client, chunk));
     client.on('end', () => this.mode !== 'blackhole' && upstream.end());
     upstream.on('end', () => this.mode !== 'blackhole' && client.end());
@@ -62,6 +66,11 @@ export class TcpProxy {
     // Timers of equal delay fire in the order they were set: the byte stream keeps its order.
     if (this.latencyMs > 0) setTimeout(() => !to.destroyed && to.write(chunk), this.latencyMs);
     else to.write(chunk);
+  }
+
+  /** `listener` sees each chunk a client sends before it is forwarded (a fault can start there). */
+  tap(listener: (chunk: Buffer) => void): void {
+    this.taps.push(listener);
   }
 
   /** The store becomes unreachable: every connection reset, new ones refused. */

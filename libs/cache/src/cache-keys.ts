@@ -3,6 +3,11 @@ export const versionKey = (dataType: string) => `shop.version.${dataType}`;
 export const GLOBAL_VERSION_KEY = 'inertia.data.version';
 export const tagKey = (tag: string) => `shop.tag.${tag}`;
 /**
+ * On a cluster, a tag set's members while a purge unlinks them (the service's own key, no part
+ * of the contract). `{hashTag}` puts it in the tag set's slot, so one script moves them over.
+ */
+export const purgingKey = (hashTag: string, tag: string) => `shop.purging.{${hashTag}}.${tag}`;
+/**
  * Pub/sub channel announcing each saga's new versions once they are written and their tags
  * purged. Channels are not keys: ioredis adds no prefix, so the configured prefix is added here.
  */

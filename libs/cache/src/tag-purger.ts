@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster } from 'ioredis';
-import { tagKey } from './cache-keys';
+import { purgingKey, tagKey } from './cache-keys';
 import {
   REDIS_CLIENT,
   RedisClient,
   execReplicated,
   groupBySlot,
   isCluster,
+  keyInSlotOf,
 } from '@invalidator/redis';
 
 // One atomic step per script call: a key the web tier adds to a set cannot slip between
@@ -25,6 +26,24 @@ for i = 1, #KEYS, 1000 do
   redis.call('UNLINK', unpack(KEYS, i, math.min(i + 999, #KEYS)))
 end
 return n
+`;
+
+// A cluster: in one step in the tag set's slot, its members move to the purge's holding set
+// (KEYS[2], same slot; its expiry raised to the set's, never lowered), and the set is gone. The
+// reply is every member held, those an interrupted purge left there too.
+const CLAIM_SCRIPT = `
+local members = redis.call('SMEMBERS', KEYS[1])
+local m = #members
+if m > 0 then
+  local ttl = redis.call('TTL', KEYS[1])
+  local held = redis.call('TTL', KEYS[2])
+  for i = 1, m, 1000 do
+    redis.call('SADD', KEYS[2], unpack(members, i, math.min(i + 999, m)))
+  end
+  redis.call('UNLINK', KEYS[1])
+  if ttl > 0 and held ~= -1 and held < ttl then redis.call('EXPIRE', KEYS[2], ttl) end
+end
+return redis.call('SMEMBERS', KEYS[2])
 `;
 
 /** Tag sets per script call: bounded, so one call never holds Redis for long. */
@@ -63,15 +82,26 @@ export class TagPurger {
 
   /**
    * A cluster: the members of a set live in other slots than the set, so no script can unlink
-   * them together. Read the members, unlink them grouped by slot, then remove from the set
-   * exactly those members (Redis drops the set when it is empty). A key the web tier adds
-   * meanwhile stays in the set for the next purge, and a crash half-way leaves the set whole
-   * enough for the redelivered purge to finish the job.
+   * them together. One script per set moves its members to a holding set in its slot; they are
+   * unlinked grouped by slot; then exactly those are removed from the holding set (Redis drops
+   * it when empty). A fill meanwhile adds its key to the tag set anew, where only the next purge
+   * removes it: no purge takes back a membership it did not unlink. A crash half-way leaves the
+   * rest in the holding set, for the redelivered purge of the same tags.
    */
   private async purgeAcrossSlots(tags: string[]): Promise<number> {
     const cluster = this.redis as Cluster;
-    const sets = await Promise.all(tags.map((tag) => this.redis.smembers(tagKey(tag))));
-    const members = [...new Set(sets.flat())];
+    const sets = tags.map((tag) => ({
+      key: tagKey(tag),
+      held: keyInSlotOf(cluster, tagKey(tag), (hashTag) => purgingKey(hashTag, tag)),
+      members: [] as string[],
+    }));
+    // No WAIT: a claim a failover loses leaves the tag set whole, which is safe to purge again.
+    await Promise.all(
+      sets.map(async (set) => {
+        set.members = (await cluster.eval(CLAIM_SCRIPT, 2, set.key, set.held)) as string[];
+      }),
+    );
+    const members = [...new Set(sets.flatMap((set) => set.members))];
     // Members are the web tier's full key names; the client adds REDIS_KEY_PREFIX to every key
     // it sends, so strip it (a member outside the prefix is not ours to reach; it has its TTL).
     const prefix = this.redis.options.keyPrefix ?? '';
@@ -85,12 +115,12 @@ export class TagPurger {
       ),
     );
     await Promise.all(
-      tags.map((tag, i) =>
-        sets[i].length === 0
+      groupBySlot(cluster, sets, (set) => set.held).map((group) =>
+        group.every((set) => set.members.length === 0)
           ? undefined
           : execReplicated(cluster, (p) => {
-              for (let j = 0; j < sets[i].length; j += CHUNK) {
-                p.srem(tagKey(tag), ...sets[i].slice(j, j + CHUNK));
+              for (const { held, members: of } of group) {
+                for (let j = 0; j < of.length; j += CHUNK) p.srem(held, ...of.slice(j, j + CHUNK));
               }
             }),
       ),

@@ -45,7 +45,6 @@ const DEFAULT_TYPES = ['products', 'categories', 'global'];
 export class CacheClient {
   private readonly versionCache: VersionCache;
   private readonly ttl: AdaptiveTtl;
-  private readonly metrics: ClientMetrics;
   private readonly inFlight = new Map<
     string,
     { noted: Record<string, number>; fill: Promise<unknown> }
@@ -56,6 +55,7 @@ export class CacheClient {
   private constructor(
     private readonly redis: RedisLike,
     options: CacheClientOptions,
+    private readonly metrics: ClientMetrics,
   ) {
     const types = [...new Set([...(options.types ?? DEFAULT_TYPES), 'global'])];
     this.versionCache = new VersionCache(
@@ -71,14 +71,14 @@ export class CacheClient {
       windowMs: options.accessWindowMs ?? 60000,
       maxKeys: 10000,
     });
-    this.metrics = new ClientMetrics(options.registry);
     this.compressAbove = options.compressAbove ?? 1024;
     this.versionCheck = options.versionCheck ?? true;
   }
 
   /** A client listening to the service's version announcements. */
   static async connect(options: CacheClientOptions): Promise<CacheClient> {
-    const client = new CacheClient(options.redis, options);
+    const metrics = await ClientMetrics.create(options.registry);
+    const client = new CacheClient(options.redis, options, metrics);
     await client.versionCache.listen();
     return client;
   }

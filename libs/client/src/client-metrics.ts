@@ -1,4 +1,5 @@
-import { Counter, Registry } from 'prom-client';
+// Types only at load: prom-client is an optional peer, required only when a registry is given.
+import type { Counter, Registry } from 'prom-client';
 
 /** Metric names, one place: a dashboard and a grep find the same words. */
 export const CLIENT_METRICS = {
@@ -23,17 +24,20 @@ export class ClientMetrics {
     staleFillsRejected: 0,
     compressedBytesSaved: 0,
   };
-  private readonly counters?: Record<keyof ClientStats, Counter>;
 
-  constructor(registry?: Registry) {
-    if (!registry) return;
+  private constructor(private readonly counters?: Record<keyof ClientStats, Counter>) {}
+
+  /** In memory only without a registry; with one, prom-client is loaded (the host app's). */
+  static async create(registry?: Registry): Promise<ClientMetrics> {
+    if (!registry) return new ClientMetrics();
+    const { Counter } = await import('prom-client');
     const counter = (name: string, help: string) => {
       const existing = registry.getSingleMetric(name);
       return existing instanceof Counter
         ? existing
         : new Counter({ name, help, registers: [registry] });
     };
-    this.counters = {
+    return new ClientMetrics({
       hits: counter(CLIENT_METRICS.hits, 'Cache reads answered from Redis'),
       misses: counter(CLIENT_METRICS.misses, 'Cache reads that ran the fill'),
       staleFillsRejected: counter(
@@ -44,7 +48,7 @@ export class ClientMetrics {
         CLIENT_METRICS.compressedBytesSaved,
         'Bytes saved by compressing large values',
       ),
-    };
+    });
   }
 
   add(what: keyof ClientStats, amount = 1): void {

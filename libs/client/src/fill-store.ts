@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { parseVersion, tagKey, versionKey } from './contract-keys';
 import type { RedisLike } from './version-cache';
@@ -36,6 +37,17 @@ if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
 return 1
 `;
 
+// A cluster fill's value is written for a few seconds first, and given its TTL only once it is
+// in its tag sets and its versions re-checked: a value whose later step failed and could not be
+// taken back is gone by then, tagged or not. Only while the stored bytes are still this fill's.
+const CONFIRM_SCRIPT = `
+if redis.sha1hex(redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+return redis.call('EXPIRE', KEYS[1], ARGV[2])
+`;
+
+/** Seconds a cluster fill's value lives until it is confirmed (its TTL when shorter). */
+export const UNCONFIRMED_TTL_S = 5;
+
 export interface StoreRequest {
   key: string;
   bytes: Buffer;
@@ -66,10 +78,12 @@ export async function storeFill(redis: RedisLike, request: StoreRequest): Promis
 }
 
 /**
- * A cluster cannot run one script over keys in different slots: check, write the value and
- * its tags, then check again and take the value back if a version moved meanwhile. A value is
- * in its tag sets before the second check, so a purge after it finds it; one that moved before
- * the second check sees it removed here (it was readable for that round trip only).
+ * A cluster cannot run one script over keys in different slots: check, write the value (for
+ * UNCONFIRMED_TTL_S) and its tags, check again, then give the value its TTL. A value is in its
+ * tag sets before the second check, so a purge after it finds it; one that moved before the
+ * second check sees it removed here (it was readable for that round trip only). A step that
+ * fails after the write (failover, CLUSTERDOWN, timeout) takes the value back, and if that fails
+ * too the value expires unconfirmed: a stored value is in its tag sets, or soon gone.
  */
 async function storeAcrossSlots(
   redis: Cluster,
@@ -83,11 +97,23 @@ async function storeAcrossSlots(
     return types.every((t, i) => parseVersion(values[i]) === request.noted[t]);
   };
   if (!(await unchanged())) return false;
-  await redis.set(request.key, request.bytes, 'EX', request.ttl);
-  await Promise.all(
-    request.tags.map((tag) => redis.eval(TAG_SCRIPT, 1, tagKey(tag), member, request.ttl)),
-  );
-  if (await unchanged()) return true;
-  await redis.unlink(request.key);
-  return false;
+  const unconfirmed = Math.min(request.ttl, UNCONFIRMED_TTL_S);
+  try {
+    await redis.set(request.key, request.bytes, 'EX', unconfirmed);
+    await Promise.all(
+      request.tags.map((tag) => redis.eval(TAG_SCRIPT, 1, tagKey(tag), member, request.ttl)),
+    );
+    if (!(await unchanged())) {
+      await redis.unlink(request.key);
+      return false;
+    }
+    if (request.ttl > unconfirmed) {
+      const digest = createHash('sha1').update(request.bytes).digest('hex');
+      await redis.eval(CONFIRM_SCRIPT, 1, request.key, digest, request.ttl);
+    }
+    return true;
+  } catch (error) {
+    await redis.unlink(request.key).catch(() => undefined);
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { groupBySlot, slotOf } from './redis-topology';
+import { groupBySlot, keyInSlotOf, slotOf } from './redis-topology';
 
 describe('groupBySlot', () => {
   const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], {
@@ -26,5 +26,23 @@ describe('groupBySlot', () => {
     expect(slotOf(cluster, 'shop.version.products')).not.toBe(
       slotOf(cluster, 'inertia.data.version'),
     );
+  });
+});
+
+describe('keyInSlotOf', () => {
+  const clients = ['p:', 'app{', 'a{b}:'].map(
+    (keyPrefix) => new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true, keyPrefix }),
+  );
+  afterAll(() => clients.forEach((c) => c.disconnect()));
+
+  it('names a key in the slot of the given one, whatever braces the prefix or the key hold', () => {
+    for (const client of clients) {
+      for (const tag of ['products', 'product:123', 'x{y}', '}{', 'category:ü']) {
+        const key = `shop.tag.${tag}`;
+        const held = keyInSlotOf(client, key, (h) => `shop.purging.{${h}}.${tag}`);
+        expect(held.endsWith(`.${tag}`)).toBe(true);
+        expect(slotOf(client, held)).toBe(slotOf(client, key));
+      }
+    }
   });
 });

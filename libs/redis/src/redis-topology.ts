@@ -17,6 +17,40 @@ export function slotOf(client: RedisClient, key: string): number {
   return calculateSlot(`${client.options.keyPrefix ?? ''}${key}`);
 }
 
+const SLOTS = 16384;
+let slotHashTags: string[] | undefined;
+
+/**
+ * A key named `name(hashTag)` in the slot of `key`, for a script that must touch both (one
+ * script may touch one slot only). The names' hash tag is `{n}`, with the smallest n that lands
+ * in the slot (a table computed once); a key prefix with braces of its own is searched through.
+ */
+export function keyInSlotOf(
+  client: RedisClient,
+  key: string,
+  name: (hashTag: string) => string,
+): string {
+  const slot = slotOf(client, key);
+  if (!slotHashTags) {
+    const table = new Array<string>(SLOTS);
+    for (let n = 0, left = SLOTS; left > 0; n++) {
+      const at = calculateSlot(String(n));
+      if (table[at] === undefined) {
+        table[at] = String(n);
+        left--;
+      }
+    }
+    slotHashTags = table;
+  }
+  const named = name(slotHashTags[slot]);
+  if (slotOf(client, named) === slot) return named;
+  for (let n = 0; n < SLOTS * 64; n++) {
+    const candidate = name(`s${n}`);
+    if (slotOf(client, candidate) === slot) return candidate;
+  }
+  throw new Error(`no key named like ${name('…')} lands in slot ${slot} of ${key}`);
+}
+
 /**
  * Groups items by the slot of their key. A script or pipeline on a cluster may only touch keys
  * of one slot (ioredis refuses cross-slot pipelines, Redis answers CROSSSLOT to scripts).
