@@ -8,6 +8,7 @@ import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { hardenHttp } from './http/http-hardening';
+import { captureProcessWarnings } from './process-warnings';
 import { StoresRefusedError, preflightStores } from './startup/store-preflight';
 
 function loadConfig(): AppConfig {
@@ -32,6 +33,7 @@ async function checkStores(config: AppConfig): Promise<void> {
 }
 
 async function bootstrap(): Promise<void> {
+  const warnings = captureProcessWarnings();
   const config = loadConfig();
   await checkStores(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
@@ -40,6 +42,7 @@ async function bootstrap(): Promise<void> {
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  warnings.logTo(logger);
   hardenHttp(app, config);
   // Plain WebSockets (the dashboard's feed) on the HTTP server's port.
   app.useWebSocketAdapter(new WsAdapter(app));
