@@ -191,11 +191,14 @@ export class OffsetLedger {
     part: Slice,
     below: InboxEntry[],
   ): Promise<Set<InboxEntry>> {
-    const byOffset = new Map<string, InboxEntry[]>();
+    // One event per offset of a partition: each candidate's packed id computed once.
+    const byOffset = new Map<string, { entry: InboxEntry; id: Buffer }>();
     let low = below[0].offset;
     let high = below[0].offset;
     for (const entry of below) {
-      byOffset.set(entry.offset, [...(byOffset.get(entry.offset) ?? []), entry]);
+      const id = Buffer.allocUnsafe(16);
+      writeUuid(id, 0, entry.eventId);
+      byOffset.set(entry.offset, { entry, id });
       if (offsetBelow(entry.offset, low)) low = entry.offset;
       if (offsetBelow(high, entry.offset)) high = entry.offset;
     }
@@ -205,16 +208,13 @@ export class OffsetLedger {
       [part.topic, part.partition, low, high],
     );
     const found = new Set<InboxEntry>();
-    const id = Buffer.allocUnsafe(16);
     for (const batch of batches) {
       const first = BigInt(batch.first_offset);
       const packed = batch.event_ids;
       for (let at = 0; at + PACKED_EVENT_BYTES <= packed.length; at += PACKED_EVENT_BYTES) {
-        const offset = (first + BigInt(packed.readUInt32BE(at + 16))).toString();
-        for (const entry of byOffset.get(offset) ?? []) {
-          writeUuid(id, 0, entry.eventId);
-          if (packed.compare(id, 0, 16, at, at + 16) === 0) found.add(entry);
-        }
+        const candidate = byOffset.get((first + BigInt(packed.readUInt32BE(at + 16))).toString());
+        if (candidate && packed.compare(candidate.id, 0, 16, at, at + 16) === 0)
+          found.add(candidate.entry);
       }
     }
     return found;
