@@ -31,9 +31,10 @@ export class FakeStores {
   failBump: (request: BumpRequest) => unknown = () => undefined;
   failPurge: () => unknown = () => undefined;
   readonly bumps: BumpRequest[] = [];
-  private readonly inbox = new Set<string>();
+  /** The events applied: what the offset ledger and processed_events hold. */
+  private readonly applied = new Set<string>();
   private readonly versions = new Map<string, number>();
-  /** The audit of inbox entries: what each bumped. */
+  /** The audit of applied events: what each bumped. */
   readonly audit = new Map<string, VersionState[]>();
   readonly letters: DeadLetter[] = [];
 
@@ -65,13 +66,13 @@ export class FakeStores {
         this.journal.push('rollback');
         throw failure;
       }
-      const applied = request.events.filter((e) => !this.inbox.has(e.eventId));
+      const applied = request.events.filter((e) => !this.applied.has(e.eventId));
       // Throwing here rolls the transaction back: nothing below is kept.
       await request.beforeCommit?.().catch((error: unknown) => {
         this.journal.push('rollback');
         throw error;
       });
-      const types = new Set(request.uninboxedDataTypes ?? []);
+      const types = new Set<string>();
       applied.forEach((e) => e.dataTypes.forEach((t) => types.add(t)));
       const bumped = [...types].sort().map((t) => {
         const next = (this.versions.get(t) ?? 0) + 1;
@@ -79,7 +80,7 @@ export class FakeStores {
         return state(t, next);
       });
       for (const e of applied) {
-        this.inbox.add(e.eventId);
+        this.applied.add(e.eventId);
         this.audit.set(
           e.eventId,
           bumped.filter((b) => e.dataTypes.includes(b.dataType)),
@@ -87,10 +88,8 @@ export class FakeStores {
       }
       this.journal.push(`commit-tx fence=${request.fenceToken}`);
       return {
-        bumped,
         current: [...this.versions].map(([t, v]) => state(t, v)),
         appliedEventIds: applied.map((e) => e.eventId),
-        duplicateEventIds: request.events.filter((e) => !applied.includes(e)).map((e) => e.eventId),
         offsetRegressions: [],
       };
     },
@@ -144,6 +143,7 @@ export class FakeStores {
     manualBumpRetrying: () => undefined,
     poison: () => undefined,
     heartbeatFailed: () => undefined,
+    batchFailed: () => undefined,
     completed: () => undefined,
   } as unknown as SagaTelemetry;
 

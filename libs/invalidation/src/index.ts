@@ -1,5 +1,5 @@
 export { InvalidationModule } from './invalidation.module';
-export { BatchInvalidation } from './batch-invalidation';
+export { ConsumeBatch } from './consume-batch';
 export { ManualBump } from './manual-bump';
 export type { ManualBumpCommand, ManualBumpResult } from './manual-bump';
 export { VersionsBehind } from './versions-behind';

@@ -3,13 +3,12 @@ import { InvalidationSaga } from './invalidation.saga';
 import { SagaWork } from './saga-work';
 
 const work = (): SagaWork => ({
-  inbox: [
+  events: [
     { eventId: 'e1', topic: 't', partition: 0, offset: '0', dataTypes: ['global', 'products'] },
   ],
   dataTypes: ['global', 'products'],
   tags: ['products', 'product:1'],
   actor: 'consumer',
-  uninboxedDataTypes: [],
 });
 
 describe(InvalidationSaga.name, () => {
@@ -59,7 +58,7 @@ describe(InvalidationSaga.name, () => {
   });
 
   it('does nothing for work with nothing to bump', async () => {
-    const report = await sut.apply({ ...work(), inbox: [], dataTypes: [], tags: [] });
+    const report = await sut.apply({ ...work(), events: [], dataTypes: [], tags: [] });
 
     expect(report.appliedEventIds.size).toBe(0);
     expect(stores.journal).toEqual([]);

@@ -11,6 +11,8 @@ import {
 } from '@invalidator/monitoring';
 import { OffsetRegression, THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
+import { IncomingMessage } from './incoming-batch';
+import { BatchAbandonedError, OffsetCommitError } from './saga-errors';
 import { SAGA_LOG } from './saga-log';
 import { SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
 
@@ -54,7 +56,7 @@ export class SagaTelemetry {
     this.metrics.lockFailures.inc({ reason: 'unavailable' });
     this.metrics.lockFallbacks.inc();
     this.logger.warn(
-      { data_types: work.dataTypes, event_ids: work.inbox.map((e) => e.eventId) },
+      { data_types: work.dataTypes, event_ids: work.events.map((e) => e.eventId) },
       SAGA_LOG.fallback,
     );
   }
@@ -104,7 +106,7 @@ export class SagaTelemetry {
   }
 
   retrying(error: unknown, attempt: number, work: SagaWork): void {
-    const eventIds = work.inbox.map((e) => e.eventId);
+    const eventIds = work.events.map((e) => e.eventId);
     this.metrics.sagaRetries.inc({ error: errorName(error) });
     if (!CircuitBreakerService.isRefusal(error)) this.stats.failure();
     this.logger.warn(
@@ -132,6 +134,16 @@ export class SagaTelemetry {
 
   heartbeatFailed(error: unknown, events: number): void {
     this.logger.warn({ err: error, events }, SAGA_LOG.heartbeatFailed);
+  }
+
+  /** A batch left uncommitted: it is fetched again (a failed commit: the ledger skips it). */
+  batchFailed(error: unknown, messages: IncomingMessage[]): void {
+    const partitions = [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))];
+    if (error instanceof BatchAbandonedError)
+      this.logger.warn({ partitions, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
+    else if (error instanceof OffsetCommitError)
+      this.logger.error({ partitions, err: error.cause }, SAGA_LOG.commitFailed);
+    else this.logger.error({ partitions, err: error }, SAGA_LOG.failed);
   }
 
   /** A batch committed: its metrics, figures, slow-saga alert and the saga log line. */

@@ -1,5 +1,5 @@
 import { QueryRunner } from 'typeorm';
-import type { InboxEntry } from './version.repository';
+import type { LedgerEvent } from './version.repository';
 
 /** Bytes per applied event in applied_batches.event_ids: the UUID, then its offset's distance. */
 export const PACKED_EVENT_BYTES = 20;
@@ -22,19 +22,19 @@ export interface OffsetRegression {
 }
 
 export interface Claim {
-  applied: InboxEntry[];
-  duplicates: InboxEntry[];
+  applied: LedgerEvent[];
+  duplicates: LedgerEvent[];
   regressions: OffsetRegression[];
 }
 
 interface Slice {
   topic: string;
   partition: number;
-  entries: InboxEntry[];
+  entries: LedgerEvent[];
 }
 
 /** Events grouped by partition, partitions in primary-key order (the one lock order). */
-function slices(events: InboxEntry[]): Slice[] {
+function slices(events: LedgerEvent[]): Slice[] {
   const byPartition = new Map<string, Slice>();
   let slice: Slice | undefined;
   for (const event of events) {
@@ -55,7 +55,7 @@ function slices(events: InboxEntry[]): Slice[] {
 }
 
 /** The events of one partition, in offset order, as applied_batches stores them. */
-export function packEvents(entries: InboxEntry[], firstOffset: bigint): Buffer {
+export function packEvents(entries: LedgerEvent[], firstOffset: bigint): Buffer {
   const packed = Buffer.allocUnsafe(entries.length * PACKED_EVENT_BYTES);
   // Offsets below 2^53 (all real ones) are exact as numbers, and far cheaper than bigints.
   const exact = firstOffset < BigInt(Number.MAX_SAFE_INTEGER);
@@ -123,7 +123,7 @@ export class OffsetLedger {
    * Creates missing ledger rows before the transaction: inserting into a gap that other
    * transactions lock (REPEATABLE READ) deadlocks, while outside it merely waits its turn.
    */
-  async ensureRows(runner: QueryRunner, events: InboxEntry[]): Promise<void> {
+  async ensureRows(runner: QueryRunner, events: LedgerEvent[]): Promise<void> {
     const missing = slices(events).filter((s) => !this.known.has(pairKey(s.topic, s.partition)));
     if (missing.length === 0) return;
     await runner.query(
@@ -142,7 +142,7 @@ export class OffsetLedger {
    * and is applied: a bump costs a cache miss, a skip would cost staleness. Such partitions
    * come back as regressions, and record() moves their rows to the new offsets.
    */
-  async claim(runner: QueryRunner, events: InboxEntry[]): Promise<Claim> {
+  async claim(runner: QueryRunner, events: LedgerEvent[]): Promise<Claim> {
     if (events.length === 0) return { applied: [], duplicates: [], regressions: [] };
     const parts = slices(events);
     const rows: { topic: string; partition: number; next_offset: string }[] = await runner.query(
@@ -152,8 +152,8 @@ export class OffsetLedger {
       parts.flatMap((s) => [s.topic, s.partition]),
     );
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
-    const applied: InboxEntry[] = [];
-    const duplicates: InboxEntry[] = [];
+    const applied: LedgerEvent[] = [];
+    const duplicates: LedgerEvent[] = [];
     const regressions: OffsetRegression[] = [];
     for (const part of parts) {
       const from = next.get(pairKey(part.topic, part.partition));
@@ -189,10 +189,10 @@ export class OffsetLedger {
   private async redelivered(
     runner: QueryRunner,
     part: Slice,
-    below: InboxEntry[],
-  ): Promise<Set<InboxEntry>> {
+    below: LedgerEvent[],
+  ): Promise<Set<LedgerEvent>> {
     // One event per offset of a partition: each candidate's packed id computed once.
-    const byOffset = new Map<string, { entry: InboxEntry; id: Buffer }>();
+    const byOffset = new Map<string, { entry: LedgerEvent; id: Buffer }>();
     let low = below[0].offset;
     let high = below[0].offset;
     for (const entry of below) {
@@ -207,7 +207,7 @@ export class OffsetLedger {
        WHERE topic = ? AND \`partition\` = ? AND next_offset > ? AND first_offset <= ?`,
       [part.topic, part.partition, low, high],
     );
-    const found = new Set<InboxEntry>();
+    const found = new Set<LedgerEvent>();
     for (const batch of batches) {
       const first = BigInt(batch.first_offset);
       const packed = batch.event_ids;
@@ -223,7 +223,7 @@ export class OffsetLedger {
   /** Moves each partition's next offset past what was applied and records the events. */
   async record(
     runner: QueryRunner,
-    applied: InboxEntry[],
+    applied: LedgerEvent[],
     fenceToken: bigint,
     regressions: OffsetRegression[] = [],
   ): Promise<void> {

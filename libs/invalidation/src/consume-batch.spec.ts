@@ -1,6 +1,6 @@
 import { RejectedRowError } from '@invalidator/versioning';
 import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
-import { BatchInvalidation } from './batch-invalidation';
+import { ConsumeBatch } from './consume-batch';
 import { BatchAbandonedError, StoreRefusedError } from './saga-errors';
 
 /** MySQL refusing the row (the repository's typed error): the message's own fault. */
@@ -9,18 +9,18 @@ const dataError = () =>
 /** The world's fault: retried, never dead-lettered. */
 const storeError = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
-describe(BatchInvalidation.name, () => {
+describe(ConsumeBatch.name, () => {
   let stores: FakeStores;
-  let sut: BatchInvalidation;
+  let sut: ConsumeBatch;
 
   beforeEach(() => {
     stores = new FakeStores();
     const config = fakeConfig();
-    sut = new BatchInvalidation(config, stores.saga(config), stores.deadLetters, stores.telemetry);
+    sut = new ConsumeBatch(config, stores.saga(config), stores.deadLetters, stores.telemetry);
   });
 
   it('commits offsets last: after the versions, the purge and the lock release', async () => {
-    await sut.handle(stores.batch([productUpdated(), productUpdated('2')]));
+    await sut.execute(stores.batch([productUpdated(), productUpdated('2')]));
 
     expect(stores.journal).toEqual([
       'lock',
@@ -33,7 +33,7 @@ describe(BatchInvalidation.name, () => {
   });
 
   it('sends an invalid message to the dead-letter topic before the commit and applies the rest', async () => {
-    await sut.handle(stores.batch(['not json', productUpdated()]));
+    await sut.execute(stores.batch(['not json', productUpdated()]));
 
     expect(stores.journal[0]).toBe('dead-letter 1');
     expect(stores.journal.at(-1)).toBe('commit-offsets');
@@ -46,7 +46,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([good[0], poison, good[1]]));
+    await sut.execute(stores.batch([good[0], poison, good[1]]));
 
     expect(stores.letters).toHaveLength(1);
     expect(stores.letters[0].kind).toBe('poison');
@@ -66,7 +66,7 @@ describe(BatchInvalidation.name, () => {
       return undefined;
     };
 
-    await sut.handle(stores.batch(events));
+    await sut.execute(stores.batch(events));
 
     expect(stores.letters.map((l) => l.message.offset)).toEqual(['40']);
     // 3 whole-batch attempts, then about 2 log2(64) halves and the poison alone: not 64 sagas.
@@ -88,7 +88,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([good, poison]));
+    await sut.execute(stores.batch([good, poison]));
 
     const sizes = stores.bumps.map((b) => b.events.length);
     // 3 whole-batch attempts; the good event alone, the poison twice alone, the store's trial
@@ -103,7 +103,7 @@ describe(BatchInvalidation.name, () => {
     // Every write refused, whatever its events (a trigger freezing writes), for 40 transactions.
     stores.failBump = () => (frozenFor-- > 0 ? dataError() : undefined);
 
-    await sut.handle(stores.batch(events));
+    await sut.execute(stores.batch(events));
 
     expect(stores.letters).toEqual([]);
     expect([...stores.audit.keys()].sort()).toEqual(events.map((e) => e.eventId).sort());
@@ -116,7 +116,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([poison]));
+    await sut.execute(stores.batch([poison]));
 
     expect(stores.letters.map((l) => l.kind)).toEqual(['poison']);
     expect(stores.audit.size).toBe(0);
@@ -128,7 +128,7 @@ describe(BatchInvalidation.name, () => {
     let failures = 5;
     stores.failBump = () => (failures-- > 0 ? storeError() : undefined);
 
-    await sut.handle(stores.batch([productUpdated()]));
+    await sut.execute(stores.batch([productUpdated()]));
 
     expect(stores.letters).toEqual([]);
     expect(stores.bumps).toHaveLength(6);
@@ -142,7 +142,7 @@ describe(BatchInvalidation.name, () => {
       return storeError();
     };
 
-    await expect(sut.handle(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
+    await expect(sut.execute(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
 
     expect(stores.journal).not.toContain('commit-offsets');
   });

@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { dispositionOf } from '@invalidator/contracts';
+import { BatchLease } from './batch-lease';
+import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
+import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
+import { InvalidationSaga } from './invalidation.saga';
+import { POISON_BUDGET, isolatePoison } from './poison';
+import { withRetries } from './retry';
+import { OffsetCommitError, StoreRefusedError } from './saga-errors';
+import { SagaTelemetry } from './saga-telemetry';
+import { SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
+
+/** Where a batch stands: the events still to apply, the letters still to send and those sent. */
+interface BatchRun {
+  events: ValidEvent[];
+  unsent: DeadLetter[];
+  deadLettered: DeadLetter[];
+  /** Applied alone by the poison search: in the report, not applied again by the batch. */
+  appliedAlone: Set<string>;
+}
+
+/**
+ * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
+ * lock → transaction → publish → purge → announce → release (the saga, invalidation.saga.ts)
+ * → commit → report. Each attempt is retried with back-off (retry.ts), and after
+ * POISON_BUDGET data errors the message at fault is searched for (poison.ts). Never skips an
+ * event: returns once the batch is committed, or throws with the batch uncommitted (it is
+ * fetched again): when it is no longer its own ('abandon'), or when the commit failed.
+ */
+@Injectable()
+export class ConsumeBatch {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly saga: InvalidationSaga,
+    @Inject(DEAD_LETTER_SINK) private readonly deadLetters: DeadLetterSink,
+    private readonly telemetry: SagaTelemetry,
+  ) {}
+
+  async execute(batch: IncomingBatch): Promise<void> {
+    const started = performance.now();
+    const { valid, invalid, copies } = validate(batch.messages);
+    const run: BatchRun = {
+      events: valid,
+      unsent: invalid,
+      deadLettered: [...invalid],
+      appliedAlone: new Set(),
+    };
+    // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
+    const lease = new BatchLease(
+      batch,
+      () => run.events.map((e) => e.event.eventId),
+      heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
+      (error) => this.telemetry.heartbeatFailed(error, run.events.length),
+    );
+    let report: SagaReport;
+    try {
+      report = await this.applyWithRetries(run, lease);
+      lease.check();
+      await batch.commit().catch((error: unknown) => {
+        throw new OffsetCommitError(error);
+      });
+    } catch (error) {
+      this.telemetry.batchFailed(error, batch.messages);
+      throw error;
+    } finally {
+      lease.end();
+    }
+    run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+    this.telemetry.completed(report, run.events, run.deadLettered, started, copies);
+  }
+
+  /** The attempts: coalesce, dead letters out, the saga; a message at fault searched for. */
+  private applyWithRetries(run: BatchRun, lease: BatchLease): Promise<SagaReport> {
+    let messageFaults = 0;
+    // Set when MySQL refused even a trial under fresh ids: each retry asks the store first.
+    let storeRefused = false;
+    let work: SagaWork;
+    return withRetries(
+      this.config,
+      async () => {
+        work = coalesce(run.events);
+        lease.check();
+        if (storeRefused) {
+          await this.saga.trial(work);
+          storeRefused = false;
+        }
+        if (messageFaults >= POISON_BUDGET) {
+          try {
+            await this.isolatePoison(run, lease);
+            messageFaults = 0;
+          } finally {
+            work = coalesce(run.events);
+          }
+        }
+        // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
+        await this.deadLetters.publish(run.unsent);
+        run.unsent = [];
+        return this.saga.apply(work, lease);
+      },
+      {
+        giveUp: (error) => dispositionOf(error) === 'abandon',
+        onRetry: (error, attempt, startedMs) => {
+          // 'retry' and 'lost-race' back off ('fallback' never gets here: the saga takes it).
+          if (dispositionOf(error) === 'dead-letter') messageFaults++;
+          if (error instanceof StoreRefusedError) {
+            storeRefused = true;
+            messageFaults = 0;
+          }
+          this.telemetry.attemptFailed(error, startedMs);
+          this.telemetry.retrying(error, attempt, work);
+        },
+        check: () => lease.check(),
+      },
+    );
+  }
+
+  /** The poison letters are out already: isolatePoison sends each as it finds it. */
+  private async isolatePoison(run: BatchRun, lease: BatchLease): Promise<void> {
+    const found = { applied: run.appliedAlone, poison: [] as DeadLetter[] };
+    const { saga, deadLetters, telemetry } = this;
+    try {
+      await isolatePoison(run.events, found, { saga, deadLetters, telemetry, lease });
+    } finally {
+      const isPoison = new Set(found.poison.map((p) => p.message));
+      run.events = run.events.filter((e) => !isPoison.has(e.message));
+      run.deadLettered.push(...found.poison);
+    }
+  }
+}
