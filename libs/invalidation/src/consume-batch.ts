@@ -9,16 +9,7 @@ import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
 import { OffsetCommitError, StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
-
-/** Where a batch stands: the events still to apply, the letters still to send and those sent. */
-interface BatchRun {
-  events: ValidEvent[];
-  unsent: DeadLetter[];
-  deadLettered: DeadLetter[];
-  /** Applied alone by the poison search: in the report, not applied again by the batch. */
-  appliedAlone: Set<string>;
-}
+import { BatchRun, SagaReport, SagaWork, coalesce, validate } from './saga-work';
 
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
@@ -40,12 +31,7 @@ export class ConsumeBatch {
   async execute(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
     const { valid, invalid, copies } = validate(batch.messages);
-    const run: BatchRun = {
-      events: valid,
-      unsent: invalid,
-      deadLettered: [...invalid],
-      appliedAlone: new Set(),
-    };
+    const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
     // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
     const lease = new BatchLease(
       batch,
@@ -55,7 +41,7 @@ export class ConsumeBatch {
     );
     let report: SagaReport;
     try {
-      report = await this.applyWithRetries(run, lease);
+      report = await this.applyWithRetries(run, invalid, lease);
       lease.check();
       await batch.commit().catch((error: unknown) => {
         throw new OffsetCommitError(error);
@@ -67,11 +53,12 @@ export class ConsumeBatch {
       lease.end();
     }
     run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
-    this.telemetry.completed(report, run.events, run.deadLettered, started, copies);
+    this.telemetry.completed(report, run, copies, started);
   }
 
   /** The attempts: coalesce, dead letters out, the saga; a message at fault searched for. */
-  private applyWithRetries(run: BatchRun, lease: BatchLease): Promise<SagaReport> {
+  private applyWithRetries(run: BatchRun, invalid: DeadLetter[], lease: BatchLease) {
+    let unsent = invalid;
     let messageFaults = 0;
     // Set when MySQL refused even a trial under fresh ids: each retry asks the store first.
     let storeRefused = false;
@@ -87,15 +74,17 @@ export class ConsumeBatch {
         }
         if (messageFaults >= POISON_BUDGET) {
           try {
-            await this.isolatePoison(run, lease);
+            // The poison letters go out as they are found, each before any later event applies.
+            const { saga, deadLetters, telemetry } = this;
+            await isolatePoison(run, lease, { saga, deadLetters, telemetry });
             messageFaults = 0;
           } finally {
             work = coalesce(run.events);
           }
         }
         // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
-        await this.deadLetters.publish(run.unsent);
-        run.unsent = [];
+        await this.deadLetters.publish(unsent);
+        unsent = [];
         return this.saga.apply(work, lease);
       },
       {
@@ -113,18 +102,5 @@ export class ConsumeBatch {
         check: () => lease.check(),
       },
     );
-  }
-
-  /** The poison letters are out already: isolatePoison sends each as it finds it. */
-  private async isolatePoison(run: BatchRun, lease: BatchLease): Promise<void> {
-    const found = { applied: run.appliedAlone, poison: [] as DeadLetter[] };
-    const { saga, deadLetters, telemetry } = this;
-    try {
-      await isolatePoison(run.events, found, { saga, deadLetters, telemetry, lease });
-    } finally {
-      const isPoison = new Set(found.poison.map((p) => p.message));
-      run.events = run.events.filter((e) => !isPoison.has(e.message));
-      run.deadLettered.push(...found.poison);
-    }
   }
 }

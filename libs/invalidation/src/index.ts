@@ -7,11 +7,6 @@ export type { VersionMove, VersionsBehindResult } from './versions-behind';
 export type { DeadLetter, DeadLetterSink } from './dead-letters';
 export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
 export type { IncomingBatch, IncomingMessage } from './incoming-batch';
-export { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
+export { IdempotencyKeyReusedError } from './saga-errors';
 export { SAGA_LOG } from './saga-log';
-export {
-  BatchCoalescer,
-  BatchSupersededError,
-  mergeBatches,
-  partitionKey,
-} from './batch-coalescer';
+export { BatchCoalescer, BatchSupersededError, partitionKey } from './batch-coalescer';

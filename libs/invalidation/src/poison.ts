@@ -1,9 +1,10 @@
 import { dispositionOf } from '@invalidator/contracts';
 import { BatchLease } from './batch-lease';
 import { DeadLetter, DeadLetterSink } from './dead-letters';
+import { IncomingMessage } from './incoming-batch';
 import { InvalidationSaga } from './invalidation.saga';
 import { SagaTelemetry } from './saga-telemetry';
-import { ValidEvent, coalesce } from './saga-work';
+import { BatchRun, ValidEvent, coalesce } from './saga-work';
 
 /** Attempts failing with a data error before the batch is searched for the message at fault. */
 export const POISON_BUDGET = 3;
@@ -19,24 +20,21 @@ const ISOLATION_ATTEMPTS = 2;
  * a store that refuses every write (a trigger freezing writes) would make every event fail
  * alone, and dead-lettering them all would move the ledger past events nothing was wrong
  * with. The trial's StoreRefusedError ends the search instead, and the batch is retried.
- * What it applied goes to `applied`, what it dead-lettered to `poison`, even when it throws.
+ * Moves what it applied to `run.appliedAlone` and its letters from `run.events` to
+ * `run.deadLettered`, even when a transient error ends it.
  */
 export async function isolatePoison(
-  events: ValidEvent[],
-  found: { applied: Set<string>; poison: DeadLetter[] },
-  deps: {
-    saga: InvalidationSaga;
-    deadLetters: DeadLetterSink;
-    telemetry: SagaTelemetry;
-    lease: BatchLease;
-  },
+  run: BatchRun,
+  lease: BatchLease,
+  deps: { saga: InvalidationSaga; deadLetters: DeadLetterSink; telemetry: SagaTelemetry },
 ): Promise<void> {
-  const { saga, deadLetters, telemetry, lease } = deps;
+  const { saga, deadLetters, telemetry } = deps;
+  const poison = new Set<IncomingMessage>();
   const tryApply = async (part: ValidEvent[]): Promise<unknown> => {
     lease.check();
     try {
       const report = await saga.apply(coalesce(part), lease);
-      report.appliedEventIds.forEach((id) => found.applied.add(id));
+      report.appliedEventIds.forEach((id) => run.appliedAlone.add(id));
       return undefined;
     } catch (error) {
       if (dispositionOf(error) !== 'dead-letter') throw error;
@@ -68,8 +66,13 @@ export async function isolatePoison(
     const reason = `poison: ${(error as Error).message} (failed ${POISON_BUDGET + attempts} attempts)`;
     const letter: DeadLetter = { message: event.message, kind: 'poison', reason };
     await deadLetters.publish([letter]);
-    found.poison.push(letter);
+    poison.add(event.message);
+    run.deadLettered.push(letter);
     telemetry.poison(event, error);
   };
-  await bisect(events, true);
+  try {
+    await bisect(run.events, true);
+  } finally {
+    run.events = run.events.filter((e) => !poison.has(e.message));
+  }
 }

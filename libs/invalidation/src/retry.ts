@@ -1,12 +1,10 @@
 import { AppConfig } from '@invalidator/config';
 import { backoffDelay, sleep } from '@invalidator/locking';
 
+/** `giveUp`: the error is thrown; `onRetry` before each back-off; `check` throws to stop it. */
 export interface RetryPolicy {
-  /** True when the error ends the retries: it is thrown. */
   giveUp(error: unknown, attempts: number): boolean;
-  /** Before each back-off: the error of the attempt that started at `startedMs`. */
   onRetry(error: unknown, attempt: number, startedMs: number): void;
-  /** Before the back-off and between its slices: throws to stop waiting (a batch revoked). */
   check(error: unknown): void;
 }
 

@@ -8,6 +8,14 @@ export interface ValidEvent {
   event: ShopEvent;
 }
 
+/** Where a batch stands: the events still to apply, the letters sent. */
+export interface BatchRun {
+  events: ValidEvent[];
+  deadLettered: DeadLetter[];
+  /** Applied alone by the poison search: in the report, not applied again by the batch. */
+  appliedAlone: Set<string>;
+}
+
 /** A batch coalesced into one unit of work: one lock set, one transaction, one purge. */
 export interface SagaWork {
   events: LedgerEvent[];

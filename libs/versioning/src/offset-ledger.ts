@@ -23,7 +23,6 @@ export interface OffsetRegression {
 
 export interface Claim {
   applied: LedgerEvent[];
-  duplicates: LedgerEvent[];
   regressions: OffsetRegression[];
 }
 
@@ -143,7 +142,7 @@ export class OffsetLedger {
    * come back as regressions, and record() moves their rows to the new offsets.
    */
   async claim(runner: QueryRunner, events: LedgerEvent[]): Promise<Claim> {
-    if (events.length === 0) return { applied: [], duplicates: [], regressions: [] };
+    if (events.length === 0) return { applied: [], regressions: [] };
     const parts = slices(events);
     const rows: { topic: string; partition: number; next_offset: string }[] = await runner.query(
       `SELECT topic, \`partition\`, next_offset FROM partition_offsets
@@ -153,7 +152,6 @@ export class OffsetLedger {
     );
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
     const applied: LedgerEvent[] = [];
-    const duplicates: LedgerEvent[] = [];
     const regressions: OffsetRegression[] = [];
     for (const part of parts) {
       const from = next.get(pairKey(part.topic, part.partition));
@@ -168,7 +166,7 @@ export class OffsetLedger {
       }
       const redelivered = await this.redelivered(runner, part, below);
       const regressed = below.filter((e) => !redelivered.has(e));
-      for (const entry of part.entries) (redelivered.has(entry) ? duplicates : applied).push(entry);
+      for (const entry of part.entries) if (!redelivered.has(entry)) applied.push(entry);
       if (regressed.length > 0)
         regressions.push({
           topic: part.topic,
@@ -178,7 +176,7 @@ export class OffsetLedger {
           events: regressed.length,
         });
     }
-    return { applied, duplicates, regressions };
+    return { applied, regressions };
   }
 
   /**

@@ -240,11 +240,11 @@ export class VersionRepository {
   ): Promise<BumpResult> {
     const keyed = await this.insertIntoInbox(runner, sources.keyed);
     const streamed = await this.ledger.claim(runner, sources.streamed);
-    const applied = [...keyed.applied, ...streamed.applied];
+    const applied = [...keyed, ...streamed.applied];
     const dataTypes = typesOf(applied);
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
-    await this.writeAudit(runner, bumped, keyed.applied, request);
+    await this.writeAudit(runner, bumped, keyed, request);
     await this.ledger.record(runner, streamed.applied, request.fenceToken, streamed.regressions);
     // A locking read: the transaction's snapshot opened at its first read (the inbox), before
     // a concurrent bump of another type may have committed; the global string must be built
@@ -260,8 +260,8 @@ export class VersionRepository {
   private async insertIntoInbox(
     runner: QueryRunner,
     events: LedgerEvent[],
-  ): Promise<{ applied: LedgerEvent[] }> {
-    if (events.length === 0) return { applied: [] };
+  ): Promise<LedgerEvent[]> {
+    if (events.length === 0) return [];
     const ids = events.map((e) => e.eventId);
     const seen: { event_id: string }[] = await runner.query(
       'SELECT event_id FROM processed_events WHERE event_id IN (?)',
@@ -281,7 +281,7 @@ export class VersionRepository {
       if (insert.affected !== applied.length)
         throw new InboxRaceError(applied.map((e) => e.eventId));
     }
-    return { applied };
+    return applied;
   }
 
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {

@@ -20,16 +20,13 @@ export class BreakerPause {
 
   /** A crash-restart builds a new kafkajs group that knows nothing of an earlier pause. */
   joined(): void {
-    if (this.apply() && this.paused)
-      this.log.warn({ topics: this.topics }, 'consumption paused by the circuit breaker');
+    this.apply(false);
   }
 
   private want(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    if (!this.apply()) return;
-    if (paused) this.log.warn({ topics: this.topics }, 'consumption paused by the circuit breaker');
-    else this.log.info({ topics: this.topics }, 'consumption resumed');
+    this.apply(true);
   }
 
   /**
@@ -37,17 +34,19 @@ export class BreakerPause {
    * during a crash-restart). Never let that escape into the breaker's listener: the wanted state
    * is kept and applied again on the next GROUP_JOIN.
    */
-  private apply(): boolean {
+  private apply(sayResumed: boolean): void {
     try {
       if (this.paused) this.consumer.pause(this.topics);
       else this.consumer.resume(this.topics);
-      return true;
     } catch (error) {
       this.log.warn(
         { err: error, paused: this.paused },
         'consumer not running; its pause state is applied when it joins its group',
       );
-      return false;
+      return;
     }
+    if (this.paused)
+      this.log.warn({ topics: this.topics }, 'consumption paused by the circuit breaker');
+    else if (sayResumed) this.log.info({ topics: this.topics }, 'consumption resumed');
   }
 }

@@ -128,15 +128,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      await new TopicProvisioning(this.kafka, this.config).ensure([
-        ...this.consumedTopics,
-        this.config.KAFKA_TOPIC_DLQ,
-      ]);
+      await new TopicProvisioning(this.kafka, this.config).ensure();
       await this.consumer.connect();
-      await this.consumer.subscribe({
-        topics: this.consumedTopics,
-        fromBeginning: true,
-      });
+      await this.consumer.subscribe({ topics: this.consumedTopics, fromBeginning: true });
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -177,13 +171,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     // Stopping ends a saga at its next check, as kafkajs' own stop would: one retrying through
     // an outage gives up (uncommitted, fetched again) instead of holding the shutdown.
     const isActive = () => isRunning() && !isStale() && !this.closing;
-    const heartbeat = async () => {
-      try {
-        await payload.heartbeat();
-      } catch (error) {
+    const heartbeat = () =>
+      payload.heartbeat().catch((error: unknown) => {
         throw isRebalance(error) ? new BatchRevokedError(error) : error;
-      }
-    };
+      });
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
@@ -242,19 +233,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.seekSoon ??= setImmediate(() => {
       this.seekSoon = undefined;
       for (const seek of this.seeks.values()) {
+        const { topic: t, partition: p, offset: o } = seek;
         if (seek.isActive() && !this.closing) {
           try {
-            this.consumer.seek({
-              topic: seek.topic,
-              partition: seek.partition,
-              offset: seek.offset,
-            });
+            this.consumer.seek({ topic: t, partition: p, offset: o });
           } catch (error) {
-            const { topic: t, partition: p, offset: o } = seek;
             this.log.warn({ err: error, topic: t, partition: p, offset: o }, 'seek back failed');
           }
         }
-        this.coalescer.unblock(seek.topic, seek.partition);
+        this.coalescer.unblock(t, p);
       }
       this.seeks.clear();
     });
@@ -275,12 +262,6 @@ function isRebalance(error: unknown): boolean {
 }
 
 function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    timestamp: message.timestamp,
-  };
+  const { offset, key, value, timestamp } = message;
+  return { topic, partition, offset, key, value, timestamp };
 }

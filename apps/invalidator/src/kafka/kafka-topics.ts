@@ -1,14 +1,16 @@
 import { Kafka } from 'kafkajs';
 import { AppConfig } from '@invalidator/config';
 
-/** Creates the topics the service reads and writes that are missing, at start-up. */
+/** Creates the topics the service reads and writes (the dead-letter one too), if missing. */
 export class TopicProvisioning {
   constructor(
     private readonly kafka: Kafka,
     private readonly config: AppConfig,
   ) {}
 
-  async ensure(topics: string[]): Promise<void> {
+  async ensure(): Promise<void> {
+    const { KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, KAFKA_TOPIC_DLQ } = this.config;
+    const topics = [KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, KAFKA_TOPIC_DLQ];
     const admin = this.kafka.admin();
     await admin.connect();
     try {
