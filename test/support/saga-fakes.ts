@@ -12,6 +12,7 @@ import { DeadLetter, DeadLetterSink } from '../../libs/invalidation/src/dead-let
 import { IncomingBatch, IncomingMessage } from '../../libs/invalidation/src/incoming-batch';
 import { InvalidationSaga } from '../../libs/invalidation/src/invalidation.saga';
 import { SagaTelemetry } from '../../libs/invalidation/src/saga-telemetry';
+import { BatchRun, SagaReport } from '../../libs/invalidation/src/saga-work';
 
 export const fakeConfig = (env: Record<string, string> = {}): AppConfig =>
   parseConfig({ SAGA_RETRY_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', ...env });
@@ -30,6 +31,8 @@ export class FakeStores {
   /** Decides, per bump request, whether the transaction fails (and with what). */
   failBump: (request: BumpRequest) => unknown = () => undefined;
   failPurge: () => unknown = () => undefined;
+  failDeadLetters: () => unknown = () => undefined;
+  failCommit: () => unknown = () => undefined;
   readonly bumps: BumpRequest[] = [];
   /** The events applied: what the offset ledger and processed_events hold. */
   private readonly applied = new Set<string>();
@@ -98,12 +101,8 @@ export class FakeStores {
 
   readonly publisher = {
     publish: async () => void this.journal.push('publish'),
-    // Not journaled (the step lists stay the DESIGN.md steps); when it ran is kept apart.
-    announce: async () => void this.announcedAfter.push([...this.journal]),
+    announce: async () => void this.journal.push('announce'),
   } as unknown as VersionPublisher;
-
-  /** The journal as it stood at each announcement. */
-  readonly announcedAfter: string[][] = [];
 
   readonly purger = {
     purge: async (tags: string[]) => {
@@ -116,6 +115,8 @@ export class FakeStores {
 
   readonly deadLetters: DeadLetterSink = {
     publish: async (letters) => {
+      const failure = letters.length > 0 ? this.failDeadLetters() : undefined;
+      if (failure !== undefined) throw failure;
       if (letters.length > 0) this.journal.push(`dead-letter ${letters.length}`);
       this.letters.push(...letters);
     },
@@ -143,9 +144,21 @@ export class FakeStores {
     manualBumpRetrying: () => undefined,
     poison: () => undefined,
     heartbeatFailed: () => undefined,
-    batchFailed: () => undefined,
-    completed: () => undefined,
+    batchFailed: (error: unknown) => void this.failures.push(error),
+    completed: (report: SagaReport, run: BatchRun) =>
+      void this.reports.push({
+        after: [...this.journal],
+        applied: report.appliedEventIds.size,
+        events: run.events.length,
+        deadLettered: run.deadLettered.map((l) => l.kind),
+      }),
   } as unknown as SagaTelemetry;
+
+  /** What the use case reported of each committed batch, and the journal as it stood then. */
+  readonly reports: { after: string[]; applied: number; events: number; deadLettered: string[] }[] =
+    [];
+  /** The errors of the batches it left uncommitted. */
+  readonly failures: unknown[] = [];
 
   saga(config = fakeConfig()): InvalidationSaga {
     return new InvalidationSaga(
@@ -174,7 +187,11 @@ export class FakeStores {
       active: true,
       heartbeat: async () => undefined,
       isActive: () => batch.active,
-      commit: async () => void this.journal.push('commit-offsets'),
+      commit: async () => {
+        const failure = this.failCommit();
+        if (failure !== undefined) throw failure;
+        this.journal.push('commit-offsets');
+      },
     };
     return batch;
   }

@@ -1,7 +1,7 @@
-import { RejectedRowError } from '@invalidator/versioning';
+import { RejectedRowError, StaleFenceError } from '@invalidator/versioning';
 import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
 import { ConsumeBatch } from './consume-batch';
-import { BatchAbandonedError, StoreRefusedError } from './saga-errors';
+import { BatchAbandonedError, OffsetCommitError, StoreRefusedError } from './saga-errors';
 
 /** MySQL refusing the row (the repository's typed error): the message's own fault. */
 const dataError = () =>
@@ -19,25 +19,94 @@ describe(ConsumeBatch.name, () => {
     sut = new ConsumeBatch(config, stores.saga(config), stores.deadLetters, stores.telemetry);
   });
 
-  it('commits offsets last: after the versions, the purge and the lock release', async () => {
-    await sut.execute(stores.batch([productUpdated(), productUpdated('2')]));
+  it('runs the order: dead letters, lock, transaction, publish, purge, announce, release, commit, then reports', async () => {
+    await sut.execute(stores.batch(['not json', productUpdated(), productUpdated('2')]));
 
-    expect(stores.journal).toEqual([
+    const order = [
+      'dead-letter 1',
       'lock',
       'commit-tx fence=7',
       'publish',
       'purge',
+      'announce',
+      'release',
+      'commit-offsets',
+    ];
+    expect(stores.journal).toEqual(order);
+    expect(stores.reports).toEqual([
+      { after: order, applied: 2, events: 2, deadLettered: ['not_json'] },
+    ]);
+    expect(stores.failures).toEqual([]);
+  });
+
+  it('a dead letter that cannot go out holds everything back: no saga, no commit, until it is out', async () => {
+    let failures = 2;
+    stores.failDeadLetters = () => (failures-- > 0 ? storeError() : undefined);
+
+    await sut.execute(stores.batch(['not json', productUpdated()]));
+
+    expect(stores.journal).toEqual([
+      'dead-letter 1',
+      'lock',
+      'commit-tx fence=7',
+      'publish',
+      'purge',
+      'announce',
       'release',
       'commit-offsets',
     ]);
   });
 
-  it('sends an invalid message to the dead-letter topic before the commit and applies the rest', async () => {
-    await sut.execute(stores.batch(['not json', productUpdated()]));
+  it('a lost race (a stale fence) is retried, never dead-lettered, and the batch applied once', async () => {
+    let lost = true;
+    stores.failBump = () =>
+      lost ? ((lost = false), new StaleFenceError('products', '7')) : undefined;
 
-    expect(stores.journal[0]).toBe('dead-letter 1');
-    expect(stores.journal.at(-1)).toBe('commit-offsets');
-    expect(stores.letters.map((l) => l.kind)).toEqual(['not_json']);
+    await sut.execute(stores.batch([productUpdated()]));
+
+    expect(stores.letters).toEqual([]);
+    expect(stores.bumps).toHaveLength(2);
+    expect(stores.reports.map((r) => r.applied)).toEqual([1]);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('the Redis lock unavailable: the row-lock fallback, then the commit', async () => {
+    stores.lockUnavailable = true;
+
+    await sut.execute(stores.batch([productUpdated()]));
+
+    expect(stores.journal).toEqual([
+      'lock',
+      'fence-token',
+      'commit-tx fence=8',
+      'publish',
+      'purge',
+      'announce',
+      'commit-offsets',
+    ]);
+  });
+
+  it('a saga that fails after the transaction releases its lock and commits nothing until a retry passes', async () => {
+    let failures = 1;
+    stores.failPurge = () => (failures-- > 0 ? new Error('redis away') : undefined);
+
+    await sut.execute(stores.batch([productUpdated()]));
+
+    const commit = stores.journal.indexOf('commit-offsets');
+    expect(stores.journal.slice(0, 4)).toEqual(['lock', 'commit-tx fence=7', 'publish', 'release']);
+    expect(commit).toBe(stores.journal.length - 1);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('a failed commit is reported and thrown as OffsetCommitError, the batch unreported as done', async () => {
+    stores.failCommit = () => new Error('coordinator moved');
+
+    await expect(sut.execute(stores.batch([productUpdated()]))).rejects.toBeInstanceOf(
+      OffsetCommitError,
+    );
+
+    expect(stores.failures.map((e) => (e as Error).name)).toEqual(['OffsetCommitError']);
+    expect(stores.reports).toEqual([]);
   });
 
   it('isolates a poison event: only it is dead-lettered, the others of its batch are applied', async () => {
@@ -145,5 +214,7 @@ describe(ConsumeBatch.name, () => {
     await expect(sut.execute(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
 
     expect(stores.journal).not.toContain('commit-offsets');
+    expect(stores.failures.map((e) => (e as Error).name)).toEqual(['BatchAbandonedError']);
+    expect(stores.reports).toEqual([]);
   });
 });

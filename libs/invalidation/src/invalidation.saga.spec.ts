@@ -20,18 +20,19 @@ describe(InvalidationSaga.name, () => {
     sut = stores.saga();
   });
 
-  it('runs lock, transaction, publish, purge, release in that order: versions go out before the purge', async () => {
+  it('runs lock, transaction, publish, purge, announce, release in that order: versions go out before the purge', async () => {
     const report = await sut.apply(work());
 
-    expect(stores.journal).toEqual(['lock', 'commit-tx fence=7', 'publish', 'purge', 'release']);
+    expect(stores.journal).toEqual([
+      'lock',
+      'commit-tx fence=7',
+      'publish',
+      'purge',
+      'announce',
+      'release',
+    ]);
     expect(report.path).toBe('lock');
     expect([...report.appliedEventIds]).toEqual(['e1']);
-  });
-
-  it('announces the new versions only after the purge, so a web server hearing it finds older fills gone', async () => {
-    await sut.apply(work());
-
-    expect(stores.announcedAfter).toEqual([['lock', 'commit-tx fence=7', 'publish', 'purge']]);
   });
 
   it('releases the lock when a step after it fails', async () => {
@@ -54,6 +55,7 @@ describe(InvalidationSaga.name, () => {
       'commit-tx fence=8',
       'publish',
       'purge',
+      'announce',
     ]);
   });
 
