@@ -204,6 +204,16 @@ describe(ConsumeBatch.name, () => {
     expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
   });
 
+  it('never commits a batch taken away once its saga has run: a rebalance gave it to another member', async () => {
+    const batch = stores.batch([productUpdated()]);
+    stores.failPurge = () => void (batch.active = false);
+
+    await expect(sut.execute(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
+
+    expect(stores.journal).toContain('release');
+    expect(stores.journal).not.toContain('commit-offsets');
+  });
+
   it('never commits a batch taken away during a retry', async () => {
     const batch = stores.batch([productUpdated()]);
     stores.failBump = () => {
