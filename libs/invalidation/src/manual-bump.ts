@@ -6,7 +6,7 @@ import { InvalidationSaga } from './invalidation.saga';
 import { withRetries } from './retry';
 import { IdempotencyKeyReusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { SagaReport, SagaWork } from './saga-work';
+import { SagaWork } from './saga-work';
 
 const MANUAL_BUMP_ATTEMPTS = 12;
 /** The topic of manual bumps' keys in processed_events (no Kafka partition: -1). */
@@ -63,7 +63,14 @@ export class ManualBump implements OnModuleDestroy {
       tags: types,
       actor: command.actor,
     };
-    const report = await this.applyWithRetries(work);
+    const report = await withRetries(this.config, () => this.saga.apply(work), {
+      giveUp: (error, attempts) =>
+        dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS || this.stopping,
+      onRetry: (error) => this.telemetry.manualBumpRetrying(error),
+      check: (error) => {
+        if (this.stopping) throw error;
+      },
+    });
     const replayed = !report.appliedEventIds.has(eventId);
     const versions = replayed
       ? await this.earlierOutcome(eventId, types, report.versions)
@@ -102,16 +109,5 @@ export class ManualBump implements OnModuleDestroy {
    */
   onModuleDestroy(): void {
     this.stopping = true;
-  }
-
-  private applyWithRetries(work: SagaWork): Promise<SagaReport> {
-    return withRetries(this.config, () => this.saga.apply(work), {
-      giveUp: (error, attempts) =>
-        dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS || this.stopping,
-      onRetry: (error) => this.telemetry.manualBumpRetrying(error),
-      check: (error) => {
-        if (this.stopping) throw error;
-      },
-    });
   }
 }

@@ -238,7 +238,7 @@ export class VersionRepository {
     request: BumpRequest,
     sources: ReturnType<typeof bySource>,
   ): Promise<BumpResult> {
-    const keyed = await this.insertIntoInbox(runner, sources.keyed);
+    const keyed = await this.insertKeys(runner, sources.keyed);
     const streamed = await this.ledger.claim(runner, sources.streamed);
     const applied = [...keyed, ...streamed.applied];
     const dataTypes = typesOf(applied);
@@ -257,10 +257,7 @@ export class VersionRepository {
     };
   }
 
-  private async insertIntoInbox(
-    runner: QueryRunner,
-    events: LedgerEvent[],
-  ): Promise<LedgerEvent[]> {
+  private async insertKeys(runner: QueryRunner, events: LedgerEvent[]): Promise<LedgerEvent[]> {
     if (events.length === 0) return [];
     const ids = events.map((e) => e.eventId);
     const seen: { event_id: string }[] = await runner.query(

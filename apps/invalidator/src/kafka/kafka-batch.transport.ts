@@ -157,9 +157,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   on(): never {
-    throw new Error(
-      'KafkaBatchTransport dispatches to the invalidation saga, not to event handlers',
-    );
+    throw new Error('KafkaBatchTransport dispatches to ConsumeBatch, not to event handlers');
   }
 
   unwrap<T>(): T {
