@@ -1,4 +1,4 @@
-import { FakeStores } from '../../../test/support/saga-fakes';
+import { FakeStores, SAGA_STEPS } from '../../../test/support/saga-fakes';
 import { InvalidationSaga } from './invalidation.saga';
 import { SagaWork } from './saga-work';
 
@@ -23,14 +23,7 @@ describe(InvalidationSaga.name, () => {
   it('runs lock, transaction, publish, purge, announce, release in that order: versions go out before the purge', async () => {
     const report = await sut.apply(work());
 
-    expect(stores.journal).toEqual([
-      'lock',
-      'commit-tx fence=7',
-      'publish',
-      'purge',
-      'announce',
-      'release',
-    ]);
+    expect(stores.journal).toEqual(SAGA_STEPS);
     expect(report.path).toBe('lock');
     expect([...report.appliedEventIds]).toEqual(['e1']);
   });
