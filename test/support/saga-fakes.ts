@@ -14,7 +14,7 @@ import { InvalidationSaga } from '../../libs/invalidation/src/invalidation.saga'
 import { SagaTelemetry } from '../../libs/invalidation/src/saga-telemetry';
 import { BatchRun, SagaReport } from '../../libs/invalidation/src/saga-work';
 
-/** The journal of one saga under the Redis lock: lock, transaction, publish, purge, announce, release. */
+/** One saga's journal under the Redis lock: every step, in order. */
 export const SAGA_STEPS = ['lock', 'commit-tx fence=7', 'publish', 'purge', 'announce', 'release'];
 
 export const fakeConfig = (env: Record<string, string> = {}): AppConfig =>

@@ -18,7 +18,7 @@ export interface BumpRequest {
   /**
    * Events of the batch; those already applied are skipped (exactly-once effect). A Kafka
    * event (partition >= 0) is applied once per offset (the offset ledger); a manual bump's
-   * key (partition -1) once per id (the inbox, processed_events).
+   * key (partition -1) once per id (processed_events).
    */
   events: LedgerEvent[];
   fenceToken: bigint;
@@ -102,7 +102,7 @@ export class VersionRepository {
   }
 
   /**
-   * The versions an inbox entry bumped, from the audit (its rows name the entry): the earlier
+   * The versions an event bumped, from the audit (its rows name the entry): the earlier
    * outcome of a manual bump retried with the same idempotency key. The newest match is found
    * scanning back from the latest audit row; the bump's other rows sit next to it.
    */
@@ -156,8 +156,8 @@ export class VersionRepository {
   }
 
   /**
-   * One REPEATABLE READ transaction: inbox insert, fenced version bump (+1, new hash,
-   * microsecond timestamp), one audit row per bumped type.
+   * One REPEATABLE READ transaction: the events claimed (keys or offset ledger), fenced version
+   * bump (+1, new hash, microsecond timestamp), one audit row per bumped type.
    */
   async bumpVersions(request: BumpRequest): Promise<BumpResult> {
     const runner = this.dataSource.createQueryRunner();
@@ -246,7 +246,7 @@ export class VersionRepository {
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
     await this.writeAudit(runner, bumped, keyed, request);
     await this.ledger.record(runner, streamed.applied, request.fenceToken, streamed.regressions);
-    // A locking read: the transaction's snapshot opened at its first read (the inbox), before
+    // A locking read: the transaction's snapshot opened at its first read (keys or ledger), before
     // a concurrent bump of another type may have committed; the global string must be built
     // from the rows as committed, which the locks taken in bumpFenced now hold still.
     const current = await this.lockRows(runner);
