@@ -139,10 +139,6 @@ export class DashboardGateway
     this.clients.delete(socket);
   }
 
-  get connected(): number {
-    return this.clients.size;
-  }
-
   /** Each second (a new chart point): every client gets an update as soon as it is due. */
   private tick(): void {
     for (const [socket, client] of this.clients) {

@@ -5,6 +5,7 @@ import {
   HttpStatus,
   Inject,
   Injectable,
+  NotFoundException,
   UnauthorizedException,
   UseGuards,
   applyDecorators,
@@ -53,8 +54,8 @@ const ROUTE = Reflector.createDecorator<AdminRoute>();
  * The one door of ADMIN_TOKEN, for every route that takes it: the bump route and the
  * dashboard's snapshot (`@AdminOnly`, a bearer token) and its socket (DashboardGateway, a
  * subprotocol). Each client's refusals are counted by AdminLockout, which refuses it before
- * its token is looked at once they are used up. Without ADMIN_TOKEN all are let through: each
- * route then decides (the bump route is off). Stateless: Nest builds one per module using it.
+ * its token is looked at once they are used up. Without ADMIN_TOKEN the bump route is off (404)
+ * and the dashboard open. Stateless: Nest builds one per module using it.
  */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
@@ -65,10 +66,6 @@ export class AdminTokenGuard implements CanActivate {
     private readonly adapterHost: HttpAdapterHost,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
-
-  get enabled(): boolean {
-    return this.config.ADMIN_TOKEN !== undefined;
-  }
 
   /**
    * Judges a presented token; every refusal is counted (metric and lockout), and an admission
@@ -97,6 +94,7 @@ export class AdminTokenGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();
     const route = this.reflector.get(ROUTE, context.getHandler());
+    if (route === 'bump' && this.config.ADMIN_TOKEN === undefined) throw new NotFoundException();
     const verdict = await this.judge(route, req, bearerToken(req.headers.authorization));
     if (verdict.admitted) return true;
     if (verdict.reason === 'locked_out') {
