@@ -508,6 +508,9 @@ case "$command" in
   cluster-up | cluster-down | secure-up | secure-down) set -- "${command%-*}" "$@" && command="${command#*-}" ;;
 esac
 profiles=() flags=()
+# REDIS_CLUSTER=1 and SECURE=1 are --redis-cluster and --secure.
+[ "${REDIS_CLUSTER:-0}" != 1 ] || flags+=(cluster)
+[ "${SECURE:-0}" != 1 ] || flags+=(secure)
 for arg in "$@"; do
   case "$arg" in
     plain | cluster | secure) profiles+=("$arg") ;;
