@@ -175,14 +175,14 @@ redis_cluster_up() { # name, cli, dir, first port, count, replicas, node argumen
     [ -f "$dir/$port/nodes.conf" ] || rm -f "$dir/$port/dump.rdb"
     redis_daemon "$dir/$port" --cluster-enabled yes --cluster-config-file nodes.conf \
       --cluster-node-timeout 2000 "${@//@PORT@/$port}"
-    wait_until 30 "$name node $port" "$cli" -p "$port" ping
+    wait_until 30 "$name node $port" "$cli" -p "$port" ping || return 1
   done
   if ! cluster_ok "$cli" "$first"; then
     if [ "$("$cli" -p "$first" cluster info | grep -o 'cluster_known_nodes:[0-9]*' | cut -d: -f2)" = "1" ]; then
       say "creating the $name on ${nodes[*]}"
       "$cli" --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes >/dev/null
     fi
-    wait_until 60 "$name state ok" cluster_ok "$cli" "$first"
+    wait_until 60 "$name state ok" cluster_ok "$cli" "$first" || return 1
   fi
   say "$name ready on ${nodes[*]}"
 }
@@ -204,7 +204,8 @@ mysql_up() {
   if ! mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping >/dev/null 2>&1; then
     say "MariaDB not answering on $MYSQL_HOST:$MYSQL_PORT; starting it"
     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-    wait_until 60 "MariaDB" mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping
+    wait_until 60 "MariaDB" mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping ||
+      return 1
   fi
   mysql --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root \
     -e "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`"
@@ -217,7 +218,7 @@ redis_up() {
     mkdir -p /var/lib/redis /var/log/redis
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
       --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
-    wait_until 30 "Redis" redis-cli -p "$REDIS_PORT" ping
+    wait_until 30 "Redis" redis-cli -p "$REDIS_PORT" ping || return 1
   fi
   say "Redis ready on 127.0.0.1:$REDIS_PORT"
 }
@@ -421,7 +422,7 @@ secure_redis_up() {
   fi
   say "starting the secure Redis (TLS only, default user off) on 127.0.0.1:$SECURE_REDIS_PORT"
   redis_daemon "$s_redis" "${s_redis_args[@]//@PORT@/$SECURE_REDIS_PORT}"
-  wait_until 30 "secure Redis" s_redis_cli -p "$SECURE_REDIS_PORT" ping
+  wait_until 30 "secure Redis" s_redis_cli -p "$SECURE_REDIS_PORT" ping || return 1
   say "secure Redis ready on 127.0.0.1:$SECURE_REDIS_PORT (users admin, invalidator, web)"
 }
 
@@ -452,7 +453,7 @@ secure_mysql_up() {
     --log-error="$s_mysql/mysqld.log" --skip-name-resolve --require-secure-transport=ON \
     --ssl-ca="$s_certs/ca.pem" --ssl-cert="$s_certs/server.pem" --ssl-key="$s_certs/server-key.pem" \
     --innodb-buffer-pool-size=64M --max-connections=400 >/dev/null 2>&1 &
-  wait_until 60 "secure MariaDB" s_mysql_cli -e 'SELECT 1'
+  wait_until 60 "secure MariaDB" s_mysql_cli -e 'SELECT 1' || return 1
   # admin: the tests' root (creates a database per test); invalidator_migrations: DDL on the
   # service's schema (npm run migrate, the Helm Job); invalidator: DML only on it.
   s_mysql_cli <<SQL
