@@ -16,22 +16,17 @@ const transformIgnorePatterns = nativeRequireEsm
   : [
       '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
     ];
-// The cluster-only specs run when a Redis Cluster is configured (the cluster leg of .ci/run);
-// elsewhere they are not collected at all rather than skipped.
-const clusterOnly = process.env.TEST_REDIS_CLUSTER_NODES
-  ? []
-  : ['/test/redis-cluster\\.e2e-spec\\.ts$', '/test/faults/redis-cluster\\.fault-spec\\.ts$'];
-// The secured-stack specs need TLS, SASL and ACL users (scripts/stack.sh secure-up and the
-// TEST_* settings of .stack/secure/env): collected only on that stack (the secured leg).
-const secureOnly =
-  process.env.TEST_SECURE === '1'
-    ? []
-    : [
-        '/test/secure-connections\\.e2e-spec\\.ts$',
-        '/test/mysql-least-privilege\\.e2e-spec\\.ts$',
-        '/test/secret-leak\\.e2e-spec\\.ts$',
-        '/test/secure-redis-cluster\\.e2e-spec\\.ts$',
-      ];
+// Which specs and projects this run collects: those of its leg of .ci/run (test/legs.ts, plain
+// TypeScript compiled here as jest compiles the specs; the unit spec imports it too).
+const legsFile = `${__dirname}/test/legs.ts`;
+const { code } = require('./test/support/jest-transformer').process(
+  require('node:fs').readFileSync(legsFile, 'utf8'),
+  legsFile,
+);
+const legs = {};
+new Function('exports', code)(legs);
+const { LEGS, ignoredOn, legOf } = legs;
+const leg = legOf(process.env);
 const base = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -39,7 +34,7 @@ const base = {
   transformIgnorePatterns,
   moduleNameMapper,
   rootDir: __dirname,
-  testPathIgnorePatterns: ['/node_modules/', ...clusterOnly, ...secureOnly],
+  testPathIgnorePatterns: ['/node_modules/', ...ignoredOn(leg)],
 };
 
 module.exports = {
@@ -65,5 +60,5 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.fault-spec.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
     },
-  ],
+  ].filter((project) => LEGS[leg].includes(project.displayName)),
 };

@@ -9,3 +9,4 @@ export {
 export type { AppConfig } from './config.schema';
 export type { TrustProxy } from './trust-proxy';
 export { kafkaSecurity } from './kafka-security';
+export { INSTANCE_ID, withTimeout } from './runtime';
