@@ -85,6 +85,7 @@ export class ConsumeBatch {
         // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
         await this.deadLetters.publish(unsent);
         unsent = [];
+        // lock → transaction → publish → purge → announce → release, through the breaker.
         return this.saga.apply(work, lease);
       },
       {

@@ -173,6 +173,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       payload.heartbeat().catch((error: unknown) => {
         throw isRebalance(error) ? new BatchRevokedError(error) : error;
       });
+    const where = { topic: batch.topic, partition: batch.partition };
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
@@ -206,7 +207,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       // ConsumeBatch reports its own failures; a coalescer's refusal is expected, at debug.
       room.submit(incoming).catch((error: unknown) => {
         if (error instanceof BatchSupersededError)
-          this.log.debug({ ...lagLabels, reason: error.message }, SAGA_LOG.abandoned);
+          this.log.debug({ ...where, reason: error.message }, SAGA_LOG.abandoned);
         this.rewind(batch.topic, batch.partition, first, isActive);
       });
       // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
