@@ -9,7 +9,7 @@ import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
 import { OffsetCommitError, StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { BatchRun, SagaReport, SagaWork, coalesce, validate } from './saga-work';
+import { BatchRun, SagaWork, coalesce, validate } from './saga-work';
 
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
@@ -30,30 +30,30 @@ export class ConsumeBatch {
 
   async execute(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
-    const { valid, invalid, copies } = validate(batch.messages);
-    const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
-    // Heartbeats run on a timer for the whole saga: no step, wait or back-off outlives the session.
-    const lease = new BatchLease(
-      batch,
-      () => run.events.map((e) => e.event.eventId),
-      heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
-      (error) => this.telemetry.heartbeatFailed(error, run.events.length),
-    );
-    let report: SagaReport;
+    let lease: BatchLease | undefined;
     try {
-      report = await this.applyWithRetries(run, invalid, lease);
+      const { valid, invalid, copies } = validate(batch.messages);
+      const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
+      // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.
+      lease = new BatchLease(
+        batch,
+        () => run.events.map((e) => e.event.eventId),
+        heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
+        (error) => this.telemetry.heartbeatFailed(error, run.events.length),
+      );
+      const report = await this.applyWithRetries(run, invalid, lease);
       lease.check();
       await batch.commit().catch((error: unknown) => {
         throw new OffsetCommitError(error);
       });
+      run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+      this.telemetry.completed(report, run, copies, started);
     } catch (error) {
       this.telemetry.batchFailed(error, batch.messages);
       throw error;
     } finally {
-      lease.end();
+      lease?.end();
     }
-    run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
-    this.telemetry.completed(report, run, copies, started);
   }
 
   /** The attempts: coalesce, dead letters out, the saga; a message at fault searched for. */
