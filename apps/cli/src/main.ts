@@ -3,7 +3,7 @@ import { CommandFactory } from 'nest-commander';
 import { ConfigError, parseConfig } from '@invalidator/config';
 import { CliModule } from './cli.module';
 import { migrate } from './migrate';
-import { UsageError, exitOnUsageError } from './usage-error';
+import { UsageError, exitOnUsageError } from './operator-command';
 
 /** Exit codes: 0 all checks pass, 1 a check fails (or a store error), 2 usage or configuration. */
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { hardenHttp } from './http/http-hardening';
 import { captureProcessWarnings } from './process-warnings';
-import { StoresRefusedError, preflightStores } from './startup/store-preflight';
+import { StoresRefusedError, preflightStores } from './store-preflight';
 
 function loadConfig(): AppConfig {
   try {

@@ -8,4 +8,4 @@ export {
 } from './config.schema';
 export type { AppConfig } from './config.schema';
 export type { TrustProxy } from './trust-proxy';
-export { kafkaSecurity } from './kafka-security';
+export * from './store-refusal';

@@ -2,9 +2,6 @@ import { readFileSync } from 'node:fs';
 import mysql2 from 'mysql2';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
-import { LOCKING_MIGRATIONS } from '@invalidator/locking';
-import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
-import { VERSIONING_MIGRATIONS } from './migrations';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
 type MysqlSecurity = Partial<
@@ -21,7 +18,8 @@ type MysqlSecurity = Partial<
 >;
 
 /** Who connects: the service's runtime (DML) user, or the migrations (DDL) user. */
-export type MysqlRole = 'runtime' | 'migrations';
+type MysqlRole = 'runtime' | 'migrations';
+type MysqlMigrations = DataSourceOptions['migrations'];
 
 /** mysql2's TLS options: the server's certificate and its name are always verified. */
 export function mysqlTls(config: MysqlSecurity) {
@@ -61,6 +59,16 @@ export function mysqlEndpoint(
 /** Every session's time zone: see utcSessions. */
 export const UTC_SESSION = "SET time_zone = '+00:00'";
 
+/** Queues UTC_SESSION on each new connection of a (core, callback) mysql2 pool: see utcSessions. */
+export function inUtc<P extends mysql2.Pool>(pool: P): P {
+  pool.on('connection', (connection) =>
+    connection.query(UTC_SESSION, (error) => {
+      if (error) connection.destroy();
+    }),
+  );
+  return pool;
+}
+
 /**
  * mysql2 for TypeORM, its pools' sessions in UTC. Times are written with NOW(6) and read as UTC
  * (`timezone: 'Z'`): a session in the server's own zone would shift every stored time,
@@ -69,25 +77,19 @@ export const UTC_SESSION = "SET time_zone = '+00:00'";
  * cannot set it is destroyed, never used.
  */
 const utcSessions: typeof mysql2 = Object.create(mysql2, {
-  createPool: {
-    value: (options: mysql2.PoolOptions) => {
-      const pool = mysql2.createPool(options);
-      pool.on('connection', (connection) =>
-        connection.query(UTC_SESSION, (error) => {
-          if (error) connection.destroy();
-        }),
-      );
-      return pool;
-    },
-  },
+  createPool: { value: (options: mysql2.PoolOptions) => inUtc(mysql2.createPool(options)) },
 });
 
-/** The one MySQL connection setup, shared by the service, the CLI and the tests. */
+/**
+ * The one MySQL connection setup, shared by the service, the CLI and the tests. Each lib
+ * migrates the tables it owns; the app lists the migrations of the libs it runs (TypeORM
+ * orders them by their timestamps).
+ */
 export function mysqlOptions(
   config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
     Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>> &
     MysqlSecurity,
-  role: MysqlRole = 'runtime',
+  { role = 'runtime', migrations = [] }: { role?: MysqlRole; migrations?: MysqlMigrations } = {},
 ): DataSourceOptions {
   const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
   return {
@@ -96,8 +98,7 @@ export function mysqlOptions(
     ...mysqlEndpoint(config, role),
     ssl: mysqlTls(config),
     // Every query is raw SQL in a repository: TypeORM needs no entity metadata.
-    // Each lib migrates the tables it owns; TypeORM orders them by their timestamps.
-    migrations: [...VERSIONING_MIGRATIONS, ...LOCKING_MIGRATIONS, ...MONITORING_MIGRATIONS],
+    migrations,
     migrationsRun: config.MYSQL_MIGRATIONS_RUN,
     synchronize: false,
     poolSize: config.MYSQL_POOL_SIZE,
