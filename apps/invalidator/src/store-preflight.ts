@@ -22,8 +22,8 @@ async function settled(probe: (config: AppConfig) => Promise<void>, config: AppC
 }
 
 /**
- * Connects once to each store before the service starts. A refusal stops start-up with the
- * store named; an outage does not (the service waits and retries, as it always did).
+ * Connects once to each store before the service starts. A refusal (credentials, TLS) exits 3
+ * naming the store; an outage does not (the service waits and retries, as it always did).
  */
 export async function preflightStores(config: AppConfig): Promise<void> {
   // kafkajs leaves the in-flight requests of a connection the broker closes rejected and
@@ -44,12 +44,7 @@ export async function preflightStores(config: AppConfig): Promise<void> {
   const secrets = secretValues(config);
   const scrub = (text: string) =>
     secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
-  throw new StoresRefusedError(refused.map((e) => scrub(String((e as Error).message))));
-}
-
-export class StoresRefusedError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Stores refused the connection:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'StoresRefusedError';
-  }
+  const problems = refused.map((e) => `\n  - ${scrub(String((e as Error).message))}`);
+  process.stderr.write(`invalidator: Stores refused the connection:${problems.join('')}\n`);
+  process.exit(3);
 }

@@ -3,6 +3,7 @@ export {
   ConfigError,
   MAX_LOCK_TTL_MS,
   SECRET_SETTINGS,
+  configOrExit,
   parseConfig,
   secretValues,
 } from './config.schema';

@@ -1,7 +1,5 @@
 import { connect as tlsConnect } from 'node:tls';
 
-export type StoreName = 'Kafka' | 'Redis' | 'MySQL';
-
 /**
  * A store answered and refused us: wrong credentials, TLS expected or not offered, a
  * certificate not trusted. No retry can cure it, so start-up stops naming the store and the
@@ -9,7 +7,7 @@ export type StoreName = 'Kafka' | 'Redis' | 'MySQL';
  */
 export class StoreRefusedError extends Error {
   constructor(
-    readonly store: StoreName,
+    readonly store: 'Kafka' | 'Redis' | 'MySQL',
     readonly endpoint: string,
     readonly reason: string,
     readonly hint: string,

@@ -6,35 +6,30 @@ import type { AppConfig } from '@invalidator/config';
 type KafkaSettings = Partial<AppConfig> &
   Pick<AppConfig, 'KAFKA_BROKERS' | 'KAFKA_TLS' | 'KAFKA_SASL_MECHANISM'>;
 
-/** TLS and SASL of every Kafka client: the consumer, the dead-letter producer, the CLI's, the shop's. */
-function kafkaSecurity(config: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+/** A kafkajs client of KAFKA_BROKERS with their TLS and SASL: the service's, the CLI's, the shop's. */
+export function kafkaClient(config: KafkaSettings, options: Partial<KafkaConfig>): Kafka {
   const read = (path: string | undefined) => (path ? readFileSync(path, 'utf8') : undefined);
   const ca = read(config.KAFKA_TLS_CA_FILE);
-  const ssl = config.KAFKA_TLS
-    ? {
-        rejectUnauthorized: true,
-        ...(ca ? { ca: [ca] } : {}),
-        cert: read(config.KAFKA_TLS_CERT_FILE),
-        key: read(config.KAFKA_TLS_KEY_FILE),
-      }
-    : undefined;
   const mechanism = config.KAFKA_SASL_MECHANISM;
-  const sasl =
-    mechanism === 'none'
-      ? undefined
-      : ({
-          mechanism,
-          username: config.KAFKA_SASL_USERNAME ?? '',
-          password: config.KAFKA_SASL_PASSWORD ?? '',
-        } as SASLOptions);
-  return { ssl, sasl };
-}
-
-/** A kafkajs client of the configured brokers, as KAFKA_CLIENT_ID, with their TLS and SASL. */
-export const kafkaClient = (config: KafkaSettings, options: Partial<KafkaConfig>) =>
-  new Kafka({
+  return new Kafka({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: config.KAFKA_BROKERS,
-    ...kafkaSecurity(config),
+    ssl: config.KAFKA_TLS
+      ? {
+          rejectUnauthorized: true,
+          ...(ca ? { ca: [ca] } : {}),
+          cert: read(config.KAFKA_TLS_CERT_FILE),
+          key: read(config.KAFKA_TLS_KEY_FILE),
+        }
+      : undefined,
+    sasl:
+      mechanism === 'none'
+        ? undefined
+        : ({
+            mechanism,
+            username: config.KAFKA_SASL_USERNAME ?? '',
+            password: config.KAFKA_SASL_PASSWORD ?? '',
+          } as SASLOptions),
     ...options,
   });
+}

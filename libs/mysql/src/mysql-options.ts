@@ -4,18 +4,8 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
-type MysqlSecurity = Partial<
-  Pick<
-    AppConfig,
-    | 'MYSQL_PASSWORD'
-    | 'MYSQL_MIGRATIONS_USER'
-    | 'MYSQL_MIGRATIONS_PASSWORD'
-    | 'MYSQL_TLS'
-    | 'MYSQL_TLS_CA_FILE'
-    | 'MYSQL_TLS_CERT_FILE'
-    | 'MYSQL_TLS_KEY_FILE'
-  >
->;
+/** Besides the settings each function needs, the users' and TLS settings (or none: no TLS). */
+type MysqlSecurity = Partial<AppConfig>;
 
 /** Who connects: the service's runtime (DML) user, or the migrations (DDL) user. */
 type MysqlRole = 'runtime' | 'migrations';
@@ -56,13 +46,10 @@ export function mysqlEndpoint(
   };
 }
 
-/** Every session's time zone: see utcSessions. */
-export const UTC_SESSION = "SET time_zone = '+00:00'";
-
-/** Queues UTC_SESSION on each new connection of a (core, callback) mysql2 pool: see utcSessions. */
+/** Sets each new connection of a (core, callback) mysql2 pool to UTC: see utcSessions. */
 export function inUtc<P extends mysql2.Pool>(pool: P): P {
   pool.on('connection', (connection) =>
-    connection.query(UTC_SESSION, (error) => {
+    connection.query("SET time_zone = '+00:00'", (error) => {
       if (error) connection.destroy();
     }),
   );
@@ -86,9 +73,7 @@ const utcSessions: typeof mysql2 = Object.create(mysql2, {
  * orders them by their timestamps).
  */
 export function mysqlOptions(
-  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
-    Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>> &
-    MysqlSecurity,
+  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> & MysqlSecurity,
   { role = 'runtime', migrations = [] }: { role?: MysqlRole; migrations?: MysqlMigrations } = {},
 ): DataSourceOptions {
   const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
