@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { VERSIONS_CHANNEL } from '@invalidator/cache';
+import { VERSIONS_CHANNEL } from '@invalidator/client';
 import { waitFor } from './test-env';
 
 /** Listens to the service's version announcements of a test world. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { GLOBAL_VERSION_KEY, tagKey, versionKey, versionValue } from '@invalidator/client';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { REDIS_CLIENT, RedisClient, groupBySlot, isCluster, scanKeys } from '@invalidator/redis';
-import { GLOBAL_VERSION_KEY, tagKey, versionKey, versionValue } from './cache-keys';
 import { PublishedVersion } from './version-publisher';
 
 /** What the operator CLI's checks and repair read and rewrite in Redis, beyond the saga's steps. */

@@ -1,6 +1,5 @@
 export { CacheRepair } from './cache-repair';
 export { CacheModule } from './cache.module';
-export { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, tagKey, versionKey } from './cache-keys';
 export { TagPurger } from './tag-purger';
 export type { PurgeResult } from './tag-purger';
 export { VersionPublisher } from './version-publisher';

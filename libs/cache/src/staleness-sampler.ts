@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeHeader, parseVersion } from '@invalidator/client';
+import { decodeHeader, parseVersion, versionKey } from '@invalidator/client';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { REDIS_CLIENT, RedisClient } from '@invalidator/redis';
-import { versionKey } from './cache-keys';
 import { TagReservoir } from './tag-reservoir';
 
 export interface StalenessSample {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster } from 'ioredis';
-import { purgingKey, tagKey } from './cache-keys';
+import { tagKey } from '@invalidator/client';
 import {
   REDIS_CLIENT,
   RedisClient,
@@ -9,6 +9,12 @@ import {
   isCluster,
   keyInSlotOf,
 } from '@invalidator/redis';
+
+/**
+ * On a cluster, a tag set's members while a purge unlinks them (the service's own key, no part
+ * of the contract). `{hashTag}` puts it in the tag set's slot, so one script moves them over.
+ */
+const purgingKey = (hashTag: string, tag: string) => `shop.purging.{${hashTag}}.${tag}`;
 
 // One atomic step per script call: a key the web tier adds to a set cannot slip between
 // reading the members and unlinking the set. UNLINK frees memory off the main thread.

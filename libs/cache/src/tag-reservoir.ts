@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
+import { tagKey } from '@invalidator/client';
 import { RedisClient, masters } from '@invalidator/redis';
-import { tagKey } from './cache-keys';
 
 /** Keys one SCAN step asks the server to look at. */
 const SCAN_COUNT = 1000;

@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cluster } from 'ioredis';
+import {
+  GLOBAL_VERSION_KEY,
+  VERSIONS_CHANNEL,
+  versionKey,
+  versionValue,
+} from '@invalidator/client';
 import { REDIS_CLIENT, RedisClient, execReplicated, isCluster } from '@invalidator/redis';
-import { GLOBAL_VERSION_KEY, VERSIONS_CHANNEL, versionKey, versionValue } from './cache-keys';
 
 export interface PublishedVersion {
   dataType: string;
@@ -107,7 +112,7 @@ export class VersionPublisher {
             1,
             versionKey(v.dataType),
             v.version.toString(),
-            versionJson(v),
+            versionValue(v),
           ),
         );
         return outcome;
@@ -120,12 +125,4 @@ export class VersionPublisher {
       p.eval(GLOBAL_CAS_SCRIPT, 1, GLOBAL_VERSION_KEY, global.version.toString(), globalVersion),
     );
   }
-}
-
-function versionJson(v: PublishedVersion): string {
-  return JSON.stringify({
-    version: Number(v.version),
-    hash: v.hash,
-    updatedAt: v.updatedAt.toISOString(),
-  });
 }

@@ -8,6 +8,7 @@ export {
   parseVersion,
   tagKey,
   versionKey,
+  versionValue,
 } from './contract-keys';
 export { EntryFormatError, decodeEntry, decodeHeader, encodeEntry } from './entry-format';
 export type { EntryHeader } from './entry-format';

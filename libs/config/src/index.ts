@@ -9,4 +9,5 @@ export {
 } from './config.schema';
 export type { AppConfig } from './config.schema';
 export type { TrustProxy } from './trust-proxy';
+export { INSTANCE_ID, withTimeout } from './runtime';
 export * from './store-refusal';

@@ -39,14 +39,6 @@ export const errorCode = (error: unknown): string =>
 
 export const tlsFailure = (error: unknown) => TLS_CODE.test(errorCode(error));
 
-export function withProbeTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer`)), PROBE_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Whether host:port completes a TLS handshake (its certificate not judged): tells a TLS-only
  * server that resets a plaintext client from a proxy or load balancer with nothing behind it.

@@ -10,7 +10,7 @@ export { dispositionOf, isStoreFailure } from './disposition';
 export type { Disposition } from './disposition';
 export { InvalidEventError, parseEvent } from './parse-event';
 export type { InvalidEventKind } from './parse-event';
-export { MergedPlan, planFor } from './invalidation-plan';
+export { EVENT_TYPES, MergedPlan, PLAN_TABLE, planFor } from './invalidation-plan';
 export type { InvalidationPlan } from './invalidation-plan';
 export { jsonSchemas } from './json-schema';
 export { dataTypeName, idempotencyKey, manualBumpEventId, manualBumpRequest } from './manual-bump';

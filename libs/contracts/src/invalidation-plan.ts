@@ -1,32 +1,54 @@
-import { ShopEvent } from './events';
+import { EventType, ShopEvent } from './events';
 
-/** What one event asks for: the versions to bump and the tags to purge (DESIGN.md's table). */
+/** What one event asks for: the versions to bump and the tags to purge (the table below). */
 export interface InvalidationPlan {
   dataTypes: readonly string[];
   tags: string[];
 }
 
-// Shared by every plan of the type (a saga plans thousands): read-only.
-const PRODUCT_TYPES: readonly string[] = Object.freeze(['products', 'global']);
-const CATEGORY_TYPES: readonly string[] = Object.freeze(['categories', 'products', 'global']);
+type IdKind = 'product' | 'category';
+/** The fields of an event holding an id or a list of ids. */
+type IdField<E> = { [K in keyof E]: E[K] extends string | string[] ? K : never }[keyof E];
+
+interface PlanRow<E> {
+  /** The versions bumped; shared by every plan of the type (a saga plans thousands): read-only. */
+  dataTypes: readonly string[];
+  /** The tags purged whatever the event names. */
+  tags: readonly string[];
+  /** And `{kind}:{id}` for each id of the field. */
+  ids: Partial<Record<IdKind, IdField<E>>>;
+}
+
+/**
+ * The plan table, the one place it is written: planFor, MergedPlan and the event types
+ * (EVENT_TYPES) follow from it; invalidation-plan.spec.ts checks README.md's table against it.
+ */
+export const PLAN_TABLE: { readonly [T in EventType]: PlanRow<Extract<ShopEvent, { type: T }>> } = {
+  ProductUpdated: {
+    dataTypes: Object.freeze(['products', 'global']),
+    tags: ['products'],
+    ids: { product: 'productId', category: 'categoryIds' },
+  },
+  CategoryUpdated: {
+    dataTypes: Object.freeze(['categories', 'products', 'global']),
+    tags: ['categories', 'products'],
+    ids: { category: 'categoryId' },
+  },
+};
+
+export const EVENT_TYPES = Object.keys(PLAN_TABLE) as EventType[];
+
+/** The ids an event names, by kind, in the table's order. */
+function* idsOf(event: ShopEvent): Generator<[IdKind, string]> {
+  for (const [kind, field] of Object.entries(PLAN_TABLE[event.type].ids) as [IdKind, string][]) {
+    const ids = (event as unknown as Record<string, string | string[]>)[field];
+    for (const id of typeof ids === 'string' ? [ids] : ids) yield [kind, id];
+  }
+}
 
 export function planFor(event: ShopEvent): InvalidationPlan {
-  switch (event.type) {
-    case 'ProductUpdated':
-      return {
-        dataTypes: PRODUCT_TYPES,
-        tags: [
-          'products',
-          `product:${event.productId}`,
-          ...event.categoryIds.map((c) => `category:${c}`),
-        ],
-      };
-    case 'CategoryUpdated':
-      return {
-        dataTypes: CATEGORY_TYPES,
-        tags: ['categories', 'products', `category:${event.categoryId}`],
-      };
-  }
+  const { dataTypes, tags } = PLAN_TABLE[event.type];
+  return { dataTypes, tags: [...tags, ...[...idsOf(event)].map(([kind, id]) => `${kind}:${id}`)] };
 }
 
 /**
@@ -34,41 +56,29 @@ export function planFor(event: ShopEvent): InvalidationPlan {
  * string per event: the table above, applied to a batch. Equal to the union of planFor's.
  */
 export class MergedPlan {
-  private readonly productIds = new Set<string>();
-  private readonly categoryIds = new Set<string>();
-  private products = false;
-  private categories = false;
+  private readonly types = new Set<EventType>();
+  private readonly ids: Record<IdKind, Set<string>> = { product: new Set(), category: new Set() };
 
   /** Adds the event's plan; returns the data types it bumps (shared, read-only). */
   add(event: ShopEvent): readonly string[] {
-    switch (event.type) {
-      case 'ProductUpdated':
-        this.products = true;
-        this.productIds.add(event.productId);
-        for (const id of event.categoryIds) this.categoryIds.add(id);
-        return PRODUCT_TYPES;
-      case 'CategoryUpdated':
-        this.categories = true;
-        this.categoryIds.add(event.categoryId);
-        return CATEGORY_TYPES;
-    }
+    this.types.add(event.type);
+    for (const [kind, id] of idsOf(event)) this.ids[kind].add(id);
+    return PLAN_TABLE[event.type].dataTypes;
   }
 
   /** The data types bumped, sorted (the one lock order). */
   dataTypes(): string[] {
-    const types = new Set<string>();
-    if (this.products) PRODUCT_TYPES.forEach((t) => types.add(t));
-    if (this.categories) CATEGORY_TYPES.forEach((t) => types.add(t));
-    return [...types].sort();
+    return [...new Set(this.rows().flatMap((row) => row.dataTypes))].sort();
   }
 
   tags(): string[] {
-    const tags: string[] = [];
-    // A CategoryUpdated purges `products` too.
-    if (this.products || this.categories) tags.push('products');
-    if (this.categories) tags.push('categories');
-    for (const id of this.productIds) tags.push(`product:${id}`);
-    for (const id of this.categoryIds) tags.push(`category:${id}`);
-    return tags;
+    const tags = new Set(this.rows().flatMap((row) => row.tags));
+    for (const [kind, ids] of Object.entries(this.ids))
+      for (const id of ids) tags.add(`${kind}:${id}`);
+    return [...tags];
+  }
+
+  private rows() {
+    return EVENT_TYPES.filter((type) => this.types.has(type)).map((type) => PLAN_TABLE[type]);
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
+import { EVENT_TYPES } from '@invalidator/contracts';
 import { InboxEntry, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
@@ -79,8 +80,6 @@ export function coalesce(valid: ValidEvent[]): SagaWork {
 
 /** The event type of a message for metrics: one of the contract's, or 'unknown'. */
 export function eventTypeOf(message: IncomingMessage): string {
-  const type = /"type"\s*:\s*"(ProductUpdated|CategoryUpdated)"/.exec(
-    message.value?.toString() ?? '',
-  );
-  return type?.[1] ?? 'unknown';
+  const types = new RegExp(`"type"\\s*:\\s*"(${EVENT_TYPES.join('|')})"`);
+  return types.exec(message.value?.toString() ?? '')?.[1] ?? 'unknown';
 }

@@ -6,7 +6,7 @@ import type { AppConfig } from '@invalidator/config';
 type KafkaSettings = Partial<AppConfig> &
   Pick<AppConfig, 'KAFKA_BROKERS' | 'KAFKA_TLS' | 'KAFKA_SASL_MECHANISM'>;
 
-/** A kafkajs client of KAFKA_BROKERS with their TLS and SASL: the service's, the CLI's, the shop's. */
+/** A kafkajs client of KAFKA_BROKERS, their TLS and SASL: the service's, the CLI's, the shop's. */
 export function kafkaClient(config: KafkaSettings, options: Partial<KafkaConfig>): Kafka {
   const read = (path: string | undefined) => (path ? readFileSync(path, 'utf8') : undefined);
   const ca = read(config.KAFKA_TLS_CA_FILE);

@@ -6,11 +6,11 @@ import {
   errorChain,
   speaksTls,
   tlsFailure,
-  withProbeTimeout,
+  withTimeout,
 } from '@invalidator/config';
 import { kafkaClient } from './kafka-client';
 
-/** Start-up's Kafka probe: SASL authentication failed, a TLS failure, or a listener closing the handshake. */
+/** Start-up's Kafka probe: SASL refused, a TLS failure, or a listener closing the handshake. */
 export async function probeKafka(config: AppConfig): Promise<void> {
   const where = config.KAFKA_BROKERS.join(',');
   const seed = config.KAFKA_BROKERS[0];
@@ -24,8 +24,9 @@ export async function probeKafka(config: AppConfig): Promise<void> {
   });
   const admin = kafka.admin();
   try {
-    await withProbeTimeout(
+    await withTimeout(
       admin.connect().then(() => admin.describeCluster()),
+      PROBE_TIMEOUT_MS,
       'Kafka',
     );
   } catch (error) {

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
+import { versionKey } from '@invalidator/client';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { REDIS_CLIENT, RedisClient, isCluster } from '@invalidator/redis';
 import { backoffDelay, sleep } from './backoff';
 import { LockLostError, LockUnavailableError } from './errors';
 import { FenceTokenRepository } from './fence-token.repository';
 
-export const lockKey = (dataType: string) => `lock:shop.version.${dataType}`;
+/** A lock's key derives from the version key it guards (libs/client's contract). */
+export const lockKey = (dataType: string) => `lock:${versionKey(dataType)}`;
 
 export type ReleaseOutcome = 'released' | 'expired';
 

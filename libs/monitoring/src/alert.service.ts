@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { hostname } from 'node:os';
+import { INSTANCE_ID } from '@invalidator/config';
 import { IncidentRepository, NewIncident } from './incident.repository';
 import { InvalidatorMetrics } from './metrics';
 
@@ -14,7 +14,6 @@ const FLUSH_INTERVAL_MS = 5000;
  */
 @Injectable()
 export class AlertService implements OnApplicationShutdown {
-  private readonly instance = `${hostname()}:${process.pid}`;
   private pending: NewIncident[] = [];
   private flushing?: Promise<void>;
   private readonly timer: NodeJS.Timeout;
@@ -51,7 +50,7 @@ export class AlertService implements OnApplicationShutdown {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       try {
-        await this.incidents.insert(this.pending[0], this.instance);
+        await this.incidents.insert(this.pending[0], INSTANCE_ID);
         this.pending.shift();
       } catch {
         return;

@@ -8,7 +8,7 @@ import {
 } from '@invalidator/config';
 import { mysqlEndpoint, mysqlTls } from './mysql-options';
 
-/** Start-up's MySQL probe: access denied, secure transport required, TLS not offered or not trusted. */
+/** Start-up's MySQL probe: access denied, secure transport required, TLS refused or untrusted. */
 export async function probeMysql(config: AppConfig): Promise<void> {
   const endpoint = mysqlEndpoint(config);
   const where = `${endpoint.host}:${endpoint.port}`;

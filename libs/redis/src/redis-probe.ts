@@ -5,11 +5,11 @@ import {
   StoreRefusedError,
   speaksTls,
   tlsFailure,
-  withProbeTimeout,
+  withTimeout,
 } from '@invalidator/config';
 import { redisSecurity, redisUrl } from './redis.provider';
 
-/** Start-up's Redis probe: WRONGPASS/NOAUTH/NOPERM, a TLS failure, or a server closing the handshake. */
+/** Start-up's Redis probe: WRONGPASS/NOAUTH/NOPERM, a TLS failure, or a closed handshake. */
 export async function probeRedis(config: AppConfig): Promise<void> {
   const seed = config.REDIS_CLUSTER_NODES?.[0];
   const url = new URL(config.REDIS_URL);
@@ -32,8 +32,9 @@ export async function probeRedis(config: AppConfig): Promise<void> {
   client.on('connect', () => (connected = true));
   client.on('error', (error) => (lastError = error));
   try {
-    await withProbeTimeout(
+    await withTimeout(
       client.connect().then(() => client.ping()),
+      PROBE_TIMEOUT_MS,
       'Redis',
     );
   } catch (error) {

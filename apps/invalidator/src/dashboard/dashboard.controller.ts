@@ -1,8 +1,7 @@
-import { Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { join } from 'node:path';
-import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { AdminGuard } from '../http/admin-guard';
+import { AdminOnly } from '../http/admin-guard';
 import { DashboardService, DashboardSnapshot } from './dashboard.service';
 
 const PUBLIC_DIR = join(__dirname, 'public');
@@ -40,11 +39,7 @@ function secureHeaders(res: Response): void {
  */
 @Controller('dashboard')
 export class DashboardController {
-  constructor(
-    private readonly guard: AdminGuard,
-    private readonly dashboard: DashboardService,
-    private readonly metrics: InvalidatorMetrics,
-  ) {}
+  constructor(private readonly dashboard: DashboardService) {}
 
   @Get()
   page(@Res() res: Response): void {
@@ -63,14 +58,8 @@ export class DashboardController {
   }
 
   @Get('snapshot')
-  async snapshot(
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<DashboardSnapshot> {
-    if (this.guard.enabled) {
-      await this.guard.admitHttp('dashboard', req, res);
-      this.metrics.countAdminAccess('dashboard', 'ok');
-    }
+  @AdminOnly('dashboard')
+  snapshot(@Res({ passthrough: true }) res: Response): Promise<DashboardSnapshot> {
     res.setHeader('Cache-Control', 'no-store');
     return this.dashboard.snapshot();
   }

@@ -4,8 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { WebSocket } from 'ws';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { AdminGuard } from '../http/admin-guard';
+import { AdminTokenGuard } from '../http/admin-guard';
 import { DashboardService } from './dashboard.service';
 import { HistoryPoint, MetricsHistory } from './metrics-history';
 
@@ -69,7 +68,7 @@ export function sameOrigin({ origin, req }: { origin?: string; req: IncomingMess
 /**
  * The dashboard's live feed: a snapshot on connect, then at most one update a second per
  * client (built when due), up to DASHBOARD_MAX_CLIENTS clients; with ADMIN_TOKEN set,
- * a client must present it as a subprotocol (judged by the AdminGuard, lockout included).
+ * a client must present it as a subprotocol (judged by AdminTokenGuard, lockout included).
  * Closed cleanly (1001) on shutdown.
  */
 @WebSocketGateway({
@@ -94,11 +93,10 @@ export class DashboardGateway
   private built?: { at: number; message: Promise<string> };
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly guard: AdminGuard,
+    private readonly guard: AdminTokenGuard,
     private readonly dashboard: DashboardService,
     private readonly history: MetricsHistory,
-    private readonly metrics: InvalidatorMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectPinoLogger('DashboardGateway') private readonly logger: PinoLogger,
   ) {}
 
@@ -107,19 +105,16 @@ export class DashboardGateway
   }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage): Promise<void> {
-    if (this.guard.enabled) {
-      const verdict = await this.guard.judge('dashboard', request, presentedToken(request));
-      if (!verdict.admitted) {
-        if (verdict.reason === 'locked_out') {
-          const { code, reason } = CLOSE.lockedOut;
-          socket.close(code, `${reason} ${verdict.retryAfterSeconds} s`);
-        } else socket.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
-        return;
-      }
-      this.metrics.countAdminAccess('dashboard', 'ok');
-      // Closed while the guard asked Redis: its disconnect has already been handled.
-      if (socket.readyState !== WebSocket.OPEN) return;
+    const verdict = await this.guard.judge('dashboard', request, presentedToken(request));
+    if (!verdict.admitted) {
+      if (verdict.reason === 'locked_out') {
+        const { code, reason } = CLOSE.lockedOut;
+        socket.close(code, `${reason} ${verdict.retryAfterSeconds} s`);
+      } else socket.close(CLOSE.unauthorized.code, CLOSE.unauthorized.reason);
+      return;
     }
+    // Closed while the guard asked Redis: its disconnect has already been handled.
+    if (socket.readyState !== WebSocket.OPEN) return;
     const cap = this.config.DASHBOARD_MAX_CLIENTS;
     if (this.clients.size >= cap) {
       this.logger.warn({ cap }, 'dashboard client refused: too many clients');
@@ -142,10 +137,6 @@ export class DashboardGateway
     const client = this.clients.get(socket);
     clearTimeout(client?.timer);
     this.clients.delete(socket);
-  }
-
-  get connected(): number {
-    return this.clients.size;
   }
 
   /** Each second (a new chart point): every client gets an update as soon as it is due. */

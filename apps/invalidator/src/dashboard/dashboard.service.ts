@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { hostname } from 'node:os';
-import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { APP_CONFIG, AppConfig, INSTANCE_ID, withTimeout } from '@invalidator/config';
 import { CacheRepair } from '@invalidator/cache';
 import { LockSweeper } from '@invalidator/locking';
 import {
@@ -75,18 +74,7 @@ export interface DashboardUpdate extends DashboardState {
   points: HistoryPoint[];
 }
 
-class StoreTimeoutError extends Error {}
-
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new StoreTimeoutError('store read timed out')),
-      STORE_READ_TIMEOUT_MS,
-    );
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
+const timed = <T>(read: Promise<T>) => withTimeout(read, STORE_READ_TIMEOUT_MS, 'store read');
 
 /**
  * What the dashboard shows: this instance's figures from its metrics, breaker and saga stats,
@@ -95,7 +83,6 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
  */
 @Injectable()
 export class DashboardService {
-  private readonly instanceId = `${hostname()}:${process.pid}`;
   private readonly startedAt = new Date().toISOString();
   private shared: SharedFigures = {
     versions: [],
@@ -148,7 +135,7 @@ export class DashboardService {
     const fallbacks = (await this.metrics.lockFallbacks.get()).values;
     const access = (await this.metrics.adminAccess.get()).values;
     return {
-      instance: this.instanceId,
+      instance: INSTANCE_ID,
       startedAt: this.startedAt,
       breaker: { state: this.breaker.state, changedAt: this.breaker.changedAt.toISOString() },
       totals: this.stats.figures(),
@@ -200,7 +187,7 @@ export class DashboardService {
       Promise.all([this.versions.readAll(), this.audit.lastBumps()]),
     );
     await Promise.all([
-      withTimeout(rows).then(
+      timed(rows).then(
         ([rows, bumps]) => {
           this.knownTypes = rows.map((r) => r.dataType);
           const shown = rows.filter((r) => !r.dataType.startsWith(THROWAWAY_TYPE_PREFIX));
@@ -218,13 +205,13 @@ export class DashboardService {
         },
         () => unavailable.add('mysql'),
       ),
-      withTimeout(this.once('incidents', () => this.incidents.latest(INCIDENTS_SHOWN))).then(
+      timed(this.once('incidents', () => this.incidents.latest(INCIDENTS_SHOWN))).then(
         (incidents) => (next.incidents = incidents),
         () => unavailable.add('mysql'),
       ),
       // The locks of the types MySQL knows (those of the last read; the first waits for it),
       // one key each: never a SCAN of the keyspace.
-      withTimeout(
+      timed(
         this.once('redis', async () => {
           const types = this.knownTypes ?? (await rows)[0].map((r) => r.dataType);
           return Promise.all([this.locks.held(types), this.cache.versionKeys([])]);

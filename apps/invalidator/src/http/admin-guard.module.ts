@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { LockingModule } from '@invalidator/locking';
 import { MonitoringModule } from '@invalidator/monitoring';
-import { AdminGuard } from './admin-guard';
+import { AdminTokenGuard } from './admin-guard';
+import { AdminLockout } from './admin-lockout';
 
-/** One AdminGuard for the admin routes and the dashboard: one count per client. */
+/** One AdminLockout for the admin routes and the dashboard: one count per client. */
 @Module({
   imports: [LockingModule, MonitoringModule],
-  providers: [AdminGuard],
-  exports: [AdminGuard],
+  providers: [AdminLockout, AdminTokenGuard],
+  exports: [AdminLockout, AdminTokenGuard],
 })
 export class AdminGuardModule {}

@@ -1,10 +1,11 @@
-import type { HttpAdapterHost } from '@nestjs/core';
+import { Reflector, type HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import type { PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '@invalidator/config';
 import type { LockoutCounter } from '@invalidator/locking';
 import type { InvalidatorMetrics } from '@invalidator/monitoring';
-import { AdminGuard, LOCKOUT_LOG } from './admin-guard';
+import { AdminTokenGuard } from './admin-guard';
+import { AdminLockout, LOCKOUT_LOG } from './admin-lockout';
 
 const TOKEN = 'unit-admin-token-0123456789';
 
@@ -28,7 +29,8 @@ function setup(counter: Pick<LockoutCounter, 'take' | 'giveBack'>) {
     warn: (_: unknown, msg: string) => warned.push(msg),
     info: () => undefined,
   } as unknown as PinoLogger;
-  const sut = new AdminGuard(config, counter as LockoutCounter, metrics, adapterHost, logger);
+  const lockout = new AdminLockout(config, counter as LockoutCounter, logger);
+  const sut = new AdminTokenGuard(lockout, metrics, new Reflector(), adapterHost, config);
   return { sut, counted, warned };
 }
 
@@ -38,7 +40,7 @@ const from = (remoteAddress: string, forwardedFor?: string) =>
     headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
   }) as unknown as IncomingMessage;
 
-describe(AdminGuard.name, () => {
+describe(AdminTokenGuard.name, () => {
   it('takes an attempt before judging, gives it back for the right token, and counts each refusal', async () => {
     const calls: string[] = [];
     const { sut, counted } = setup({

@@ -1,18 +1,21 @@
 import {
+  CanActivate,
+  ExecutionContext,
   HttpException,
   HttpStatus,
   Inject,
   Injectable,
+  NotFoundException,
   UnauthorizedException,
+  UseGuards,
+  applyDecorators,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { LockoutCounter } from '@invalidator/locking';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { LocalLockout } from './admin-lockout';
+import { AdminLockout } from './admin-lockout';
 import { bearerToken, judgeAdminToken } from './admin-token';
 
 export type AdminRoute = 'bump' | 'dashboard';
@@ -24,11 +27,6 @@ export type AdminVerdict =
 
 /** Express's compiled `trust proxy`: whether the hop at `index` (0: the socket's peer) is trusted. */
 type TrustFn = (address: string, index: number) => boolean;
-
-export const LOCKOUT_LOG = {
-  local: 'admin lockout: Redis unavailable; counting per instance',
-  shared: 'admin lockout counted in Redis again',
-} as const;
 
 /** Longer "addresses" (a trusted proxy relaying garbage) are cut: bounded Redis keys. */
 const MAX_ADDRESS_LENGTH = 64;
@@ -50,34 +48,29 @@ function clientAddress(request: IncomingMessage, trust: TrustFn): string {
   return hops[hop].slice(0, MAX_ADDRESS_LENGTH);
 }
 
+const ROUTE = Reflector.createDecorator<AdminRoute>();
+
 /**
- * The one door of ADMIN_TOKEN, for every route that takes it (the bump route, the dashboard's
- * snapshot and socket). A client (by address) gets ADMIN_LOCKOUT_ATTEMPTS refusals per
- * ADMIN_LOCKOUT_WINDOW_MS, counted in Redis for all instances together; after that it is
- * refused before its token is looked at, until its window ends. While Redis cannot count,
- * this instance counts alone: the dashboard stays usable in a Redis outage.
+ * The one door of ADMIN_TOKEN, for every route that takes it: the bump route and the
+ * dashboard's snapshot (`@AdminOnly`, a bearer token) and its socket (DashboardGateway, a
+ * subprotocol). Each client's refusals are counted by AdminLockout, which refuses it before
+ * its token is looked at once they are used up. Without ADMIN_TOKEN the bump route is off (404)
+ * and the dashboard open. Stateless: Nest builds one per module using it.
  */
 @Injectable()
-export class AdminGuard {
-  private readonly local: LocalLockout;
-  private sharedDown = false;
-
+export class AdminTokenGuard implements CanActivate {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly counter: LockoutCounter,
+    private readonly lockout: AdminLockout,
     private readonly metrics: InvalidatorMetrics,
+    private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
-    @InjectPinoLogger('AdminGuard') private readonly logger: PinoLogger,
-  ) {
-    this.local = new LocalLockout(config.ADMIN_LOCKOUT_ATTEMPTS, config.ADMIN_LOCKOUT_WINDOW_MS);
-  }
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  /** False when ADMIN_TOKEN is unset: each route then decides (the bump route is off). */
-  get enabled(): boolean {
-    return this.config.ADMIN_TOKEN !== undefined;
-  }
-
-  /** Judges a presented token; every refusal is counted (metric and lockout). */
+  /**
+   * Judges a presented token; every refusal is counted (metric and lockout), and an admission
+   * too, but the bump route's: it counts its own once the body is valid (admin.controller.ts).
+   */
   async judge(
     route: AdminRoute,
     request: IncomingMessage,
@@ -85,26 +78,27 @@ export class AdminGuard {
   ): Promise<AdminVerdict> {
     const token = this.config.ADMIN_TOKEN;
     if (token === undefined) return { admitted: true };
-    const client = clientAddress(request, this.trust());
-    const { left, giveBack } = await this.take(client);
+    const { left, giveBack } = await this.lockout.take(clientAddress(request, this.trust()));
     if (left > 0) {
       this.metrics.countAdminAccess(route, 'locked_out');
       return { admitted: false, reason: 'locked_out', retryAfterSeconds: Math.ceil(left / 1000) };
     }
     const judged = judgeAdminToken(token, presented);
-    if (judged === 'ok') {
-      await giveBack();
-      return { admitted: true };
-    }
-    this.metrics.countAdminAccess(route, judged);
-    return { admitted: false, reason: judged };
+    if (judged !== 'ok' || route !== 'bump') this.metrics.countAdminAccess(route, judged);
+    if (judged !== 'ok') return { admitted: false, reason: judged };
+    await giveBack();
+    return { admitted: true };
   }
 
   /** An HTTP route's door: its bearer token, else 401, or 429 with Retry-After. */
-  async admitHttp(route: AdminRoute, req: Request, res: Response): Promise<void> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<Request>();
+    const route = this.reflector.get(ROUTE, context.getHandler());
+    if (route === 'bump' && this.config.ADMIN_TOKEN === undefined) throw new NotFoundException();
     const verdict = await this.judge(route, req, bearerToken(req.headers.authorization));
-    if (verdict.admitted) return;
+    if (verdict.admitted) return true;
     if (verdict.reason === 'locked_out') {
+      const res = context.switchToHttp().getResponse<Response>();
       res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
       throw new HttpException('too many bad tokens; retry later', HttpStatus.TOO_MANY_REQUESTS);
     }
@@ -116,21 +110,8 @@ export class AdminGuard {
       .getInstance<{ get(name: string): TrustFn }>()
       .get('trust proxy fn');
   }
-
-  private async take(client: string): Promise<{ left: number; giveBack: () => Promise<void> }> {
-    const { ADMIN_LOCKOUT_ATTEMPTS: attempts, ADMIN_LOCKOUT_WINDOW_MS: windowMs } = this.config;
-    try {
-      const left = await this.counter.take(client, attempts, windowMs);
-      if (this.sharedDown) this.logger.info(LOCKOUT_LOG.shared);
-      this.sharedDown = false;
-      return { left, giveBack: () => this.counter.giveBack(client).catch(() => undefined) };
-    } catch (error) {
-      if (!this.sharedDown) this.logger.warn({ err: error }, LOCKOUT_LOG.local);
-      this.sharedDown = true;
-      return {
-        left: this.local.take(client),
-        giveBack: () => Promise.resolve(this.local.giveBack(client)),
-      };
-    }
-  }
 }
+
+/** Puts a handler behind AdminTokenGuard, counted under `route` (its module imports AdminGuardModule). */
+export const AdminOnly = (route: AdminRoute) =>
+  applyDecorators(ROUTE(route), UseGuards(AdminTokenGuard));

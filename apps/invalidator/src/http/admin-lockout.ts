@@ -1,3 +1,13 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { LockoutCounter } from '@invalidator/locking';
+
+export const LOCKOUT_LOG = {
+  local: 'admin lockout: Redis unavailable; counting per instance',
+  shared: 'admin lockout counted in Redis again',
+} as const;
+
 /** Clients remembered at most: a flood of addresses cannot grow the map without bound. */
 const MAX_CLIENTS = 10000;
 
@@ -7,7 +17,7 @@ interface Window {
 }
 
 /**
- * The admin guard's count of attempts per client while Redis cannot keep the shared one: the
+ * AdminLockout's count of attempts per client while Redis cannot keep the shared one: the
  * same fixed windows as LockoutCounter, in this instance's memory only.
  */
 export class LocalLockout {
@@ -54,6 +64,43 @@ export class LocalLockout {
       const oldest = this.windows.keys().next().value;
       if (oldest === undefined) break;
       this.windows.delete(oldest);
+    }
+  }
+}
+
+/**
+ * ADMIN_TOKEN's lockout, one per process: a client (by address) gets ADMIN_LOCKOUT_ATTEMPTS
+ * refusals per ADMIN_LOCKOUT_WINDOW_MS, counted in Redis for all instances together. While
+ * Redis cannot count, this instance counts alone: the dashboard stays usable in a Redis outage.
+ */
+@Injectable()
+export class AdminLockout {
+  private readonly local: LocalLockout;
+  private sharedDown = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly counter: LockoutCounter,
+    @InjectPinoLogger('AdminLockout') private readonly logger: PinoLogger,
+  ) {
+    this.local = new LocalLockout(config.ADMIN_LOCKOUT_ATTEMPTS, config.ADMIN_LOCKOUT_WINDOW_MS);
+  }
+
+  /** Takes one of the client's attempts: `left` 0 when taken, else the milliseconds left. */
+  async take(client: string): Promise<{ left: number; giveBack: () => Promise<void> }> {
+    const { ADMIN_LOCKOUT_ATTEMPTS: attempts, ADMIN_LOCKOUT_WINDOW_MS: windowMs } = this.config;
+    try {
+      const left = await this.counter.take(client, attempts, windowMs);
+      if (this.sharedDown) this.logger.info(LOCKOUT_LOG.shared);
+      this.sharedDown = false;
+      return { left, giveBack: () => this.counter.giveBack(client).catch(() => undefined) };
+    } catch (error) {
+      if (!this.sharedDown) this.logger.warn({ err: error }, LOCKOUT_LOG.local);
+      this.sharedDown = true;
+      return {
+        left: this.local.take(client),
+        giveBack: () => Promise.resolve(this.local.giveBack(client)),
+      };
     }
   }
 }

@@ -4,18 +4,14 @@ import {
   Controller,
   Headers,
   HttpCode,
-  NotFoundException,
   Post,
-  Req,
-  Res,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
 import { idempotencyKey, manualBumpRequest } from '@invalidator/contracts';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
 import { IdempotencyKeyReusedError, ManualBump, ManualBumpResult } from '@invalidator/invalidation';
-import { AdminGuard } from './admin-guard';
+import { AdminOnly } from './admin-guard';
 
 /** Manual atomic bumps through the saga. Off (404) unless ADMIN_TOKEN is set: never open. */
 @Controller('admin')
@@ -23,19 +19,15 @@ export class AdminController {
   constructor(
     private readonly manualBump: ManualBump,
     private readonly metrics: InvalidatorMetrics,
-    private readonly guard: AdminGuard,
   ) {}
 
   @Post('versions/bump')
   @HttpCode(200)
+  @AdminOnly('bump')
   async bump(
     @Headers('idempotency-key') presentedKey: string | undefined,
     @Body() body: unknown,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
   ): Promise<ManualBumpResult> {
-    if (!this.guard.enabled) throw new NotFoundException();
-    await this.guard.admitHttp('bump', req, res);
     const request = manualBumpRequest.safeParse(body);
     if (!request.success) {
       this.metrics.countAdminAccess('bump', 'bad_request');

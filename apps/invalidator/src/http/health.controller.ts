@@ -32,32 +32,15 @@ export class HealthController implements OnModuleDestroy {
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check([
-      () => {
-        const indicator = this.indicators.check('event_loop');
-        const maxDelayMs = Math.round(this.loop.max / 1e6);
-        this.loop.reset();
-        return maxDelayMs < MAX_EVENT_LOOP_DELAY_MS
-          ? indicator.up({ max_delay_ms: maxDelayMs })
-          : indicator.down({ max_delay_ms: maxDelayMs });
-      },
-      () => {
-        // Not a dependency check: a consumer kafkajs gave up on never comes back by itself.
-        const consumer = this.indicators.check('kafka_consumer');
-        const dead = this.transport.deadConsumer();
-        return dead === undefined ? consumer.up() : consumer.down(dead);
-      },
-    ]);
+    return this.health.check([() => this.eventLoop(), () => this.consumer()]);
   }
 
   @Get('ready')
   @HealthCheck()
   ready() {
+    const kafka = this.indicators.check('kafka');
     return this.health.check([
-      () => {
-        const kafka = this.indicators.check('kafka');
-        return this.transport.isJoined() ? kafka.up() : kafka.down('consumer not in its group');
-      },
+      () => (this.transport.isJoined() ? kafka.up() : kafka.down('consumer not in its group')),
       () => this.mysql.pingCheck('mysql', { timeout: 1000 }),
       async () => {
         const redis = this.indicators.check('redis');
@@ -75,6 +58,22 @@ export class HealthController implements OnModuleDestroy {
         return state === 'open' ? breaker.down({ state }) : breaker.up({ state });
       },
     ]);
+  }
+
+  private eventLoop() {
+    const indicator = this.indicators.check('event_loop');
+    const maxDelayMs = Math.round(this.loop.max / 1e6);
+    this.loop.reset();
+    return maxDelayMs < MAX_EVENT_LOOP_DELAY_MS
+      ? indicator.up({ max_delay_ms: maxDelayMs })
+      : indicator.down({ max_delay_ms: maxDelayMs });
+  }
+
+  /** Not a dependency check: a consumer kafkajs gave up on never comes back by itself. */
+  private consumer() {
+    const consumer = this.indicators.check('kafka_consumer');
+    const dead = this.transport.deadConsumer();
+    return dead === undefined ? consumer.up() : consumer.down(dead);
   }
 
   onModuleDestroy(): void {

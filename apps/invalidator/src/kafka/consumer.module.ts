@@ -5,7 +5,7 @@ import { DeadLetterPublisher } from './dead-letter.publisher';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 import { KafkaModule } from './kafka.module';
 
-/** The pipeline: Kafka's batches through the saga; its use cases (InvalidationModule) for the rest. */
+/** The pipeline: Kafka's batches through the saga; exports the saga's use cases too. */
 @Module({
   imports: [
     KafkaModule,
