@@ -5,7 +5,7 @@ import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
 import { mysqlOptions } from '@invalidator/mysql';
 import { VERSIONING_MIGRATIONS } from '@invalidator/versioning';
 
-/** The service's schema: the tables of each lib that owns some. */
+/** The service's schema: each lib's migrations of the tables it owns. */
 export const MIGRATIONS = [VERSIONING_MIGRATIONS, LOCKING_MIGRATIONS, MONITORING_MIGRATIONS].flat();
 
 /**

@@ -10,7 +10,7 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { HousekeepingModule } from './housekeeping/housekeeping.module';
 import { HttpModule } from './http/http.module';
 
-/** The tables of each lib the service runs that owns some. */
+/** The service's schema: each lib's migrations of the tables it owns. */
 const MIGRATIONS = [VERSIONING_MIGRATIONS, LOCKING_MIGRATIONS, MONITORING_MIGRATIONS].flat();
 
 @Module({})

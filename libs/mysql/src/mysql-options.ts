@@ -4,7 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
-/** Besides the settings each function needs, the users' and TLS settings (or none: no TLS). */
+/** The users' and TLS settings, each optional (none given: the URL's user, no TLS). */
 type MysqlSecurity = Partial<AppConfig>;
 
 /** Who connects: the service's runtime (DML) user, or the migrations (DDL) user. */
