@@ -9,7 +9,7 @@ import { ServiceProcess } from './support/service-process';
 import { MYSQL_ROOT_URL, mysqlTestOptions } from './support/test-env';
 import { World } from './support/world';
 
-// Collected only on the secured stack (TEST_SECURE=1, see jest.config.js).
+// Collected only on the secured stack (the secure leg of test/legs.ts).
 describe('MySQL users: migrations as the DDL user, the service as a DML-only user', () => {
   let world: World;
   let root: Connection;

@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
-import { mysqlOptions } from '@invalidator/versioning';
+import { mysqlOptions } from '@invalidator/mysql';
 import { TcpProxy } from './support/tcp-proxy';
 import { mysqlTestSecurity } from './support/test-env';
+import { MIGRATIONS } from './support/versioning-db';
 import { World } from './support/world';
 
 const QUERY_TIMEOUT_MS = 1000;
@@ -18,13 +19,16 @@ describe('a MySQL statement with no answer', () => {
     url.port = String(proxy.port);
     // One pooled connection: a poisoned one would take every later statement down with it.
     dataSource = new DataSource(
-      mysqlOptions({
-        MYSQL_URL: url.toString(),
-        MYSQL_POOL_SIZE: 1,
-        MYSQL_MIGRATIONS_RUN: true,
-        MYSQL_QUERY_TIMEOUT_MS: QUERY_TIMEOUT_MS,
-        ...mysqlTestSecurity(),
-      }),
+      mysqlOptions(
+        {
+          MYSQL_URL: url.toString(),
+          MYSQL_POOL_SIZE: 1,
+          MYSQL_MIGRATIONS_RUN: true,
+          MYSQL_QUERY_TIMEOUT_MS: QUERY_TIMEOUT_MS,
+          ...mysqlTestSecurity(),
+        },
+        { migrations: MIGRATIONS },
+      ),
     );
     await dataSource.initialize();
   });

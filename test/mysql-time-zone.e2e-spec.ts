@@ -1,5 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { mysqlOptions } from '@invalidator/versioning';
+import { mysqlOptions } from '@invalidator/mysql';
 import { mysqlTestSecurity } from './support/test-env';
 import { World } from './support/world';
 

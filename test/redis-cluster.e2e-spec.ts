@@ -4,8 +4,8 @@ import { ServiceProcess } from './support/service-process';
 import { categoryUpdated, productUpdated } from './support/events';
 import { World } from './support/world';
 
-// Runs only on the cluster leg (jest.config.js adds this file when TEST_REDIS_CLUSTER_NODES is
-// set); every other e2e spec runs there too, against the same cluster.
+// Runs only on the cluster leg (test/legs.ts); every other e2e spec runs there too, against the
+// same cluster.
 describe('on a Redis Cluster (3 masters, 3 replicas)', () => {
   let world: World;
   let service: ServiceProcess;

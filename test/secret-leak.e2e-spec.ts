@@ -9,7 +9,7 @@ import { TcpProxy } from './support/tcp-proxy';
 import { serviceSecurityEnv, waitFor } from './support/test-env';
 import { World } from './support/world';
 
-// Collected only on the secured stack (TEST_SECURE=1, see jest.config.js): every secret of the
+// Collected only on the secured stack (the secure leg of test/legs.ts): every secret of the
 // service is a real one there, given as a file.
 describe('no secret in any output of a secured run', () => {
   let world: World;

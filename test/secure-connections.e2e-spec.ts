@@ -23,7 +23,7 @@ import {
 } from './support/test-env';
 import { World } from './support/world';
 
-// Collected only on the secured stack (TEST_SECURE=1, see jest.config.js).
+// Collected only on the secured stack (the secure leg of test/legs.ts).
 const secureDir = process.env.TEST_SECURE_DIR ?? '';
 const untrustedCa = join(secureDir, 'certs', 'other-ca.pem');
 const wrongPassword = join(secureDir, 'certs', 'keystore-password');

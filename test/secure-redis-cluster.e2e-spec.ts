@@ -4,7 +4,7 @@ import { ServiceProcess } from './support/service-process';
 import { REDIS_SECURITY, clusterNodes } from './support/test-env';
 import { World } from './support/world';
 
-// Collected only on the secured stack (TEST_SECURE=1, see jest.config.js), whose three-master
+// Collected only on the secured stack (the secure leg of test/legs.ts), whose three-master
 // Redis Cluster speaks TLS only, its default user off.
 const NODES = process.env.TEST_SECURE_REDIS_CLUSTER_NODES ?? '';
 

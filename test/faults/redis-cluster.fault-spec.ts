@@ -11,7 +11,7 @@ import { World } from '../support/world';
 
 jest.setTimeout(300000);
 
-// Collected only when a Redis Cluster is configured (TEST_REDIS_CLUSTER_NODES; jest.config.js),
+// Collected only when a Redis Cluster is configured (the cluster leg of test/legs.ts),
 // the local one of `npm run stack:up -- --redis-cluster`: it kills and restarts its nodes.
 
 interface ClusterNode {

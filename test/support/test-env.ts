@@ -21,7 +21,7 @@ export interface TestEnv {
 }
 
 /**
- * The secured stack (`scripts/stack.sh secure-up`, its settings in .stack/secure/env): TLS
+ * The secured stack (`scripts/stack.sh up secure`, its settings in .stack/secure/env): TLS
  * everywhere, the test support as each store's admin user, the service as its own users with
  * its passwords as files.
  */
@@ -75,7 +75,7 @@ export const REDIS_SECURITY: RedisOptions = (() => {
 
 /**
  * The web tier's Redis user (libs/client, the example shop) on the secured stack, with TLS:
- * its own ACL (scripts/stack-secure.sh). Elsewhere the same as the test support's.
+ * its own ACL (scripts/stack.sh's secure profile). Elsewhere the same as the test support's.
  */
 export const WEB_REDIS_SECURITY: RedisOptions = (() => {
   const username = testFile('TEST_REDIS_WEB_USERNAME');

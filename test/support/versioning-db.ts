@@ -1,16 +1,29 @@
 import { DataSource } from 'typeorm';
-import { mysqlOptions } from '@invalidator/versioning';
+import { LOCKING_MIGRATIONS } from '@invalidator/locking';
+import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
+import { mysqlOptions } from '@invalidator/mysql';
+import { VERSIONING_MIGRATIONS } from '@invalidator/versioning';
 import { mysqlTestSecurity } from './test-env';
+
+/** The service's schema (its app composes the same list). */
+export const MIGRATIONS = [
+  ...VERSIONING_MIGRATIONS,
+  ...LOCKING_MIGRATIONS,
+  ...MONITORING_MIGRATIONS,
+];
 
 /** A migrated TypeORM DataSource on a test database, for repository-level tests. */
 export async function migratedDataSource(url: string): Promise<DataSource> {
   const dataSource = new DataSource(
-    mysqlOptions({
-      MYSQL_URL: url,
-      MYSQL_POOL_SIZE: 4,
-      MYSQL_MIGRATIONS_RUN: true,
-      ...mysqlTestSecurity(),
-    }),
+    mysqlOptions(
+      {
+        MYSQL_URL: url,
+        MYSQL_POOL_SIZE: 4,
+        MYSQL_MIGRATIONS_RUN: true,
+        ...mysqlTestSecurity(),
+      },
+      { migrations: MIGRATIONS },
+    ),
   );
   await dataSource.initialize();
   return dataSource;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { dataTypeName } from '@invalidator/contracts';
 import { ManualBump } from '@invalidator/invalidation';
-import { OperatorCommand, UsageError } from './usage-error';
+import { OperatorCommand, UsageError } from './operator-command';
 
 @Command({
   name: 'bump',

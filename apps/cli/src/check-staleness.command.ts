@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
 import { StalenessSampler } from '@invalidator/cache';
 import { VersionAuditRepository } from '@invalidator/versioning';
-import { OperatorCommand, UsageError } from './usage-error';
+import { OperatorCommand, UsageError } from './operator-command';
 
 interface CheckStalenessOptions {
   samples: number;

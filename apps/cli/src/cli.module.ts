@@ -5,13 +5,15 @@ import { AppConfig, ConfigModule } from '@invalidator/config';
 import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
 import { RedisModule } from '@invalidator/redis';
-import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
+import { mysqlOptions } from '@invalidator/mysql';
+import { VersioningModule } from '@invalidator/versioning';
 import { InvalidationModule } from '@invalidator/invalidation';
 import { BumpCommand } from './bump.command';
 import { CheckStalenessCommand } from './check-staleness.command';
 import { DeadLetterReplay } from './dead-letter-replay';
 import { DlqCommand, DlqReplayCommand } from './dlq.command';
 import { EventCommand } from './event.command';
+import { MIGRATIONS } from './migrate';
 import { CoherenceCheck } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
 import { StoresReady } from './stores-ready';
@@ -26,7 +28,7 @@ export class CliModule {
         ConfigModule.forRoot(config),
         // Logs go to stderr: stdout carries the table or the --json report.
         LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, stream: process.stderr } }),
-        TypeOrmModule.forRoot(mysqlOptions(config)),
+        TypeOrmModule.forRoot(mysqlOptions(config, { migrations: MIGRATIONS })),
         RedisModule,
         CacheModule,
         VersioningModule,

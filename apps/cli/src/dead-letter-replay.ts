@@ -10,7 +10,8 @@ import {
   Producer,
   logLevel,
 } from 'kafkajs';
-import { APP_CONFIG, AppConfig, kafkaSecurity } from '@invalidator/config';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { kafkaClient } from '@invalidator/kafka';
 
 export interface ReplayFilter {
   /** The dead-letter topic's own offset to start from, on each of its partitions. */
@@ -70,10 +71,8 @@ export class DeadLetterReplay {
   private readonly kafka: Kafka;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.kafka = new Kafka({
+    this.kafka = kafkaClient(config, {
       clientId: `${config.KAFKA_CLIENT_ID}-cli`,
-      brokers: config.KAFKA_BROKERS,
-      ...kafkaSecurity(config),
       // kafkajs logs errors to stderr: stdout carries what was replayed.
       logLevel: logLevel.ERROR,
     });

@@ -1,6 +1,6 @@
 import { Command, Option, SubCommand } from 'nest-commander';
 import { DeadLetterReplay, ReplayOutcome } from './dead-letter-replay';
-import { OperatorCommand, UsageError } from './usage-error';
+import { OperatorCommand, UsageError } from './operator-command';
 
 interface ReplayOptions {
   fromOffset?: bigint;

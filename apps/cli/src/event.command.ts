@@ -3,7 +3,7 @@ import { Command } from 'nest-commander';
 import { z } from 'zod';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { AppliedEventsRepository } from '@invalidator/versioning';
-import { OperatorCommand, UsageError } from './usage-error';
+import { OperatorCommand, UsageError } from './operator-command';
 
 @Command({
   name: 'event',

@@ -1,20 +1,13 @@
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
-import { ConfigError, parseConfig } from '@invalidator/config';
+import { configOrExit } from '@invalidator/config';
 import { CliModule } from './cli.module';
 import { migrate } from './migrate';
-import { UsageError, exitOnUsageError } from './usage-error';
+import { UsageError, exitOnUsageError } from './operator-command';
 
 /** Exit codes: 0 all checks pass, 1 a check fails (or a store error), 2 usage or configuration. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig({ LOG_LEVEL: 'warn', ...process.env });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`invalidator-cli: ${error.message}\n`);
-    process.exit(2);
-  }
+  const config = configOrExit('invalidator-cli', { LOG_LEVEL: 'warn', ...process.env });
   if (process.argv[2] === 'migrate') {
     // Without the command framework: no Redis, no saga, only the DDL user's connection.
     const applied = await migrate(config).catch((error: Error) => {

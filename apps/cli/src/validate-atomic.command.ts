@@ -5,7 +5,7 @@ import { VersionRepository, globalVersionString } from '@invalidator/versioning'
 import { CheckResult, printTable } from './checks/check-result';
 import { CoherenceCheck, describeMove } from './checks/coherence.check';
 import { ThrowawayChecks } from './checks/throwaway.checks';
-import { OperatorCommand, UsageError } from './usage-error';
+import { OperatorCommand, UsageError } from './operator-command';
 
 interface Options {
   testConcurrency?: boolean;

@@ -5,9 +5,10 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
+import { Partitioners, Producer, logLevel } from 'kafkajs';
+import { kafkaClient } from '@invalidator/kafka';
 import { CatalogRepository } from './catalog.repository';
-import { SHOP_CONFIG, ShopConfig, shopKafkaSecurity } from './shop-config';
+import { SHOP_CONFIG, ShopConfig } from './shop-config';
 
 /**
  * Relays committed outbox rows to Kafka, oldest first, and marks them sent in the same
@@ -27,12 +28,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly catalog: CatalogRepository,
     @Inject(SHOP_CONFIG) private readonly config: ShopConfig,
   ) {
-    const kafka = new Kafka({
-      clientId: 'example-shop',
-      brokers: config.KAFKA_BROKERS,
-      ...shopKafkaSecurity(config),
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = kafkaClient(config, { clientId: 'example-shop', logLevel: logLevel.NOTHING });
     this.producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,

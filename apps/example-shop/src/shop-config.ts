@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
+import { mysqlTls } from '@invalidator/mysql';
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
@@ -68,20 +68,11 @@ export function parseShopConfig(env: Record<string, string | undefined>): ShopCo
 
 /** mysql2 options of the shop's connections to `uri` (its TLS and password). */
 export function shopMysqlOptions(config: ShopConfig, uri: string) {
-  const ca = config.SHOP_MYSQL_TLS_CA_FILE;
-  return {
-    uri,
-    ...(config.SHOP_MYSQL_PASSWORD ? { password: config.SHOP_MYSQL_PASSWORD } : {}),
-    ...(config.SHOP_MYSQL_TLS
-      ? {
-          ssl: {
-            ...(ca ? { ca: readFileSync(ca) } : {}),
-            rejectUnauthorized: true,
-            verifyIdentity: true,
-          },
-        }
-      : {}),
+  const tls = {
+    MYSQL_TLS: config.SHOP_MYSQL_TLS,
+    MYSQL_TLS_CA_FILE: config.SHOP_MYSQL_TLS_CA_FILE,
   };
+  return { uri, password: config.SHOP_MYSQL_PASSWORD, ssl: mysqlTls(tls) };
 }
 
 /** ioredis options of the shop's Redis client: its key prefix, user, password and TLS. */
@@ -92,23 +83,5 @@ export function shopRedisOptions(config: ShopConfig) {
     ...(config.REDIS_USERNAME ? { username: config.REDIS_USERNAME } : {}),
     ...(config.REDIS_PASSWORD ? { password: config.REDIS_PASSWORD } : {}),
     ...(ca ? { tls: { ca: readFileSync(ca) } } : {}),
-  };
-}
-
-/** kafkajs' TLS and SASL settings of the shop's producer. */
-export function shopKafkaSecurity(config: ShopConfig): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  const ca = config.KAFKA_TLS_CA_FILE;
-  const mechanism = config.KAFKA_SASL_MECHANISM;
-  return {
-    ...(config.KAFKA_TLS ? { ssl: ca ? { ca: [readFileSync(ca)] } : true } : {}),
-    ...(mechanism !== 'none'
-      ? {
-          sasl: {
-            mechanism,
-            username: config.KAFKA_SASL_USERNAME ?? '',
-            password: config.KAFKA_SASL_PASSWORD ?? '',
-          } as SASLOptions,
-        }
-      : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { Pool, PoolOptions, createPool } from 'mysql2/promise';
+import { inUtc } from '@invalidator/mysql';
 
 /**
  * The shop's MySQL pool, every session in UTC and its DATETIMEs read as UTC: `updated_at` and
@@ -6,11 +7,6 @@ import { Pool, PoolOptions, createPool } from 'mysql2/promise';
  */
 export function createShopPool(options: PoolOptions): Pool {
   const pool = createPool({ ...options, timezone: 'Z' });
-  // The core pool's event: its connection takes a callback, run before the connection is handed out.
-  pool.pool.on('connection', (connection) =>
-    connection.query("SET time_zone = '+00:00'", (error) => {
-      if (error) connection.destroy();
-    }),
-  );
+  inUtc(pool.pool);
   return pool;
 }

@@ -1,30 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, ConfigModule } from '@invalidator/config';
-import { CacheModule } from '@invalidator/cache';
-import { MonitoringModule } from '@invalidator/monitoring';
-import { InvalidationModule } from '@invalidator/invalidation';
-import { LockingModule } from '@invalidator/locking';
-import { RedisModule } from '@invalidator/redis';
-import { VersioningModule, mysqlOptions } from '@invalidator/versioning';
+import { LOCKING_MIGRATIONS } from '@invalidator/locking';
+import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
+import { mysqlOptions } from '@invalidator/mysql';
+import { VERSIONING_MIGRATIONS } from '@invalidator/versioning';
 import { DashboardModule } from './dashboard/dashboard.module';
-import { AdminController } from './http/admin.controller';
-import { AdminGuardModule } from './http/admin-guard.module';
-import { EventsController } from './http/events.controller';
-import { HealthController } from './http/health.controller';
-import { HealthProbeLogger } from './http/health-probe.logger';
-import { MonitoringController } from './http/monitoring.controller';
-import { LockSweepScheduler } from './locks/lock-sweep.scheduler';
-import { MetricsController } from './http/metrics.controller';
-import { VersionsController } from './http/versions.controller';
-import { DeadLetterPublisher } from './kafka/dead-letter.publisher';
-import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
-import { KafkaModule } from './kafka/kafka.module';
-import { StalenessScheduler } from './staleness/staleness.scheduler';
-import { RetentionScheduler } from './retention/retention.scheduler';
-import { VersionRepublisher } from './versions/version-republisher';
+import { HousekeepingModule } from './housekeeping/housekeeping.module';
+import { HttpModule } from './http/http.module';
+
+/** The service's schema: each lib's migrations of the tables it owns. */
+const MIGRATIONS = [VERSIONING_MIGRATIONS, LOCKING_MIGRATIONS, MONITORING_MIGRATIONS].flat();
 
 @Module({})
 export class AppModule {
@@ -52,39 +39,14 @@ export class AppModule {
           },
         }),
         TypeOrmModule.forRoot({
-          ...mysqlOptions(config),
+          ...mysqlOptions(config, { migrations: MIGRATIONS }),
           // Keep retrying the first connection: MySQL being away delays start-up, it is not fatal.
           retryAttempts: Number.MAX_SAFE_INTEGER,
           retryDelay: 2000,
         }),
-        TerminusModule.forRoot({ logger: HealthProbeLogger }),
-        MonitoringModule,
-        RedisModule,
-        CacheModule,
-        LockingModule,
-        VersioningModule,
-        KafkaModule,
-        AdminGuardModule,
-        InvalidationModule.forConsumer({
-          imports: [KafkaModule],
-          deadLetters: DeadLetterPublisher,
-        }),
+        HousekeepingModule,
+        HttpModule,
         ...(config.DASHBOARD_ENABLED ? [DashboardModule] : []),
-      ],
-      controllers: [
-        VersionsController,
-        MetricsController,
-        HealthController,
-        MonitoringController,
-        AdminController,
-        EventsController,
-      ],
-      providers: [
-        KafkaBatchTransport,
-        LockSweepScheduler,
-        RetentionScheduler,
-        VersionRepublisher,
-        StalenessScheduler,
       ],
     };
   }

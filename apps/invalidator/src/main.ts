@@ -4,38 +4,17 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, ConfigError, parseConfig } from '@invalidator/config';
+import { configOrExit } from '@invalidator/config';
 import { AppModule } from './app.module';
 import { KafkaBatchTransport } from './kafka/kafka-batch.transport';
 import { hardenHttp } from './http/http-hardening';
 import { captureProcessWarnings } from './process-warnings';
-import { StoresRefusedError, preflightStores } from './startup/store-preflight';
-
-function loadConfig(): AppConfig {
-  try {
-    return parseConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`invalidator: ${error.message}\n`);
-    process.exit(2);
-  }
-}
-
-/** Exit 3: a store refused us (credentials, TLS); an outage only delays start-up. */
-async function checkStores(config: AppConfig): Promise<void> {
-  try {
-    await preflightStores(config);
-  } catch (error) {
-    if (!(error instanceof StoresRefusedError)) throw error;
-    process.stderr.write(`invalidator: ${error.message}\n`);
-    process.exit(3);
-  }
-}
+import { preflightStores } from './store-preflight';
 
 async function bootstrap(): Promise<void> {
   const warnings = captureProcessWarnings();
-  const config = loadConfig();
-  await checkStores(config);
+  const config = configOrExit('invalidator', process.env);
+  await preflightStores(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,

@@ -248,6 +248,17 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   ]);
 }
 
+/** parseConfig at start-up: a ConfigError exits 2 naming the program and each bad variable. */
+export function configOrExit(program: string, env: Record<string, string | undefined>): AppConfig {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${program}: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
 /** The secret values of a configuration (for redaction). */
 export function secretValues(config: AppConfig): string[] {
   const values: string[] = SECRET_SETTINGS.map((name) => config[name]).filter(

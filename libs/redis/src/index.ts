@@ -1,4 +1,5 @@
-export { REDIS_CLIENT, redisSecurity, redisUrl } from './redis.provider';
+export { REDIS_CLIENT } from './redis.provider';
+export { probeRedis } from './redis-probe';
 export { RedisModule } from './redis.module';
 export { RedisReadiness } from './redis-readiness';
 export { scanKeys } from './scan-keys';

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { mysqlOptions } from '@invalidator/mysql';
 import { EventLookupBusyError, EventLookupTimeoutError } from './errors';
-import { mysqlOptions } from './mysql-options';
 import { unpackEvents } from './offset-ledger';
 
 /** Where and when an event was applied (within the retention window). */

@@ -11,8 +11,7 @@ export type { BumpRequest, BumpResult, LedgerEvent, VersionState } from './versi
 export { VersionAuditRepository } from './version-audit.repository';
 export type { LastBump } from './version-audit.repository';
 export { VersioningModule } from './versioning.module';
-export { mysqlEndpoint, mysqlOptions, mysqlTls } from './mysql-options';
-export type { MysqlRole } from './mysql-options';
+export { VERSIONING_MIGRATIONS } from './migrations';
 export { CoherenceRepository } from './coherence.repository';
 export type { AuditDuplicate, AuditGap, HashMismatch } from './coherence.repository';
 export { AppliedEventsRepository } from './applied-events.repository';

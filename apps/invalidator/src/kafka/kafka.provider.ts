@@ -1,7 +1,8 @@
 import { Provider } from '@nestjs/common';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
-import { APP_CONFIG, AppConfig, kafkaSecurity } from '@invalidator/config';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { kafkaClient } from '@invalidator/kafka';
 import { kafkaLogCreator } from './kafka-log';
 
 export const KAFKA = Symbol('KAFKA');
@@ -11,10 +12,7 @@ export const kafkaProvider: Provider = {
   inject: [APP_CONFIG, PinoLogger],
   useFactory: (config: AppConfig, logger: PinoLogger) => {
     logger.setContext('kafkajs');
-    return new Kafka({
-      clientId: config.KAFKA_CLIENT_ID,
-      brokers: config.KAFKA_BROKERS,
-      ...kafkaSecurity(config),
+    return kafkaClient(config, {
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(logger),
       // Reconnect forever: a broker outage stalls the pipeline, it never ends the process.

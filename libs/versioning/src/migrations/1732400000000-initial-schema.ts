@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The three stores of DESIGN.md (the lock layer's fence sequence is libs/locking's own). */
+/** The versioning stores (README "Stores"; the fence sequence is libs/locking's own). */
 export class InitialSchema1732400000000 implements MigrationInterface {
   name = 'InitialSchema1732400000000';
 

@@ -10,7 +10,7 @@ export abstract class IntervalJob implements OnApplicationBootstrap, OnApplicati
   /** True once shutdown began: a long run checks it between its steps. */
   protected stopping = false;
 
-  protected abstract readonly intervalMs: number;
+  constructor(private readonly intervalMs: number) {}
 
   /** One run; it logs its own failures (a throw would only be lost). */
   abstract runOnce(): Promise<void>;

@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { sleep } from '@invalidator/locking';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
 import { RETAINED_TABLES, RetainedTable, RetentionRepository } from '@invalidator/versioning';
-import { IntervalJob } from '../jobs/interval-job';
+import { IntervalJob } from './interval-job';
 
 const HOUR_MS = 3600 * 1000;
 /** A breath between chunks, so a large first prune never crowds out the sagas. */
@@ -13,16 +13,13 @@ const CHUNK_PAUSE_MS = 20;
 /** Every RETENTION_INTERVAL_MS: delete rows past their window, chunk by chunk, table by table. */
 @Injectable()
 export class RetentionScheduler extends IntervalJob {
-  protected readonly intervalMs: number;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly retention: RetentionRepository,
     private readonly metrics: InvalidatorMetrics,
     @InjectPinoLogger('RetentionScheduler') private readonly logger: PinoLogger,
   ) {
-    super();
-    this.intervalMs = config.RETENTION_INTERVAL_MS;
+    super(config.RETENTION_INTERVAL_MS);
   }
 
   /** The window of each table, in milliseconds. */

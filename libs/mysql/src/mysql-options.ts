@@ -2,26 +2,14 @@ import { readFileSync } from 'node:fs';
 import mysql2 from 'mysql2';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '@invalidator/config';
-import { LOCKING_MIGRATIONS } from '@invalidator/locking';
-import { MONITORING_MIGRATIONS } from '@invalidator/monitoring';
-import { VERSIONING_MIGRATIONS } from './migrations';
 import { QueryTimeoutSubscriber } from './query-timeout.subscriber';
 
-type MysqlSecurity = Partial<
-  Pick<
-    AppConfig,
-    | 'MYSQL_PASSWORD'
-    | 'MYSQL_MIGRATIONS_USER'
-    | 'MYSQL_MIGRATIONS_PASSWORD'
-    | 'MYSQL_TLS'
-    | 'MYSQL_TLS_CA_FILE'
-    | 'MYSQL_TLS_CERT_FILE'
-    | 'MYSQL_TLS_KEY_FILE'
-  >
->;
+/** The users' and TLS settings, each optional (none given: the URL's user, no TLS). */
+type MysqlSecurity = Partial<AppConfig>;
 
 /** Who connects: the service's runtime (DML) user, or the migrations (DDL) user. */
-export type MysqlRole = 'runtime' | 'migrations';
+type MysqlRole = 'runtime' | 'migrations';
+type MysqlMigrations = DataSourceOptions['migrations'];
 
 /** mysql2's TLS options: the server's certificate and its name are always verified. */
 export function mysqlTls(config: MysqlSecurity) {
@@ -58,8 +46,15 @@ export function mysqlEndpoint(
   };
 }
 
-/** Every session's time zone: see utcSessions. */
-export const UTC_SESSION = "SET time_zone = '+00:00'";
+/** Sets each new connection of a (core, callback) mysql2 pool to UTC: see utcSessions. */
+export function inUtc<P extends mysql2.Pool>(pool: P): P {
+  pool.on('connection', (connection) =>
+    connection.query("SET time_zone = '+00:00'", (error) => {
+      if (error) connection.destroy();
+    }),
+  );
+  return pool;
+}
 
 /**
  * mysql2 for TypeORM, its pools' sessions in UTC. Times are written with NOW(6) and read as UTC
@@ -69,25 +64,17 @@ export const UTC_SESSION = "SET time_zone = '+00:00'";
  * cannot set it is destroyed, never used.
  */
 const utcSessions: typeof mysql2 = Object.create(mysql2, {
-  createPool: {
-    value: (options: mysql2.PoolOptions) => {
-      const pool = mysql2.createPool(options);
-      pool.on('connection', (connection) =>
-        connection.query(UTC_SESSION, (error) => {
-          if (error) connection.destroy();
-        }),
-      );
-      return pool;
-    },
-  },
+  createPool: { value: (options: mysql2.PoolOptions) => inUtc(mysql2.createPool(options)) },
 });
 
-/** The one MySQL connection setup, shared by the service, the CLI and the tests. */
+/**
+ * The one MySQL connection setup, shared by the service, the CLI and the tests. Each lib
+ * migrates the tables it owns; the app lists the migrations of the libs it runs (TypeORM
+ * orders them by their timestamps).
+ */
 export function mysqlOptions(
-  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> &
-    Partial<Pick<AppConfig, 'MYSQL_QUERY_TIMEOUT_MS'>> &
-    MysqlSecurity,
-  role: MysqlRole = 'runtime',
+  config: Pick<AppConfig, 'MYSQL_URL' | 'MYSQL_POOL_SIZE' | 'MYSQL_MIGRATIONS_RUN'> & MysqlSecurity,
+  { role = 'runtime', migrations = [] }: { role?: MysqlRole; migrations?: MysqlMigrations } = {},
 ): DataSourceOptions {
   const timeoutMs = config.MYSQL_QUERY_TIMEOUT_MS ?? 15000;
   return {
@@ -96,8 +83,7 @@ export function mysqlOptions(
     ...mysqlEndpoint(config, role),
     ssl: mysqlTls(config),
     // Every query is raw SQL in a repository: TypeORM needs no entity metadata.
-    // Each lib migrates the tables it owns; TypeORM orders them by their timestamps.
-    migrations: [...VERSIONING_MIGRATIONS, ...LOCKING_MIGRATIONS, ...MONITORING_MIGRATIONS],
+    migrations,
     migrationsRun: config.MYSQL_MIGRATIONS_RUN,
     synchronize: false,
     poolSize: config.MYSQL_POOL_SIZE,

@@ -4,13 +4,11 @@ import { StalenessSampler } from '@invalidator/cache';
 import { VersionAuditRepository } from '@invalidator/versioning';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { InvalidatorMetrics } from '@invalidator/monitoring';
-import { IntervalJob } from '../jobs/interval-job';
+import { IntervalJob } from './interval-job';
 
 /** Every STALENESS_SAMPLE_INTERVAL_MS: the CLI's check-staleness sample, as gauges on /metrics. */
 @Injectable()
 export class StalenessScheduler extends IntervalJob {
-  protected readonly intervalMs: number;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sampler: StalenessSampler,
@@ -18,8 +16,7 @@ export class StalenessScheduler extends IntervalJob {
     private readonly metrics: InvalidatorMetrics,
     @InjectPinoLogger('StalenessScheduler') private readonly logger: PinoLogger,
   ) {
-    super();
-    this.intervalMs = config.STALENESS_SAMPLE_INTERVAL_MS;
+    super(config.STALENESS_SAMPLE_INTERVAL_MS);
   }
 
   private readonly bumpedAt = async (type: string, version: number) =>

@@ -4,13 +4,11 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { LockSweeper } from '@invalidator/locking';
 import { AlertService } from '@invalidator/monitoring';
 import { VersionRepository } from '@invalidator/versioning';
-import { IntervalJob } from '../jobs/interval-job';
+import { IntervalJob } from './interval-job';
 
 /** Every LOCK_SWEEP_INTERVAL_MS: remove stuck lock keys of the known types, each with an incident. */
 @Injectable()
 export class LockSweepScheduler extends IntervalJob {
-  protected readonly intervalMs: number;
-
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly sweeper: LockSweeper,
@@ -18,8 +16,7 @@ export class LockSweepScheduler extends IntervalJob {
     private readonly alerts: AlertService,
     @InjectPinoLogger('LockSweepScheduler') private readonly logger: PinoLogger,
   ) {
-    super();
-    this.intervalMs = config.LOCK_SWEEP_INTERVAL_MS;
+    super(config.LOCK_SWEEP_INTERVAL_MS);
   }
 
   async runOnce(): Promise<void> {

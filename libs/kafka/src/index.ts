@@ -1,0 +1,2 @@
+export { kafkaClient } from './kafka-client';
+export { probeKafka } from './kafka-probe';

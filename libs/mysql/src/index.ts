@@ -1,0 +1,2 @@
+export { inUtc, mysqlEndpoint, mysqlOptions, mysqlTls } from './mysql-options';
+export { probeMysql } from './mysql-probe';
