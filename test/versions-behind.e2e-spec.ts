@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { VersionPublisher } from '@invalidator/cache';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { runCli } from './support/cli-process';
@@ -85,8 +86,15 @@ describe('versions behind in MySQL', () => {
       const repository = new VersionRepository(dataSource);
       for (let token = 1n; token <= 8n; token++)
         await repository.bumpVersions({
-          events: [],
-          uninboxedDataTypes: ['products', 'global'],
+          events: [
+            {
+              eventId: randomUUID(),
+              topic: 'manual-bump',
+              partition: -1,
+              offset: '0',
+              dataTypes: ['products', 'global'],
+            },
+          ],
           fenceToken: token,
           actor: 'test',
           lockWaitTimeoutMs: 2000,

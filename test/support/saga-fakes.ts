@@ -12,6 +12,10 @@ import { DeadLetter, DeadLetterSink } from '../../libs/invalidation/src/dead-let
 import { IncomingBatch, IncomingMessage } from '../../libs/invalidation/src/incoming-batch';
 import { InvalidationSaga } from '../../libs/invalidation/src/invalidation.saga';
 import { SagaTelemetry } from '../../libs/invalidation/src/saga-telemetry';
+import { BatchRun, SagaReport } from '../../libs/invalidation/src/saga-work';
+
+/** One saga's journal under the Redis lock: every step, in order. */
+export const SAGA_STEPS = ['lock', 'commit-tx fence=7', 'publish', 'purge', 'announce', 'release'];
 
 export const fakeConfig = (env: Record<string, string> = {}): AppConfig =>
   parseConfig({ SAGA_RETRY_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', ...env });
@@ -30,10 +34,13 @@ export class FakeStores {
   /** Decides, per bump request, whether the transaction fails (and with what). */
   failBump: (request: BumpRequest) => unknown = () => undefined;
   failPurge: () => unknown = () => undefined;
+  failDeadLetters: () => unknown = () => undefined;
+  failCommit: () => unknown = () => undefined;
   readonly bumps: BumpRequest[] = [];
-  private readonly inbox = new Set<string>();
+  /** The events applied: what the offset ledger and processed_events hold. */
+  private readonly applied = new Set<string>();
   private readonly versions = new Map<string, number>();
-  /** The audit of inbox entries: what each bumped. */
+  /** The audit of applied events: what each bumped. */
   readonly audit = new Map<string, VersionState[]>();
   readonly letters: DeadLetter[] = [];
 
@@ -65,13 +72,13 @@ export class FakeStores {
         this.journal.push('rollback');
         throw failure;
       }
-      const applied = request.events.filter((e) => !this.inbox.has(e.eventId));
+      const applied = request.events.filter((e) => !this.applied.has(e.eventId));
       // Throwing here rolls the transaction back: nothing below is kept.
       await request.beforeCommit?.().catch((error: unknown) => {
         this.journal.push('rollback');
         throw error;
       });
-      const types = new Set(request.uninboxedDataTypes ?? []);
+      const types = new Set<string>();
       applied.forEach((e) => e.dataTypes.forEach((t) => types.add(t)));
       const bumped = [...types].sort().map((t) => {
         const next = (this.versions.get(t) ?? 0) + 1;
@@ -79,7 +86,7 @@ export class FakeStores {
         return state(t, next);
       });
       for (const e of applied) {
-        this.inbox.add(e.eventId);
+        this.applied.add(e.eventId);
         this.audit.set(
           e.eventId,
           bumped.filter((b) => e.dataTypes.includes(b.dataType)),
@@ -87,10 +94,8 @@ export class FakeStores {
       }
       this.journal.push(`commit-tx fence=${request.fenceToken}`);
       return {
-        bumped,
         current: [...this.versions].map(([t, v]) => state(t, v)),
         appliedEventIds: applied.map((e) => e.eventId),
-        duplicateEventIds: request.events.filter((e) => !applied.includes(e)).map((e) => e.eventId),
         offsetRegressions: [],
       };
     },
@@ -99,12 +104,8 @@ export class FakeStores {
 
   readonly publisher = {
     publish: async () => void this.journal.push('publish'),
-    // Not journaled (the step lists stay the DESIGN.md steps); when it ran is kept apart.
-    announce: async () => void this.announcedAfter.push([...this.journal]),
+    announce: async () => void this.journal.push('announce'),
   } as unknown as VersionPublisher;
-
-  /** The journal as it stood at each announcement. */
-  readonly announcedAfter: string[][] = [];
 
   readonly purger = {
     purge: async (tags: string[]) => {
@@ -117,6 +118,8 @@ export class FakeStores {
 
   readonly deadLetters: DeadLetterSink = {
     publish: async (letters) => {
+      const failure = letters.length > 0 ? this.failDeadLetters() : undefined;
+      if (failure !== undefined) throw failure;
       if (letters.length > 0) this.journal.push(`dead-letter ${letters.length}`);
       this.letters.push(...letters);
     },
@@ -144,8 +147,21 @@ export class FakeStores {
     manualBumpRetrying: () => undefined,
     poison: () => undefined,
     heartbeatFailed: () => undefined,
-    completed: () => undefined,
+    batchFailed: (error: unknown) => void this.failures.push(error),
+    completed: (report: SagaReport, run: BatchRun) =>
+      void this.reports.push({
+        after: [...this.journal],
+        applied: report.appliedEventIds.size,
+        events: run.events.length,
+        deadLettered: run.deadLettered.map((l) => l.kind),
+      }),
   } as unknown as SagaTelemetry;
+
+  /** What the use case reported of each committed batch, and the journal as it stood then. */
+  readonly reports: { after: string[]; applied: number; events: number; deadLettered: string[] }[] =
+    [];
+  /** The errors of the batches it left uncommitted. */
+  readonly failures: unknown[] = [];
 
   saga(config = fakeConfig()): InvalidationSaga {
     return new InvalidationSaga(
@@ -174,7 +190,11 @@ export class FakeStores {
       active: true,
       heartbeat: async () => undefined,
       isActive: () => batch.active,
-      commit: async () => void this.journal.push('commit-offsets'),
+      commit: async () => {
+        const failure = this.failCommit();
+        if (failure !== undefined) throw failure;
+        this.journal.push('commit-offsets');
+      },
     };
     return batch;
   }

@@ -1,5 +1,5 @@
 export { InvalidationModule } from './invalidation.module';
-export { BatchInvalidation } from './batch-invalidation';
+export { ConsumeBatch } from './consume-batch';
 export { ManualBump } from './manual-bump';
 export type { ManualBumpCommand, ManualBumpResult } from './manual-bump';
 export { VersionsBehind } from './versions-behind';
@@ -7,11 +7,6 @@ export type { VersionMove, VersionsBehindResult } from './versions-behind';
 export type { DeadLetter, DeadLetterSink } from './dead-letters';
 export { BatchRevokedError, heartbeatIntervalMs } from './incoming-batch';
 export type { IncomingBatch, IncomingMessage } from './incoming-batch';
-export { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
+export { IdempotencyKeyReusedError } from './saga-errors';
 export { SAGA_LOG } from './saga-log';
-export {
-  BatchCoalescer,
-  BatchSupersededError,
-  mergeBatches,
-  partitionKey,
-} from './batch-coalescer';
+export { BatchCoalescer, BatchSupersededError, partitionKey } from './batch-coalescer';

@@ -3,7 +3,7 @@ import { CacheModule } from '@invalidator/cache';
 import { LockingModule } from '@invalidator/locking';
 import { MonitoringModule } from '@invalidator/monitoring';
 import { VersioningModule } from '@invalidator/versioning';
-import { BatchInvalidation } from './batch-invalidation';
+import { ConsumeBatch } from './consume-batch';
 import { DEAD_LETTER_SINK, DeadLetterSink } from './dead-letters';
 import { InvalidationSaga } from './invalidation.saga';
 import { ManualBump } from './manual-bump';
@@ -38,9 +38,9 @@ export class InvalidationModule {
       providers: [
         ...SAGA_PROVIDERS,
         { provide: DEAD_LETTER_SINK, useExisting: options.deadLetters },
-        BatchInvalidation,
+        ConsumeBatch,
       ],
-      exports: [ManualBump, BatchInvalidation, VersionsBehind],
+      exports: [ManualBump, ConsumeBatch, VersionsBehind],
     };
   }
 }

@@ -1,15 +1,14 @@
-import { FakeStores } from '../../../test/support/saga-fakes';
+import { FakeStores, SAGA_STEPS } from '../../../test/support/saga-fakes';
 import { InvalidationSaga } from './invalidation.saga';
 import { SagaWork } from './saga-work';
 
 const work = (): SagaWork => ({
-  inbox: [
+  events: [
     { eventId: 'e1', topic: 't', partition: 0, offset: '0', dataTypes: ['global', 'products'] },
   ],
   dataTypes: ['global', 'products'],
   tags: ['products', 'product:1'],
   actor: 'consumer',
-  uninboxedDataTypes: [],
 });
 
 describe(InvalidationSaga.name, () => {
@@ -21,18 +20,12 @@ describe(InvalidationSaga.name, () => {
     sut = stores.saga();
   });
 
-  it('runs lock, transaction, publish, purge, release in that order: versions go out before the purge', async () => {
+  it('runs lock, transaction, publish, purge, announce, release in that order: versions go out before the purge', async () => {
     const report = await sut.apply(work());
 
-    expect(stores.journal).toEqual(['lock', 'commit-tx fence=7', 'publish', 'purge', 'release']);
+    expect(stores.journal).toEqual(SAGA_STEPS);
     expect(report.path).toBe('lock');
     expect([...report.appliedEventIds]).toEqual(['e1']);
-  });
-
-  it('announces the new versions only after the purge, so a web server hearing it finds older fills gone', async () => {
-    await sut.apply(work());
-
-    expect(stores.announcedAfter).toEqual([['lock', 'commit-tx fence=7', 'publish', 'purge']]);
   });
 
   it('releases the lock when a step after it fails', async () => {
@@ -55,11 +48,12 @@ describe(InvalidationSaga.name, () => {
       'commit-tx fence=8',
       'publish',
       'purge',
+      'announce',
     ]);
   });
 
   it('does nothing for work with nothing to bump', async () => {
-    const report = await sut.apply({ ...work(), inbox: [], dataTypes: [], tags: [] });
+    const report = await sut.apply({ ...work(), events: [], dataTypes: [], tags: [] });
 
     expect(report.appliedEventIds.size).toBe(0);
     expect(stores.journal).toEqual([]);

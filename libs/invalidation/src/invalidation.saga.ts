@@ -12,9 +12,9 @@ import { SagaTelemetry } from './saga-telemetry';
 import { SagaReport, SagaWork } from './saga-work';
 
 /**
- * One attempt of the invalidation saga, in the order of docs/ARCHITECTURE.md: lock (or the row-lock
- * fallback), transaction, publish versions, purge, release. The batch loop around it
- * (batch-invalidation.ts) validates and coalesces before, and commits offsets after.
+ * One attempt of the invalidation saga: lock (or the row-lock fallback), transaction, publish
+ * versions, purge, announce, release — the middle of ConsumeBatch's order (consume-batch.ts),
+ * shared with manual bumps.
  */
 @Injectable()
 export class InvalidationSaga {
@@ -30,7 +30,7 @@ export class InvalidationSaga {
 
   /** Applies the work once; the breaker counts every attempt and, while open, refuses at once. */
   async apply(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
-    if (work.inbox.length === 0 && work.uninboxedDataTypes.length === 0) {
+    if (work.events.length === 0) {
       return {
         path: 'lock',
         dataTypes: [],
@@ -50,13 +50,12 @@ export class InvalidationSaga {
    * breaker). Returns when the store took every write, so the refusal was the events' own.
    */
   async trial(work: SagaWork): Promise<void> {
-    if (work.inbox.length === 0 && work.uninboxedDataTypes.length === 0) return;
+    if (work.events.length === 0) return;
     await this.breaker.fire(async () => {
-      const eventIds = work.inbox.map((e) => e.eventId);
+      const eventIds = work.events.map((e) => e.eventId);
       try {
         await this.versions.bumpVersions({
-          events: work.inbox.map((e) => ({ ...e, eventId: randomUUID() })),
-          uninboxedDataTypes: work.uninboxedDataTypes,
+          events: work.events.map((e) => ({ ...e, eventId: randomUUID() })),
           fenceToken: await this.locks.nextFenceToken(),
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
@@ -83,8 +82,7 @@ export class InvalidationSaga {
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
       const result = await this.telemetry.timed('transaction', () =>
         this.versions.bumpVersions({
-          events: work.inbox,
-          uninboxedDataTypes: work.uninboxedDataTypes,
+          events: work.events,
           fenceToken,
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,

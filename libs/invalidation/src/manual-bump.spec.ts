@@ -14,27 +14,30 @@ describe(ManualBump.name, () => {
   });
 
   it('bumps the types and global, and purges their tags', async () => {
-    const result = await sut.execute({ dataTypes: ['products'], actor: 'admin' });
+    const result = await sut.execute({
+      dataTypes: ['products'],
+      actor: 'admin',
+      idempotencyKey: 'k',
+    });
 
     expect(result.versions.map((v) => [v.dataType, v.version])).toEqual([
       ['global', 1],
       ['products', 1],
     ]);
     expect(result.replayed).toBe(false);
-    expect(stores.bumps[0].uninboxedDataTypes).toEqual(['global', 'products']);
+    expect(stores.bumps[0].events.map((e) => e.dataTypes)).toEqual([['global', 'products']]);
   });
 
   it('an idempotency key replayed bumps nothing again and answers with the first outcome', async () => {
     const command = { dataTypes: ['products'], actor: 'admin', idempotencyKey: 'key-1' };
     const first = await sut.execute(command);
-    await sut.execute({ dataTypes: ['categories'], actor: 'admin' });
+    await sut.execute({ dataTypes: ['categories'], actor: 'admin', idempotencyKey: 'key-0' });
 
     const again = await sut.execute(command);
 
     expect(again.replayed).toBe(true);
     expect(again.versions).toEqual(first.versions);
     expect(stores.bumps[2].events.map((e) => e.eventId)).toEqual([manualBumpEventId('key-1')]);
-    expect(stores.bumps[2].uninboxedDataTypes).toEqual([]);
   });
 
   it('a failure after COMMIT is retried and bumps once: the retry finds the key applied', async () => {

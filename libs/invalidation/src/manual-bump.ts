@@ -1,15 +1,15 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf, manualBumpEventId } from '@invalidator/contracts';
-import { backoffDelay, sleep } from '@invalidator/locking';
 import { VersionRepository, VersionState } from '@invalidator/versioning';
 import { InvalidationSaga } from './invalidation.saga';
+import { withRetries } from './retry';
 import { IdempotencyKeyReusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { SagaReport, SagaWork } from './saga-work';
+import { SagaWork } from './saga-work';
 
 const MANUAL_BUMP_ATTEMPTS = 12;
-/** The inbox topic of manual bumps made with an idempotency key (no Kafka partition: -1). */
+/** The topic of manual bumps' keys in processed_events (no Kafka partition: -1). */
 const MANUAL_BUMP_TOPIC = 'manual-bump';
 
 export interface ManualBumpCommand {
@@ -17,14 +17,13 @@ export interface ManualBumpCommand {
   actor: string;
   /** False for validation runs: their throwaway types must not disturb `global`. Default true. */
   withGlobal?: boolean;
-  /** With a key the bump goes through the inbox (processed_events): it bumps once, however retried. */
-  idempotencyKey?: string;
+  /** The bump goes through processed_events under its key: it bumps once, however retried. */
+  idempotencyKey: string;
 }
 
 export interface ManualBumpResult {
   versions: { dataType: string; version: number; hash: string }[];
-  /** The bump's idempotency key, when it had one. */
-  idempotencyKey?: string;
+  idempotencyKey: string;
   /**
    * The key had been applied before this attempt (an earlier request, or an earlier attempt of
    * this one that failed after its COMMIT): nothing was bumped again, `versions` is that outcome.
@@ -57,35 +56,30 @@ export class ManualBump implements OnModuleDestroy {
     const withGlobal = command.withGlobal ?? true;
     const types = [...new Set([...command.dataTypes, ...(withGlobal ? ['global'] : [])])].sort();
     const started = performance.now();
-    const key = command.idempotencyKey;
-    const inboxId = key === undefined ? undefined : manualBumpEventId(key);
+    const eventId = manualBumpEventId(command.idempotencyKey);
     const work: SagaWork = {
-      inbox: inboxId
-        ? [
-            {
-              eventId: inboxId,
-              topic: MANUAL_BUMP_TOPIC,
-              partition: -1,
-              offset: '0',
-              dataTypes: types,
-            },
-          ]
-        : [],
+      events: [{ eventId, topic: MANUAL_BUMP_TOPIC, partition: -1, offset: '0', dataTypes: types }],
       dataTypes: types,
       tags: types,
       actor: command.actor,
-      uninboxedDataTypes: inboxId ? [] : types,
     };
-    const report = await this.applyWithRetries(work);
-    const replayed = inboxId !== undefined && !report.appliedEventIds.has(inboxId);
+    const report = await withRetries(this.config, () => this.saga.apply(work), {
+      giveUp: (error, attempts) =>
+        dispositionOf(error) === 'dead-letter' || attempts >= MANUAL_BUMP_ATTEMPTS || this.stopping,
+      onRetry: (error) => this.telemetry.manualBumpRetrying(error),
+      check: (error) => {
+        if (this.stopping) throw error;
+      },
+    });
+    const replayed = !report.appliedEventIds.has(eventId);
     const versions = replayed
-      ? await this.earlierOutcome(inboxId, types, report.versions)
+      ? await this.earlierOutcome(eventId, types, report.versions)
       : report.versions;
     return {
       versions: versions
         .filter((v) => types.includes(v.dataType))
         .map((v) => ({ dataType: v.dataType, version: Number(v.version), hash: v.hash })),
-      ...(key === undefined ? {} : { idempotencyKey: key }),
+      idempotencyKey: command.idempotencyKey,
       replayed,
       invalidatedKeys: report.invalidatedKeys,
       path: report.path,
@@ -96,11 +90,11 @@ export class ManualBump implements OnModuleDestroy {
 
   /** What the key's first application bumped (from the audit); refused if it bumped other types. */
   private async earlierOutcome(
-    inboxId: string,
+    eventId: string,
     types: string[],
     current: VersionState[],
   ): Promise<VersionState[]> {
-    const earlier = await this.versions.auditedOutcome(inboxId);
+    const earlier = await this.versions.auditedOutcome(eventId);
     // Past the audit's retention: the current versions; at least nothing was bumped again.
     if (earlier.length === 0) return current;
     const earlierTypes = earlier.map((v) => v.dataType);
@@ -115,22 +109,5 @@ export class ManualBump implements OnModuleDestroy {
    */
   onModuleDestroy(): void {
     this.stopping = true;
-  }
-
-  private async applyWithRetries(work: SagaWork): Promise<SagaReport> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.saga.apply(work);
-      } catch (error) {
-        const attempts = attempt + 1;
-        const last = attempts >= MANUAL_BUMP_ATTEMPTS || this.stopping;
-        if (dispositionOf(error) === 'dead-letter' || last) throw error;
-        this.telemetry.manualBumpRetrying(error);
-        await sleep(
-          backoffDelay(attempt, this.config.SAGA_RETRY_DELAY_MS, this.config.RETRY_MAX_DELAY_MS),
-        );
-        if (this.stopping) throw error;
-      }
-    }
   }
 }

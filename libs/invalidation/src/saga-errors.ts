@@ -37,3 +37,11 @@ export class StoreRefusedError extends Error {
     this.name = 'StoreRefusedError';
   }
 }
+
+/** The saga finished, but the batch's offsets could not be committed. */
+export class OffsetCommitError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('offset commit failed');
+    this.name = 'OffsetCommitError';
+  }
+}

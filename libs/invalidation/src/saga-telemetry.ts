@@ -10,9 +10,10 @@ import {
   SagaStats,
 } from '@invalidator/monitoring';
 import { OffsetRegression, THROWAWAY_TYPE_PREFIX, VersionState } from '@invalidator/versioning';
-import { DeadLetter } from './dead-letters';
+import { IncomingMessage } from './incoming-batch';
+import { BatchAbandonedError, OffsetCommitError } from './saga-errors';
 import { SAGA_LOG } from './saga-log';
-import { SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
+import { BatchRun, SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
 
 /** A bounded label for the retry metric: the driver's code, else the error's type. */
 function errorName(error: unknown): string {
@@ -54,7 +55,7 @@ export class SagaTelemetry {
     this.metrics.lockFailures.inc({ reason: 'unavailable' });
     this.metrics.lockFallbacks.inc();
     this.logger.warn(
-      { data_types: work.dataTypes, event_ids: work.inbox.map((e) => e.eventId) },
+      { data_types: work.dataTypes, event_ids: work.events.map((e) => e.eventId) },
       SAGA_LOG.fallback,
     );
   }
@@ -104,7 +105,7 @@ export class SagaTelemetry {
   }
 
   retrying(error: unknown, attempt: number, work: SagaWork): void {
-    const eventIds = work.inbox.map((e) => e.eventId);
+    const eventIds = work.events.map((e) => e.eventId);
     this.metrics.sagaRetries.inc({ error: errorName(error) });
     if (!CircuitBreakerService.isRefusal(error)) this.stats.failure();
     this.logger.warn(
@@ -134,45 +135,43 @@ export class SagaTelemetry {
     this.logger.warn({ err: error, events }, SAGA_LOG.heartbeatFailed);
   }
 
+  /** A batch left uncommitted: it is fetched again (a failed commit: the ledger skips it). */
+  batchFailed(error: unknown, messages: IncomingMessage[]): void {
+    const partitions = [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))];
+    if (error instanceof BatchAbandonedError)
+      this.logger.warn({ partitions, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
+    else if (error instanceof OffsetCommitError)
+      this.logger.error({ partitions, err: error.cause }, SAGA_LOG.commitFailed);
+    else this.logger.error({ partitions, err: error }, SAGA_LOG.failed);
+  }
+
   /** A batch committed: its metrics, figures, slow-saga alert and the saga log line. */
-  completed(
-    report: SagaReport,
-    valid: ValidEvent[],
-    invalid: DeadLetter[],
-    startedMs: number,
-    copies: ValidEvent[] = [],
-  ) {
+  completed(report: SagaReport, run: BatchRun, copies: ValidEvent[], startedMs: number) {
+    const { events: valid, deadLettered: invalid } = run;
     const seconds = (performance.now() - startedMs) / 1000;
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
-    // Counted per label set, then one increment each: a saga carries thousands of events.
-    const counts = new Map<string, number>();
-    const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+    // What the transactions applied, of the batch's valid events; the rest were duplicates.
+    const applied = report.appliedEventIds.size;
+    const duplicates = valid.length - applied + copies.length;
+    // Counted per type and outcome, then one increment each: a saga carries thousands of events.
+    const counts = new Map<string, Record<string, number>>();
+    const count = (type: string, outcome: string) => {
+      let byOutcome = counts.get(type);
+      if (!byOutcome) counts.set(type, (byOutcome = {}));
+      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+    };
     for (const letter of invalid) {
       this.metrics.deadLetters.inc({ reason: letter.kind });
-      count(`${eventTypeOf(letter.message)}\u0000dead_lettered`);
+      count(eventTypeOf(letter.message), 'dead_lettered');
     }
-    let applied = 0;
-    // Per type, with one label string per type rather than one per event.
-    const byType = new Map<string, { applied: number; duplicate: number }>();
-    for (const { event } of valid) {
-      let tally = byType.get(event.type);
-      if (!tally) byType.set(event.type, (tally = { applied: 0, duplicate: 0 }));
-      if (report.appliedEventIds.has(event.eventId)) tally.applied++;
-      else tally.duplicate++;
-    }
-    for (const [type, tally] of byType) {
-      applied += tally.applied;
-      if (tally.applied > 0) counts.set(`${type}\u0000applied`, tally.applied);
-      if (tally.duplicate > 0) counts.set(`${type}\u0000duplicate`, tally.duplicate);
-    }
-    for (const { event } of copies) count(`${event.type}\u0000duplicate`);
-    const duplicates = valid.length - applied + copies.length;
-    for (const [key, n] of counts) {
-      const [type, outcome] = key.split('\u0000');
-      this.metrics.events.inc({ type, outcome }, n);
-    }
+    for (const { event } of valid)
+      count(event.type, report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate');
+    for (const { event } of copies) count(event.type, 'duplicate');
+    for (const [type, byOutcome] of counts)
+      for (const [outcome, n] of Object.entries(byOutcome))
+        this.metrics.events.inc({ type, outcome }, n);
     const durationMs = seconds * 1000;
     this.stats.success(durationMs, {
       applied,

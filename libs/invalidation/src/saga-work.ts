@@ -1,6 +1,6 @@
 import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
 import { EVENT_TYPES } from '@invalidator/contracts';
-import { InboxEntry, VersionState } from '@invalidator/versioning';
+import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
 
@@ -9,14 +9,20 @@ export interface ValidEvent {
   event: ShopEvent;
 }
 
+/** Where a batch stands: the events still to apply, the letters sent. */
+export interface BatchRun {
+  events: ValidEvent[];
+  deadLettered: DeadLetter[];
+  /** Applied alone by the poison search: in the report, not applied again by the batch. */
+  appliedAlone: Set<string>;
+}
+
 /** A batch coalesced into one unit of work: one lock set, one transaction, one purge. */
 export interface SagaWork {
-  inbox: InboxEntry[];
+  events: LedgerEvent[];
   dataTypes: string[];
   tags: string[];
   actor: string;
-  /** Types bumped with no inbox entry behind them (manual bumps without an idempotency key). */
-  uninboxedDataTypes: string[];
 }
 
 export interface SagaReport {
@@ -58,10 +64,10 @@ export function validate(messages: IncomingMessage[]): {
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
   const plan = new MergedPlan();
-  const inbox = new Array<InboxEntry>(valid.length);
+  const events = new Array<LedgerEvent>(valid.length);
   for (let i = 0; i < valid.length; i++) {
     const { message, event } = valid[i];
-    inbox[i] = {
+    events[i] = {
       eventId: event.eventId,
       topic: message.topic,
       partition: message.partition,
@@ -69,13 +75,7 @@ export function coalesce(valid: ValidEvent[]): SagaWork {
       dataTypes: plan.add(event),
     };
   }
-  return {
-    inbox,
-    dataTypes: plan.dataTypes(),
-    tags: plan.tags(),
-    actor: 'consumer',
-    uninboxedDataTypes: [],
-  };
+  return { events, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
 }
 
 /** The event type of a message for metrics: one of the contract's, or 'unknown'. */

@@ -7,7 +7,7 @@ export {
 } from './errors';
 export { THROWAWAY_TYPE_PREFIX, globalVersionString } from './version-hash';
 export { VersionRepository } from './version.repository';
-export type { BumpRequest, BumpResult, InboxEntry, VersionState } from './version.repository';
+export type { BumpRequest, BumpResult, LedgerEvent, VersionState } from './version.repository';
 export { VersionAuditRepository } from './version-audit.repository';
 export type { LastBump } from './version-audit.repository';
 export { VersioningModule } from './versioning.module';

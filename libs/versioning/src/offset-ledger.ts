@@ -1,5 +1,5 @@
 import { QueryRunner } from 'typeorm';
-import type { InboxEntry } from './version.repository';
+import type { LedgerEvent } from './version.repository';
 
 /** Bytes per applied event in applied_batches.event_ids: the UUID, then its offset's distance. */
 export const PACKED_EVENT_BYTES = 20;
@@ -22,19 +22,18 @@ export interface OffsetRegression {
 }
 
 export interface Claim {
-  applied: InboxEntry[];
-  duplicates: InboxEntry[];
+  applied: LedgerEvent[];
   regressions: OffsetRegression[];
 }
 
 interface Slice {
   topic: string;
   partition: number;
-  entries: InboxEntry[];
+  entries: LedgerEvent[];
 }
 
 /** Events grouped by partition, partitions in primary-key order (the one lock order). */
-function slices(events: InboxEntry[]): Slice[] {
+function slices(events: LedgerEvent[]): Slice[] {
   const byPartition = new Map<string, Slice>();
   let slice: Slice | undefined;
   for (const event of events) {
@@ -55,7 +54,7 @@ function slices(events: InboxEntry[]): Slice[] {
 }
 
 /** The events of one partition, in offset order, as applied_batches stores them. */
-export function packEvents(entries: InboxEntry[], firstOffset: bigint): Buffer {
+export function packEvents(entries: LedgerEvent[], firstOffset: bigint): Buffer {
   const packed = Buffer.allocUnsafe(entries.length * PACKED_EVENT_BYTES);
   // Offsets below 2^53 (all real ones) are exact as numbers, and far cheaper than bigints.
   const exact = firstOffset < BigInt(Number.MAX_SAFE_INTEGER);
@@ -123,7 +122,7 @@ export class OffsetLedger {
    * Creates missing ledger rows before the transaction: inserting into a gap that other
    * transactions lock (REPEATABLE READ) deadlocks, while outside it merely waits its turn.
    */
-  async ensureRows(runner: QueryRunner, events: InboxEntry[]): Promise<void> {
+  async ensureRows(runner: QueryRunner, events: LedgerEvent[]): Promise<void> {
     const missing = slices(events).filter((s) => !this.known.has(pairKey(s.topic, s.partition)));
     if (missing.length === 0) return;
     await runner.query(
@@ -142,8 +141,8 @@ export class OffsetLedger {
    * and is applied: a bump costs a cache miss, a skip would cost staleness. Such partitions
    * come back as regressions, and record() moves their rows to the new offsets.
    */
-  async claim(runner: QueryRunner, events: InboxEntry[]): Promise<Claim> {
-    if (events.length === 0) return { applied: [], duplicates: [], regressions: [] };
+  async claim(runner: QueryRunner, events: LedgerEvent[]): Promise<Claim> {
+    if (events.length === 0) return { applied: [], regressions: [] };
     const parts = slices(events);
     const rows: { topic: string; partition: number; next_offset: string }[] = await runner.query(
       `SELECT topic, \`partition\`, next_offset FROM partition_offsets
@@ -152,8 +151,7 @@ export class OffsetLedger {
       parts.flatMap((s) => [s.topic, s.partition]),
     );
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
-    const applied: InboxEntry[] = [];
-    const duplicates: InboxEntry[] = [];
+    const applied: LedgerEvent[] = [];
     const regressions: OffsetRegression[] = [];
     for (const part of parts) {
       const from = next.get(pairKey(part.topic, part.partition));
@@ -168,7 +166,7 @@ export class OffsetLedger {
       }
       const redelivered = await this.redelivered(runner, part, below);
       const regressed = below.filter((e) => !redelivered.has(e));
-      for (const entry of part.entries) (redelivered.has(entry) ? duplicates : applied).push(entry);
+      for (const entry of part.entries) if (!redelivered.has(entry)) applied.push(entry);
       if (regressed.length > 0)
         regressions.push({
           topic: part.topic,
@@ -178,7 +176,7 @@ export class OffsetLedger {
           events: regressed.length,
         });
     }
-    return { applied, duplicates, regressions };
+    return { applied, regressions };
   }
 
   /**
@@ -189,10 +187,10 @@ export class OffsetLedger {
   private async redelivered(
     runner: QueryRunner,
     part: Slice,
-    below: InboxEntry[],
-  ): Promise<Set<InboxEntry>> {
+    below: LedgerEvent[],
+  ): Promise<Set<LedgerEvent>> {
     // One event per offset of a partition: each candidate's packed id computed once.
-    const byOffset = new Map<string, { entry: InboxEntry; id: Buffer }>();
+    const byOffset = new Map<string, { entry: LedgerEvent; id: Buffer }>();
     let low = below[0].offset;
     let high = below[0].offset;
     for (const entry of below) {
@@ -207,7 +205,7 @@ export class OffsetLedger {
        WHERE topic = ? AND \`partition\` = ? AND next_offset > ? AND first_offset <= ?`,
       [part.topic, part.partition, low, high],
     );
-    const found = new Set<InboxEntry>();
+    const found = new Set<LedgerEvent>();
     for (const batch of batches) {
       const first = BigInt(batch.first_offset);
       const packed = batch.event_ids;
@@ -223,7 +221,7 @@ export class OffsetLedger {
   /** Moves each partition's next offset past what was applied and records the events. */
   async record(
     runner: QueryRunner,
-    applied: InboxEntry[],
+    applied: LedgerEvent[],
     fenceToken: bigint,
     regressions: OffsetRegression[] = [],
   ): Promise<void> {

@@ -5,7 +5,8 @@ import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { OffsetLedger, OffsetRegression } from './offset-ledger';
 import { versionHash } from './version-hash';
 
-export interface InboxEntry {
+/** One event of a version transaction: a Kafka offset, or a manual bump's idempotency key. */
+export interface LedgerEvent {
   eventId: string;
   topic: string;
   partition: number;
@@ -17,11 +18,9 @@ export interface BumpRequest {
   /**
    * Events of the batch; those already applied are skipped (exactly-once effect). A Kafka
    * event (partition >= 0) is applied once per offset (the offset ledger); a manual bump's
-   * key (partition -1) once per id (the inbox, processed_events).
+   * key (partition -1) once per id (processed_events).
    */
-  events: InboxEntry[];
-  /** Types to bump with no inbox entry behind them (manual bumps without an idempotency key). */
-  uninboxedDataTypes?: string[];
+  events: LedgerEvent[];
   fenceToken: bigint;
   actor: string;
   lockWaitTimeoutMs: number;
@@ -42,11 +41,9 @@ export interface VersionState {
 }
 
 export interface BumpResult {
-  bumped: VersionState[];
   /** Every type's row as this transaction left them: what Redis must show after the saga. */
   current: VersionState[];
   appliedEventIds: string[];
-  duplicateEventIds: string[];
   /** Partitions whose offsets went back below the ledger's mark: their new events were applied. */
   offsetRegressions: OffsetRegression[];
 }
@@ -60,19 +57,19 @@ interface VersionRow {
 }
 
 /** Kafka events (applied once per offset) and manual bumps' keys (partition -1, once per id). */
-function bySource(events: InboxEntry[]): { streamed: InboxEntry[]; keyed: InboxEntry[] } {
-  const streamed: InboxEntry[] = [];
-  const keyed: InboxEntry[] = [];
+function bySource(events: LedgerEvent[]): { streamed: LedgerEvent[]; keyed: LedgerEvent[] } {
+  const streamed: LedgerEvent[] = [];
+  const keyed: LedgerEvent[] = [];
   for (const event of events) (event.partition >= 0 ? streamed : keyed).push(event);
   return { streamed, keyed };
 }
 
 /**
- * The data types of the events, plus `more`. Events of one type share one read-only types
- * array (the plan's), so each distinct array is read once, not once per event.
+ * The data types of the events. Events of one type share one read-only types array (the
+ * plan's), so each distinct array is read once, not once per event.
  */
-function typesOf(events: InboxEntry[], more: readonly string[] = []): Set<string> {
-  const types = new Set(more);
+function typesOf(events: LedgerEvent[]): Set<string> {
+  const types = new Set<string>();
   const seen = new Set<readonly string[]>();
   for (const { dataTypes } of events) {
     if (seen.has(dataTypes)) continue;
@@ -105,7 +102,7 @@ export class VersionRepository {
   }
 
   /**
-   * The versions an inbox entry bumped, from the audit (its rows name the entry): the earlier
+   * The versions an event bumped, from the audit (its rows name the entry): the earlier
    * outcome of a manual bump retried with the same idempotency key. The newest match is found
    * scanning back from the latest audit row; the bump's other rows sit next to it.
    */
@@ -159,8 +156,8 @@ export class VersionRepository {
   }
 
   /**
-   * One REPEATABLE READ transaction: inbox insert, fenced version bump (+1, new hash,
-   * microsecond timestamp), one audit row per bumped type.
+   * One REPEATABLE READ transaction: the events claimed (keys or offset ledger), fenced version
+   * bump (+1, new hash, microsecond timestamp), one audit row per bumped type.
    */
   async bumpVersions(request: BumpRequest): Promise<BumpResult> {
     const runner = this.dataSource.createQueryRunner();
@@ -199,7 +196,7 @@ export class VersionRepository {
    * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
    */
   private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
-    const wanted = typesOf(request.events, request.uninboxedDataTypes);
+    const wanted = typesOf(request.events);
     if (wanted.size === 0) return;
     const existing: { data_type: string }[] = await runner.query(
       'SELECT data_type FROM shop_data_versions WHERE data_type IN (?)',
@@ -241,32 +238,27 @@ export class VersionRepository {
     request: BumpRequest,
     sources: ReturnType<typeof bySource>,
   ): Promise<BumpResult> {
-    const keyed = await this.insertIntoInbox(runner, sources.keyed);
+    const keyed = await this.insertKeys(runner, sources.keyed);
     const streamed = await this.ledger.claim(runner, sources.streamed);
-    const applied = [...keyed.applied, ...streamed.applied];
-    const dataTypes = typesOf(applied, request.uninboxedDataTypes);
+    const applied = [...keyed, ...streamed.applied];
+    const dataTypes = typesOf(applied);
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
-    await this.writeAudit(runner, bumped, keyed.applied, request);
+    await this.writeAudit(runner, bumped, keyed, request);
     await this.ledger.record(runner, streamed.applied, request.fenceToken, streamed.regressions);
-    // A locking read: the transaction's snapshot opened at its first read (the inbox), before
+    // A locking read: the transaction's snapshot opened at its first read (keys or ledger), before
     // a concurrent bump of another type may have committed; the global string must be built
     // from the rows as committed, which the locks taken in bumpFenced now hold still.
     const current = await this.lockRows(runner);
     return {
-      bumped: bumped.map((b) => b.next),
       current: current.map(toState),
       appliedEventIds: applied.map((e) => e.eventId),
-      duplicateEventIds: [...keyed.duplicates, ...streamed.duplicates.map((e) => e.eventId)],
       offsetRegressions: streamed.regressions,
     };
   }
 
-  private async insertIntoInbox(
-    runner: QueryRunner,
-    events: InboxEntry[],
-  ): Promise<{ applied: InboxEntry[]; duplicates: string[] }> {
-    if (events.length === 0) return { applied: [], duplicates: [] };
+  private async insertKeys(runner: QueryRunner, events: LedgerEvent[]): Promise<LedgerEvent[]> {
+    if (events.length === 0) return [];
     const ids = events.map((e) => e.eventId);
     const seen: { event_id: string }[] = await runner.query(
       'SELECT event_id FROM processed_events WHERE event_id IN (?)',
@@ -286,10 +278,7 @@ export class VersionRepository {
       if (insert.affected !== applied.length)
         throw new InboxRaceError(applied.map((e) => e.eventId));
     }
-    return {
-      applied,
-      duplicates: events.filter((e) => seenIds.has(e.eventId)).map((e) => e.eventId),
-    };
+    return applied;
   }
 
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
@@ -339,7 +328,7 @@ export class VersionRepository {
   private async writeAudit(
     runner: QueryRunner,
     bumped: { previous: VersionState; next: VersionState }[],
-    applied: InboxEntry[],
+    applied: LedgerEvent[],
     request: BumpRequest,
   ): Promise<void> {
     if (bumped.length === 0) return;

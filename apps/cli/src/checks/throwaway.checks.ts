@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { CacheRepair } from '@invalidator/cache';
 import {
   CoherenceRepository,
@@ -37,7 +37,12 @@ export class ThrowawayChecks {
   }
 
   private bump(dataType: string) {
-    return this.manualBump.execute({ dataTypes: [dataType], actor: ACTOR, withGlobal: false });
+    return this.manualBump.execute({
+      dataTypes: [dataType],
+      actor: ACTOR,
+      withGlobal: false,
+      idempotencyKey: randomUUID(),
+    });
   }
 
   /** Check 1: N concurrent bumps leave the version +N, N audit rows, N distinct hashes. */

@@ -8,7 +8,7 @@ import {
   CircuitState,
   InvalidatorMetrics,
 } from '@invalidator/monitoring';
-import { BatchInvalidation } from '@invalidator/invalidation';
+import { ConsumeBatch } from '@invalidator/invalidation';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
 const EVENTS = { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop', DISCONNECT: 'disconnect' };
@@ -62,7 +62,7 @@ describe(KafkaBatchTransport.name, () => {
     const sut = new KafkaBatchTransport(
       kafka,
       config,
-      {} as BatchInvalidation,
+      {} as ConsumeBatch,
       {} as InvalidatorMetrics,
       breaker,
       logger as unknown as PinoLogger,

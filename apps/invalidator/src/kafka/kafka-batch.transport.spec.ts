@@ -3,7 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { Registry } from 'prom-client';
 import { parseConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
-import { BatchInvalidation, IncomingBatch } from '@invalidator/invalidation';
+import { ConsumeBatch, IncomingBatch } from '@invalidator/invalidation';
 import { FakeOffsetLedger } from '../../../../test/support/saga-fakes';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
@@ -36,7 +36,7 @@ function fakeConsumer() {
   return { consumer, emit };
 }
 
-function setup(batches = {} as BatchInvalidation, env: Record<string, string> = {}) {
+function setup(batches = {} as ConsumeBatch, env: Record<string, string> = {}) {
   const { consumer, emit } = fakeConsumer();
   const kafka = { consumer: () => consumer } as unknown as Kafka;
   const metrics = new InvalidatorMetrics(new Registry());
@@ -97,7 +97,7 @@ function heldSagas() {
       await turn();
     }
   };
-  return { ledger, held, succeedAll, batches: { handle } as unknown as BatchInvalidation };
+  return { ledger, held, succeedAll, batches: { execute: handle } as unknown as ConsumeBatch };
 }
 
 const crash = (restart: boolean) => ({
@@ -156,7 +156,7 @@ describe(KafkaBatchTransport.name, () => {
   it('hands a batch over and returns (kafkajs fetches on); a failed saga seeks its partition back to it', async () => {
     let fail: (error: Error) => void = () => undefined;
     const handle = jest.fn(() => new Promise<void>((_, reject) => (fail = reject)));
-    const { sut, consumer } = setup({ handle } as unknown as BatchInvalidation);
+    const { sut, consumer } = setup({ execute: handle } as unknown as ConsumeBatch);
     const resolveOffset = jest.fn();
     const message = (offset: string) => ({ offset, key: null, value: null, timestamp: '0' });
     const payload = {

@@ -5,19 +5,20 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { CircuitBreakerService, InvalidatorMetrics } from '@invalidator/monitoring';
 import {
-  BatchAbandonedError,
   BatchCoalescer,
-  BatchInvalidation,
   BatchRevokedError,
   BatchSupersededError,
+  ConsumeBatch,
   IncomingBatch,
   IncomingMessage,
   SAGA_LOG,
   heartbeatIntervalMs,
   partitionKey,
 } from '@invalidator/invalidation';
+import { BreakerPause } from './breaker-pause';
 import { KAFKA } from './kafka.provider';
 import { isCoordinatorNotReady } from './kafka-log';
+import { TopicProvisioning } from './kafka-topics';
 
 export const KAFKA_LOG = {
   crashed: 'consumer crashed',
@@ -26,9 +27,10 @@ export const KAFKA_LOG = {
 } as const;
 
 /**
- * Nest's stock ServerKafka has no batch handler and commits on its own, so we own the kafkajs
- * consumer here: eachBatch, offsets committed by hand after the saga, heartbeats during it,
- * group membership tracked for readiness, and a drain on shutdown.
+ * The adapter between kafkajs and ConsumeBatch (Nest's stock ServerKafka has no batch handler
+ * and commits on its own): the consumer's lifecycle (group membership for readiness, a drain on
+ * shutdown), chunking and back-pressure, and the rewind of a partition whose batch failed. The
+ * use case commits through the batch it is handed (IncomingBatch.commit).
  */
 @Injectable()
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
@@ -42,8 +44,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private closed?: Promise<void>;
   /** Why the consumer is gone for good (kafkajs will not restart it): liveness fails. */
   private deadReason?: string;
-  /** What the breaker wants, kept apart from kafkajs, which forgets it when its group restarts. */
-  private pausedByBreaker = false;
+  private readonly pause: BreakerPause;
   private readonly consumedTopics: string[];
   /** The partitions of one fetch go into one saga (at most SAGA_MAX_EVENTS events). */
   private readonly coalescer: BatchCoalescer;
@@ -57,16 +58,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    batches: BatchInvalidation,
+    consumeBatch: ConsumeBatch,
     private readonly metrics: InvalidatorMetrics,
     breaker: CircuitBreakerService,
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
     this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
-    this.coalescer = new BatchCoalescer((b) => batches.handle(b), config.SAGA_MAX_EVENTS);
-    // Readiness alone does not stop Kafka deliveries: the breaker pauses the consumer itself.
-    breaker.onTransition((state) => this.wantPaused(state === 'open'));
+    this.coalescer = new BatchCoalescer((b) => consumeBatch.execute(b), config.SAGA_MAX_EVENTS);
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -75,15 +74,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
+    const topics = this.consumedTopics.map((topic) => ({ topic }));
+    this.pause = new BreakerPause(this.consumer, topics, log, breaker);
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       this.everJoined = true;
       this.forgetRevokedLag(payload.memberAssignment);
       this.log.info({ member_id: payload.memberId }, 'consumer joined its group');
-      // A crash-restart builds a new kafkajs group that knows nothing of an earlier pause.
-      if (this.applyPause() && this.pausedByBreaker)
-        this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
+      this.pause.joined();
     });
     for (const event of [CRASH, STOP, DISCONNECT])
       this.consumer.on(event, () => (this.joined = false));
@@ -105,45 +104,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
   }
 
-  /** The topics consumed (paused and resumed as one). */
-  private topics(): { topic: string }[] {
-    return this.consumedTopics.map((topic) => ({ topic }));
-  }
-
   /** A partition taken away by a rebalance is another member's to report: drop its lag. */
   private forgetRevokedLag(assignment: Record<string, number[]>): void {
     for (const [key, labels] of this.lagLabels) {
       if (assignment[labels.topic]?.includes(Number(labels.partition))) continue;
       this.metrics.consumerLag.remove(labels);
       this.lagLabels.delete(key);
-    }
-  }
-
-  private wantPaused(paused: boolean): void {
-    if (paused === this.pausedByBreaker) return;
-    this.pausedByBreaker = paused;
-    if (!this.applyPause()) return;
-    if (paused)
-      this.log.warn({ topics: this.topics() }, 'consumption paused by the circuit breaker');
-    else this.log.info({ topics: this.topics() }, 'consumption resumed');
-  }
-
-  /**
-   * kafkajs throws from pause/resume whenever it has no running group (before run, after stop,
-   * during a crash-restart). Never let that escape into the breaker's listener: the wanted state
-   * is kept and applied again on the next GROUP_JOIN.
-   */
-  private applyPause(): boolean {
-    try {
-      if (this.pausedByBreaker) this.consumer.pause(this.topics());
-      else this.consumer.resume(this.topics());
-      return true;
-    } catch (error) {
-      this.log.warn(
-        { err: error, paused: this.pausedByBreaker },
-        'consumer not running; its pause state is applied when it joins its group',
-      );
-      return false;
     }
   }
 
@@ -162,12 +128,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      await this.ensureTopics();
+      await new TopicProvisioning(this.kafka, this.config).ensure();
       await this.consumer.connect();
-      await this.consumer.subscribe({
-        topics: this.consumedTopics,
-        fromBeginning: true,
-      });
+      await this.consumer.subscribe({ topics: this.consumedTopics, fromBeginning: true });
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -194,36 +157,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   on(): never {
-    throw new Error(
-      'KafkaBatchTransport dispatches to the invalidation saga, not to event handlers',
-    );
+    throw new Error('KafkaBatchTransport dispatches to ConsumeBatch, not to event handlers');
   }
 
   unwrap<T>(): T {
     return this.consumer as T;
-  }
-
-  private async ensureTopics(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const wanted = [...this.consumedTopics, this.config.KAFKA_TOPIC_DLQ].filter(
-        (t) => !existing.has(t),
-      );
-      if (wanted.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: wanted.map((topic) => ({
-            topic,
-            numPartitions: this.config.KAFKA_TOPIC_PARTITIONS,
-            replicationFactor: this.config.KAFKA_TOPIC_REPLICATION_FACTOR,
-          })),
-        });
-      }
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -231,13 +169,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     // Stopping ends a saga at its next check, as kafkajs' own stop would: one retrying through
     // an outage gives up (uncommitted, fetched again) instead of holding the shutdown.
     const isActive = () => isRunning() && !isStale() && !this.closing;
-    const heartbeat = async () => {
-      try {
-        await payload.heartbeat();
-      } catch (error) {
+    const heartbeat = () =>
+      payload.heartbeat().catch((error: unknown) => {
         throw isRebalance(error) ? new BatchRevokedError(error) : error;
-      }
-    };
+      });
+    const where = { topic: batch.topic, partition: batch.partition };
     const lagLabels = { topic: batch.topic, partition: String(batch.partition) };
     this.lagLabels.set(`${lagLabels.topic}/${lagLabels.partition}`, lagLabels);
     this.metrics.consumerLag.set(lagLabels, Number(batch.offsetLag()));
@@ -252,17 +188,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         messages: chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
         heartbeat,
         isActive,
-        commit: async () => {
-          // The committed offset is the next one to read, not the last one handled.
-          const offset = (BigInt(last) + 1n).toString();
-          try {
-            await this.consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset },
-            ]);
-          } catch (error) {
-            throw new OffsetCommitError(error);
-          }
-        },
+        // The committed offset is the next one to read, not the last one handled.
+        commit: () =>
+          this.consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
+          ]),
       };
       // Back-pressure: at most one saga's worth of events waits behind the one running.
       const room = await this.coalescer.reserve(chunk.length);
@@ -274,27 +204,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         this.coalescer.generation(batch.topic, batch.partition) !== generation
       )
         return room.release();
+      // ConsumeBatch reports its own failures; a coalescer's refusal is expected, at debug.
       room.submit(incoming).catch((error: unknown) => {
-        this.sagaFailed(error, batch.topic, batch.partition);
+        if (error instanceof BatchSupersededError)
+          this.log.debug({ ...where, reason: error.message }, SAGA_LOG.abandoned);
         this.rewind(batch.topic, batch.partition, first, isActive);
       });
       // Resolved now, committed after the saga: kafkajs fetches the next batch while this one's
       // saga runs. If the saga fails, the partition is sought back to this batch (above).
       resolveOffset(last);
     }
-  }
-
-  private sagaFailed(error: unknown, topic: string, partition: number): void {
-    const where = { topic, partition };
-    if (error instanceof BatchAbandonedError)
-      this.log.warn({ ...where, event_count: error.eventIds.length }, SAGA_LOG.abandoned);
-    else if (error instanceof BatchSupersededError)
-      this.log.debug({ ...where, reason: error.message }, SAGA_LOG.abandoned);
-    // A failed commit after a finished saga: fetched again, the offset ledger skips it.
-    else if (error instanceof OffsetCommitError)
-      this.log.error({ ...where, err: error.cause }, SAGA_LOG.commitFailed);
-    // Nothing committed: the batch is fetched again.
-    else this.log.error({ ...where, err: error }, SAGA_LOG.failed);
   }
 
   /**
@@ -313,30 +232,18 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.seekSoon ??= setImmediate(() => {
       this.seekSoon = undefined;
       for (const seek of this.seeks.values()) {
+        const { topic: t, partition: p, offset: o } = seek;
         if (seek.isActive() && !this.closing) {
           try {
-            this.consumer.seek({
-              topic: seek.topic,
-              partition: seek.partition,
-              offset: seek.offset,
-            });
+            this.consumer.seek({ topic: t, partition: p, offset: o });
           } catch (error) {
-            const { topic: t, partition: p, offset: o } = seek;
             this.log.warn({ err: error, topic: t, partition: p, offset: o }, 'seek back failed');
           }
         }
-        this.coalescer.unblock(seek.topic, seek.partition);
+        this.coalescer.unblock(t, p);
       }
       this.seeks.clear();
     });
-  }
-}
-
-/** The saga finished, but its offsets could not be committed. */
-class OffsetCommitError extends Error {
-  constructor(override readonly cause: unknown) {
-    super('offset commit failed');
-    this.name = 'OffsetCommitError';
   }
 }
 
@@ -354,12 +261,6 @@ function isRebalance(error: unknown): boolean {
 }
 
 function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    timestamp: message.timestamp,
-  };
+  const { offset, key, value, timestamp } = message;
+  return { topic, partition, offset, key, value, timestamp };
 }

@@ -1,7 +1,12 @@
-import { RejectedRowError } from '@invalidator/versioning';
-import { FakeStores, fakeConfig, productUpdated } from '../../../test/support/saga-fakes';
-import { BatchInvalidation } from './batch-invalidation';
-import { BatchAbandonedError, StoreRefusedError } from './saga-errors';
+import { RejectedRowError, StaleFenceError } from '@invalidator/versioning';
+import {
+  FakeStores,
+  SAGA_STEPS,
+  fakeConfig,
+  productUpdated,
+} from '../../../test/support/saga-fakes';
+import { ConsumeBatch } from './consume-batch';
+import { BatchAbandonedError, OffsetCommitError, StoreRefusedError } from './saga-errors';
 
 /** MySQL refusing the row (the repository's typed error): the message's own fault. */
 const dataError = () =>
@@ -9,35 +14,83 @@ const dataError = () =>
 /** The world's fault: retried, never dead-lettered. */
 const storeError = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
-describe(BatchInvalidation.name, () => {
+/** The order of a batch with an invalid message, start to commit. */
+const ORDER = ['dead-letter 1', ...SAGA_STEPS, 'commit-offsets'];
+
+describe(ConsumeBatch.name, () => {
   let stores: FakeStores;
-  let sut: BatchInvalidation;
+  let sut: ConsumeBatch;
 
   beforeEach(() => {
     stores = new FakeStores();
     const config = fakeConfig();
-    sut = new BatchInvalidation(config, stores.saga(config), stores.deadLetters, stores.telemetry);
+    sut = new ConsumeBatch(config, stores.saga(config), stores.deadLetters, stores.telemetry);
   });
 
-  it('commits offsets last: after the versions, the purge and the lock release', async () => {
-    await sut.handle(stores.batch([productUpdated(), productUpdated('2')]));
+  it('runs the order: dead letters, lock, transaction, publish, purge, announce, release, commit, then reports', async () => {
+    await sut.execute(stores.batch(['not json', productUpdated(), productUpdated('2')]));
 
-    expect(stores.journal).toEqual([
-      'lock',
-      'commit-tx fence=7',
-      'publish',
-      'purge',
-      'release',
-      'commit-offsets',
+    expect(stores.journal).toEqual(ORDER);
+    expect(stores.reports).toEqual([
+      { after: ORDER, applied: 2, events: 2, deadLettered: ['not_json'] },
     ]);
+    expect(stores.failures).toEqual([]);
   });
 
-  it('sends an invalid message to the dead-letter topic before the commit and applies the rest', async () => {
-    await sut.handle(stores.batch(['not json', productUpdated()]));
+  it('a dead letter that cannot go out holds everything back: no saga, no commit, until it is out', async () => {
+    let failures = 2;
+    stores.failDeadLetters = () => (failures-- > 0 ? storeError() : undefined);
 
-    expect(stores.journal[0]).toBe('dead-letter 1');
-    expect(stores.journal.at(-1)).toBe('commit-offsets');
-    expect(stores.letters.map((l) => l.kind)).toEqual(['not_json']);
+    await sut.execute(stores.batch(['not json', productUpdated()]));
+
+    expect(stores.journal).toEqual(ORDER);
+  });
+
+  it('a lost race (a stale fence) is retried, never dead-lettered, and the batch applied once', async () => {
+    let lost = true;
+    stores.failBump = () =>
+      lost ? ((lost = false), new StaleFenceError('products', '7')) : undefined;
+
+    await sut.execute(stores.batch([productUpdated()]));
+
+    expect(stores.letters).toEqual([]);
+    expect(stores.bumps).toHaveLength(2);
+    expect(stores.reports.map((r) => r.applied)).toEqual([1]);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('the Redis lock unavailable: the row-lock fallback, then the commit', async () => {
+    stores.lockUnavailable = true;
+
+    await sut.execute(stores.batch([productUpdated()]));
+
+    // The saga's steps without a lock to release (InvalidationSaga's spec), then the commit.
+    expect(stores.journal.slice(0, 3)).toEqual(['lock', 'fence-token', 'commit-tx fence=8']);
+    expect(stores.journal.slice(-2)).toEqual(['announce', 'commit-offsets']);
+    expect(stores.journal).not.toContain('release');
+  });
+
+  it('a saga that fails after the transaction releases its lock and commits nothing until a retry passes', async () => {
+    let failures = 1;
+    stores.failPurge = () => (failures-- > 0 ? new Error('redis away') : undefined);
+
+    await sut.execute(stores.batch([productUpdated()]));
+
+    const commit = stores.journal.indexOf('commit-offsets');
+    expect(stores.journal.slice(0, 4)).toEqual(['lock', 'commit-tx fence=7', 'publish', 'release']);
+    expect(commit).toBe(stores.journal.length - 1);
+    expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('a failed commit is reported and thrown as OffsetCommitError, the batch unreported as done', async () => {
+    stores.failCommit = () => new Error('coordinator moved');
+
+    await expect(sut.execute(stores.batch([productUpdated()]))).rejects.toBeInstanceOf(
+      OffsetCommitError,
+    );
+
+    expect(stores.failures.map((e) => (e as Error).name)).toEqual(['OffsetCommitError']);
+    expect(stores.reports).toEqual([]);
   });
 
   it('isolates a poison event: only it is dead-lettered, the others of its batch are applied', async () => {
@@ -46,7 +99,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([good[0], poison, good[1]]));
+    await sut.execute(stores.batch([good[0], poison, good[1]]));
 
     expect(stores.letters).toHaveLength(1);
     expect(stores.letters[0].kind).toBe('poison');
@@ -66,7 +119,7 @@ describe(BatchInvalidation.name, () => {
       return undefined;
     };
 
-    await sut.handle(stores.batch(events));
+    await sut.execute(stores.batch(events));
 
     expect(stores.letters.map((l) => l.message.offset)).toEqual(['40']);
     // 3 whole-batch attempts, then about 2 log2(64) halves and the poison alone: not 64 sagas.
@@ -88,7 +141,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([good, poison]));
+    await sut.execute(stores.batch([good, poison]));
 
     const sizes = stores.bumps.map((b) => b.events.length);
     // 3 whole-batch attempts; the good event alone, the poison twice alone, the store's trial
@@ -103,7 +156,7 @@ describe(BatchInvalidation.name, () => {
     // Every write refused, whatever its events (a trigger freezing writes), for 40 transactions.
     stores.failBump = () => (frozenFor-- > 0 ? dataError() : undefined);
 
-    await sut.handle(stores.batch(events));
+    await sut.execute(stores.batch(events));
 
     expect(stores.letters).toEqual([]);
     expect([...stores.audit.keys()].sort()).toEqual(events.map((e) => e.eventId).sort());
@@ -116,7 +169,7 @@ describe(BatchInvalidation.name, () => {
     stores.failBump = (request) =>
       request.events.some((e) => e.eventId === poison.eventId) ? dataError() : undefined;
 
-    await sut.handle(stores.batch([poison]));
+    await sut.execute(stores.batch([poison]));
 
     expect(stores.letters.map((l) => l.kind)).toEqual(['poison']);
     expect(stores.audit.size).toBe(0);
@@ -128,11 +181,21 @@ describe(BatchInvalidation.name, () => {
     let failures = 5;
     stores.failBump = () => (failures-- > 0 ? storeError() : undefined);
 
-    await sut.handle(stores.batch([productUpdated()]));
+    await sut.execute(stores.batch([productUpdated()]));
 
     expect(stores.letters).toEqual([]);
     expect(stores.bumps).toHaveLength(6);
     expect(stores.journal.filter((s) => s === 'commit-offsets')).toHaveLength(1);
+  });
+
+  it('never commits a batch taken away once its saga has run: a rebalance gave it to another member', async () => {
+    const batch = stores.batch([productUpdated()]);
+    stores.failPurge = () => void (batch.active = false);
+
+    await expect(sut.execute(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
+
+    expect(stores.journal).toContain('release');
+    expect(stores.journal).not.toContain('commit-offsets');
   });
 
   it('never commits a batch taken away during a retry', async () => {
@@ -142,8 +205,10 @@ describe(BatchInvalidation.name, () => {
       return storeError();
     };
 
-    await expect(sut.handle(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
+    await expect(sut.execute(batch)).rejects.toBeInstanceOf(BatchAbandonedError);
 
     expect(stores.journal).not.toContain('commit-offsets');
+    expect(stores.failures.map((e) => (e as Error).name)).toEqual(['BatchAbandonedError']);
+    expect(stores.reports).toEqual([]);
   });
 });

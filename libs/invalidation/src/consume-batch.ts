@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@invalidator/config';
+import { dispositionOf } from '@invalidator/contracts';
+import { BatchLease } from './batch-lease';
+import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
+import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
+import { InvalidationSaga } from './invalidation.saga';
+import { POISON_BUDGET, isolatePoison } from './poison';
+import { withRetries } from './retry';
+import { OffsetCommitError, StoreRefusedError } from './saga-errors';
+import { SagaTelemetry } from './saga-telemetry';
+import { BatchRun, SagaWork, coalesce, validate } from './saga-work';
+
+/**
+ * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
+ * lock → transaction → publish → purge → announce → release (the saga, invalidation.saga.ts)
+ * → commit → report. Each attempt is retried with back-off (retry.ts), and after
+ * POISON_BUDGET data errors the message at fault is searched for (poison.ts). Never skips an
+ * event: returns once the batch is committed, or throws with the batch uncommitted (it is
+ * fetched again): when it is no longer its own ('abandon'), or when the commit failed.
+ */
+@Injectable()
+export class ConsumeBatch {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly saga: InvalidationSaga,
+    @Inject(DEAD_LETTER_SINK) private readonly deadLetters: DeadLetterSink,
+    private readonly telemetry: SagaTelemetry,
+  ) {}
+
+  async execute(batch: IncomingBatch): Promise<void> {
+    const started = performance.now();
+    let lease: BatchLease | undefined;
+    try {
+      const { valid, invalid, copies } = validate(batch.messages);
+      const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
+      // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.
+      lease = new BatchLease(
+        batch,
+        () => run.events.map((e) => e.event.eventId),
+        heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
+        (error) => this.telemetry.heartbeatFailed(error, run.events.length),
+      );
+      const report = await this.applyWithRetries(run, invalid, lease);
+      lease.check();
+      await batch.commit().catch((error: unknown) => {
+        throw new OffsetCommitError(error);
+      });
+      run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+      this.telemetry.completed(report, run, copies, started);
+    } catch (error) {
+      this.telemetry.batchFailed(error, batch.messages);
+      throw error;
+    } finally {
+      lease?.end();
+    }
+  }
+
+  /** The attempts: coalesce, dead letters out, the saga; a message at fault searched for. */
+  private applyWithRetries(run: BatchRun, invalid: DeadLetter[], lease: BatchLease) {
+    let unsent = invalid;
+    let messageFaults = 0;
+    // Set when MySQL refused even a trial under fresh ids: each retry asks the store first.
+    let storeRefused = false;
+    let work: SagaWork;
+    return withRetries(
+      this.config,
+      async () => {
+        work = coalesce(run.events);
+        lease.check();
+        if (storeRefused) {
+          await this.saga.trial(work);
+          storeRefused = false;
+        }
+        if (messageFaults >= POISON_BUDGET) {
+          try {
+            // The poison letters go out as they are found, each before any later event applies.
+            const { saga, deadLetters, telemetry } = this;
+            await isolatePoison(run, lease, { saga, deadLetters, telemetry });
+            messageFaults = 0;
+          } finally {
+            work = coalesce(run.events);
+          }
+        }
+        // Dead letters go out before the commit, so a crash can only repeat them, never lose them.
+        await this.deadLetters.publish(unsent);
+        unsent = [];
+        // lock → transaction → publish → purge → announce → release, through the breaker.
+        return this.saga.apply(work, lease);
+      },
+      {
+        giveUp: (error) => dispositionOf(error) === 'abandon',
+        onRetry: (error, attempt, startedMs) => {
+          // 'retry' and 'lost-race' back off ('fallback' never gets here: the saga takes it).
+          if (dispositionOf(error) === 'dead-letter') messageFaults++;
+          if (error instanceof StoreRefusedError) {
+            storeRefused = true;
+            messageFaults = 0;
+          }
+          this.telemetry.attemptFailed(error, startedMs);
+          this.telemetry.retrying(error, attempt, work);
+        },
+        check: () => lease.check(),
+      },
+    );
+  }
+}
