@@ -1,5 +1,6 @@
 import { Command, Option } from 'nest-commander';
 import { CacheRepair, TagPurger } from '@invalidator/cache';
+import { GLOBAL_VERSION_KEY } from '@invalidator/client';
 import { VersionsBehind } from '@invalidator/invalidation';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { CheckResult, printTable } from './checks/check-result';
@@ -77,7 +78,7 @@ export class ValidateAtomicCommand extends OperatorCommand {
     return [
       `cleared ${purged.tags} tag sets (${purged.keys} keys)`,
       ...moved.map(describeMove),
-      `republished ${rows.length} version keys and inertia.data.version from MySQL`,
+      `republished ${rows.length} version keys and ${GLOBAL_VERSION_KEY} from MySQL`,
     ];
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CacheRepair } from '@invalidator/cache';
+import { GLOBAL_VERSION_KEY, versionKey } from '@invalidator/client';
 import { VersionMove, VersionsBehind } from '@invalidator/invalidation';
 import { LockSweeper } from '@invalidator/locking';
 import {
@@ -109,8 +110,8 @@ export class CoherenceCheck {
         return this.cache.forcePublish(rows, globalVersionString(rows));
       });
       for (const type of after.redisOutOfStep)
-        fixes.push(`republished shop.version.${type} from MySQL`);
-      if (after.globalOutOfStep) fixes.push('republished inertia.data.version from MySQL');
+        fixes.push(`republished ${versionKey(type)} from MySQL`);
+      if (after.globalOutOfStep) fixes.push(`republished ${GLOBAL_VERSION_KEY} from MySQL`);
     }
     for (const lock of await this.locks.sweep(f.rows.map((r) => r.dataType)))
       fixes.push(`removed stuck lock ${lock.key} (${lock.reason})`);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CacheRepair } from '@invalidator/cache';
+import { tagKey } from '@invalidator/client';
 import {
   CoherenceRepository,
   THROWAWAY_TYPE_PREFIX,
@@ -75,9 +76,9 @@ export class ThrowawayChecks {
       await this.cache.seedTag(probe, probeKeys);
       await this.cache.seedTag(other, otherKeys);
       const result = await this.bump(probe);
-      const probeLeft = await this.cache.existing([...probeKeys, `shop.tag.${probe}`]);
-      const otherLeft = await this.cache.existing([...otherKeys, `shop.tag.${other}`]);
-      await this.cache.remove([...otherKeys, `shop.tag.${other}`]);
+      const probeLeft = await this.cache.existing([...probeKeys, tagKey(probe)]);
+      const otherLeft = await this.cache.existing([...otherKeys, tagKey(other)]);
+      await this.cache.remove([...otherKeys, tagKey(other)]);
       return {
         pass:
           probeLeft.length === 0 &&
