@@ -25,7 +25,7 @@ export const idempotencyKey = z
   );
 
 /**
- * The inbox id (processed_events.event_id, 36 characters) of a manual bump's key: a UUID
+ * The stored id (processed_events.event_id, 36 characters) of a manual bump's key: a UUID
  * (version 8, RFC 9562) from a SHA-256 of the key, so any key fits and none collides with an
  * event's own UUID by accident.
  */

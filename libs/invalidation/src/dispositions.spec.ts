@@ -1,6 +1,10 @@
 import { InvalidEventError, dispositionOf, isStoreFailure } from '@invalidator/contracts';
 import { LockLostError, LockUnavailableError } from '@invalidator/locking';
-import { InboxRaceError, RejectedRowError, StaleFenceError } from '@invalidator/versioning';
+import {
+  IdempotencyKeyRaceError,
+  RejectedRowError,
+  StaleFenceError,
+} from '@invalidator/versioning';
 import { BatchRevokedError } from './incoming-batch';
 import { BatchAbandonedError, IdempotencyKeyReusedError } from './saga-errors';
 
@@ -13,7 +17,7 @@ describe('dispositions: every error the saga meets says what to do with it', () 
     [new IdempotencyKeyReusedError(['a'], ['b']), 'dead-letter'],
     [new LockUnavailableError(['a'], 3), 'fallback'],
     [new StaleFenceError('a', '1'), 'lost-race'],
-    [new InboxRaceError(['e']), 'lost-race'],
+    [new IdempotencyKeyRaceError(['e']), 'lost-race'],
     [new LockLostError(['a']), 'lost-race'],
     [new BatchAbandonedError([]), 'abandon'],
     [new BatchRevokedError(undefined), 'abandon'],

@@ -29,7 +29,7 @@ interface LookupStore {
 }
 
 /**
- * Answers "was this event applied, and when?" from the ledger's batches and the inbox. An
+ * Answers "was this event applied, and when?" from the ledger's batches and the bump keys. An
  * operator's question must never cost the consumer: lookups run on their own small pool (never
  * a saga's connection), at most EVENT_LOOKUP_CONCURRENCY at once (more are refused, not
  * queued), each statement ended by the server after EVENT_LOOKUP_TIMEOUT_MS (a client that gave

@@ -10,12 +10,12 @@ export class StaleFenceError extends Error {
   }
 }
 
-/** Another transaction inserted some of our manual bumps' keys into the inbox first: retry, they will be skipped. */
-export class InboxRaceError extends Error {
+/** Another transaction inserted some of these manual bumps' idempotency keys first: retry. */
+export class IdempotencyKeyRaceError extends Error {
   readonly disposition = 'lost-race' as const;
   constructor(readonly eventIds: string[]) {
-    super(`inbox race on ${eventIds.length} event(s)`);
-    this.name = 'InboxRaceError';
+    super(`idempotency key race on ${eventIds.length} key(s)`);
+    this.name = 'IdempotencyKeyRaceError';
   }
 }
 

@@ -1,7 +1,7 @@
 export {
   EventLookupBusyError,
   EventLookupTimeoutError,
-  InboxRaceError,
+  IdempotencyKeyRaceError,
   RejectedRowError,
   StaleFenceError,
 } from './errors';

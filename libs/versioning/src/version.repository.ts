@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { InboxRaceError, StaleFenceError, typedMysqlError } from './errors';
+import { IdempotencyKeyRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { OffsetLedger, OffsetRegression } from './offset-ledger';
 import { versionHash } from './version-hash';
 
@@ -276,7 +276,7 @@ export class VersionRepository {
       );
       // A concurrent transaction (e.g. during a rebalance) took some of them first.
       if (insert.affected !== applied.length)
-        throw new InboxRaceError(applied.map((e) => e.eventId));
+        throw new IdempotencyKeyRaceError(applied.map((e) => e.eventId));
     }
     return applied;
   }
