@@ -35,6 +35,8 @@ CDC_MYSQL_PORT="${CDC_MYSQL_PORT:-3308}"
 CDC_CONNECT_PORT="${CDC_CONNECT_PORT:-8083}"
 CDC_DATABASE="${CDC_DATABASE:-example_shop}"
 CDC_CONNECTOR="${CDC_CONNECTOR:-catalog}"
+# The worker group; its three state topics are named after it.
+CDC_GROUP="${CDC_GROUP:-invalidator-cdc}"
 # Debezium reads the binlog as a replica: its server id must differ from the catalog's and
 # from any other replica of it.
 CDC_SERVER_ID=3308
@@ -65,7 +67,11 @@ cdc_wait_until() { # seconds, description, command...
   return 1
 }
 
-cdc_pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A zombie counts as dead: a process started with nohup here is re-parented to PID 1, and
+# where PID 1 is not a prompt reaper (a container's init) a SIGKILLed worker stays a zombie,
+# which `kill -0` still reports alive, for minutes.
+cdc_alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+cdc_pid_alive() { [ -f "$1" ] && cdc_alive "$(cat "$1")"; }
 
 cdc_stop_pid() { # pidfile, name, seconds before SIGKILL
   local pid
@@ -77,7 +83,7 @@ cdc_stop_pid() { # pidfile, name, seconds before SIGKILL
   pid="$(cat "$1")"
   cdc_say "stopping $2 (pid $pid)"
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 $(($3 * 5))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  for _ in $(seq 1 $(($3 * 5))); do cdc_alive "$pid" || break; sleep 0.2; done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$1"
 }
@@ -160,12 +166,12 @@ cdc_jars() {
 cdc_connect_config() {
   cat >"$cdc_connect_dir/connect-distributed.properties" <<PROPS
 bootstrap.servers=$CDC_KAFKA
-group.id=invalidator-cdc
+group.id=$CDC_GROUP
 # Connect's own state, on the broker (auto.create.topics.enable=false there: the worker
 # creates these itself). One partition and one replica: a single local broker.
-config.storage.topic=invalidator-cdc-configs
-offset.storage.topic=invalidator-cdc-offsets
-status.storage.topic=invalidator-cdc-status
+config.storage.topic=$CDC_GROUP-configs
+offset.storage.topic=$CDC_GROUP-offsets
+status.storage.topic=$CDC_GROUP-status
 config.storage.replication.factor=1
 offset.storage.replication.factor=1
 status.storage.replication.factor=1
@@ -206,26 +212,37 @@ logger.debezium.level=INFO
 LOG4J
 }
 
-cdc_rest_up() { curl -fsS "$cdc_rest/" >/dev/null; }
+# /health answers 200 only once the worker has joined its group and read the config topic
+# (KIP-1017); before that GET / answers 404 and the connector endpoints 409 or a stale, empty
+# view.
+cdc_rest_up() { curl -fsS "$cdc_rest/health" >/dev/null; }
 
 cdc_connect_up() {
   if cdc_rest_up 2>/dev/null; then
     cdc_say "Kafka Connect already answering on $cdc_rest"
     return 0
   fi
-  cdc_jars
-  cdc_connect_config
-  cdc_say "starting Kafka Connect (distributed) on $cdc_rest"
+  if cdc_pid_alive "$cdc_connect_pidfile"; then
+    cdc_say "Kafka Connect (pid $(cat "$cdc_connect_pidfile")) still starting"
+  else
+    cdc_jars
+    cdc_connect_config
+    cdc_say "starting Kafka Connect (distributed) on $cdc_rest"
+    cdc_connect_start
+  fi
+  if ! cdc_wait_until 120 "Kafka Connect's /health" cdc_rest_up; then
+    tail -n 40 "$cdc_connect_log" >&2
+    return 1
+  fi
+  cdc_say "Kafka Connect ready on $cdc_rest (log: $cdc_connect_log)"
+}
+
+cdc_connect_start() {
   nohup "$CDC_JAVA" -Xms64m -Xmx256m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$cdc_connect_dir/log4j2.properties" \
     -cp "$cdc_connect_libs/*" org.apache.kafka.connect.cli.ConnectDistributed \
     "$cdc_connect_dir/connect-distributed.properties" >>"$cdc_connect_log" 2>&1 &
   echo $! >"$cdc_connect_pidfile"
-  if ! cdc_wait_until 120 "Kafka Connect's REST API" cdc_rest_up; then
-    tail -n 40 "$cdc_connect_log" >&2
-    return 1
-  fi
-  cdc_say "Kafka Connect ready on $cdc_rest (log: $cdc_connect_log)"
 }
 
 # The connector's config, PUT whole (create or replace: idempotent). snapshot.mode=when_needed:
@@ -263,20 +280,48 @@ cdc_connector_running() {
     jq -e '.connector.state == "RUNNING" and (.tasks | length > 0) and all(.tasks[]; .state == "RUNNING")'
 }
 
-cdc_connector_up() {
-  # The REST API answers before the worker has joined its group; until then a PUT is refused
-  # (409 rebalance in progress, or a timeout): retry.
-  cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
-    -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
-    "$cdc_rest/connectors/$CDC_CONNECTOR/config" || return 1
+cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" | jq -S 'del(.name)'; }
+
+# Connect's RUNNING means the task's start() has returned, not that Debezium reads the binlog:
+# it recovers its schema history first (a few seconds). Changes committed meanwhile are not
+# lost (it resumes from its stored binlog offset) but arrive late, so `up` waits for the
+# connector's "Connected to binlog" line in the log written since `from` (a byte offset).
+cdc_streaming_since() {
+  tail -c +$(($1 + 1)) "$cdc_connect_log" | grep -q "Connected to binlog at 127.0.0.1:$CDC_MYSQL_PORT"
+}
+
+cdc_connector_up() { # log byte offset before the worker started, or "" if it was running
+  local from=$1
+  # A PUT rewrites the config and restarts the connector even when nothing changed: skip it
+  # when the saved config is the same.
+  if [ "$(cdc_connector_saved 2>/dev/null)" = "$(cdc_connector_config | jq -S .)" ]; then
+    cdc_say "connector $CDC_CONNECTOR already configured"
+  else
+    from="$(stat -c %s "$cdc_connect_log")"
+    cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
+      -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
+      "$cdc_rest/connectors/$CDC_CONNECTOR/config" || return 1
+  fi
   if ! cdc_wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
     curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" >&2
     return 1
   fi
-  cdc_say "connector $CDC_CONNECTOR running: topics $CDC_CONNECTOR.$CDC_DATABASE.<table>"
+  if [ -n "$from" ] && ! cdc_wait_until 60 "Debezium's binlog connection" cdc_streaming_since "$from"; then
+    tail -n 40 "$cdc_connect_log" >&2
+    return 1
+  fi
+  cdc_say "connector $CDC_CONNECTOR streaming: topics $CDC_CONNECTOR.$CDC_DATABASE.<table>"
 }
 
-cdc_up() { cdc_mariadb_up && cdc_connect_up && cdc_connector_up; }
+cdc_up() {
+  local from=""
+  cdc_mariadb_up || return 1
+  if ! cdc_rest_up 2>/dev/null; then
+    mkdir -p "$cdc_connect_dir" && touch "$cdc_connect_log"
+    from="$(stat -c %s "$cdc_connect_log")"
+  fi
+  cdc_connect_up && cdc_connector_up "$from"
+}
 
 # Connect first (a stop commits its offsets), then the database it reads.
 cdc_down() {
