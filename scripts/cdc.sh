@@ -96,14 +96,18 @@ cdc_sql() { mariadb --no-defaults --host=127.0.0.1 --port="$CDC_MYSQL_PORT" --us
 # after of every column). --no-defaults keeps /etc/mysql's settings (the machine's server,
 # its port and socket) out of it.
 #
-# Two traps, both from Debezium's MySQL connector meeting MariaDB:
-#  --version=5.5.5-10.11.19-log  The connector reads the server's version string to choose
-#      MySQL's or MariaDB's dialect; with MariaDB's "…-MariaDB-…" it refuses or takes the
-#      MariaDB path, which the MySQL connector no longer supports. The "5.5.5-" prefix is
-#      what MariaDB itself sends on the wire to MySQL clients.
-#  --binlog-checksum=NONE  Without it MariaDB streams its own event kinds (GTID events,
-#      annotate rows) with checksums to the binlog client, and after every Connect restart the
-#      first row change was lost. Without checksums it sends MySQL-style events the client reads.
+# Two traps, both from Debezium's MySQL connector (3.6) meeting MariaDB, both seen here:
+#  --version=5.5.5-10.11.19-log  The connector takes its SQL dialect from the version string.
+#      MariaDB's own "10.11.19-MariaDB-…" reads as MySQL >= 8.4, so it asks for SHOW BINARY LOG
+#      STATUS, MariaDB answers a syntax error, and the PUT of the connector fails (HTTP 500,
+#      a NullPointerException in Connect's config validation; the cause is in connect.log).
+#      "5.5.5-" is the prefix MariaDB itself puts before its version for MySQL clients; the
+#      binlog client then logs "mariadb=false" and streams the MySQL way.
+#  --binlog-checksum=NONE  With MariaDB's default CRC32 the server, rewriting its GTID events
+#      for a MySQL-style replica, breaks the stream (here: on every restart of the connector,
+#      and on a second connector's first start against a server with history): "Failed to
+#      replace GTID event with backwards-compatible event: corrupt event" (error 1236); the
+#      task goes FAILED and the changes from there on never arrive.
 cdc_mariadb_up() {
   if cdc_sql -e 'SELECT 1' >/dev/null 2>&1; then
     cdc_say "catalog MariaDB already answering on 127.0.0.1:$CDC_MYSQL_PORT"
@@ -326,7 +330,7 @@ cdc_up() {
 # Connect first (a stop commits its offsets), then the database it reads.
 cdc_down() {
   cdc_stop_pid "$cdc_connect_pidfile" "Kafka Connect" 30
-  cdc_stop_pid "$cdc_db_pidfile" "the catalog MariaDB" 60
+  cdc_stop_pid "$cdc_db_pidfile" "catalog MariaDB" 60
 }
 
 cdc_status() {
