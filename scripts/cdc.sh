@@ -15,7 +15,7 @@
 # Run it (`scripts/cdc.sh up|down|status`) or source it (`cdc_up`, `cdc_down`, `cdc_status`):
 # every name it defines starts with cdc_ / CDC_, so that sourcing it into scripts/stack.sh
 # clobbers none of that script's functions or variables. Needs the broker up (scripts/stack.sh
-# up), Java 17, Maven, mariadbd/mariadb-install-db and curl.
+# up), Java 17, Maven, mariadbd/mariadb-install-db, curl and jq.
 #
 # Change events: the JSON converter WITHOUT schemas, so a record's value is Debezium's envelope
 # itself, {"before":{..}|null,"after":{..}|null,"source":{..,"file","pos","ts_ms"},"op":"c|u|d|r",
@@ -138,7 +138,7 @@ cdc_mariadb_up() {
   # The connector's account: what Debezium's MySQL connector documents for a snapshot plus
   # binlog streaming, and on MariaDB also BINLOG MONITOR (SHOW BINARY LOGS / MASTER STATUS)
   # and REPLICA MONITOR.
-  cdc_sql <<SQL
+  cdc_sql <<SQL || return 1
 CREATE DATABASE IF NOT EXISTS \`$CDC_DATABASE\`;
 CREATE USER IF NOT EXISTS 'debezium'@'127.0.0.1' IDENTIFIED BY '$CDC_DEBEZIUM_PASSWORD';
 CREATE USER IF NOT EXISTS 'debezium'@'localhost' IDENTIFIED BY '$CDC_DEBEZIUM_PASSWORD';
@@ -217,8 +217,7 @@ LOG4J
 }
 
 # /health answers 200 only once the worker has joined its group and read the config topic
-# (KIP-1017); before that GET / answers 404 and the connector endpoints 409 or a stale, empty
-# view.
+# (KIP-1017); GET / already answers (404) while it starts.
 cdc_rest_up() { curl -fsS "$cdc_rest/health" >/dev/null; }
 
 cdc_connect_up() {
@@ -229,7 +228,13 @@ cdc_connect_up() {
   if cdc_pid_alive "$cdc_connect_pidfile"; then
     cdc_say "Kafka Connect (pid $(cat "$cdc_connect_pidfile")) still starting"
   else
-    cdc_jars
+    # Without the broker the worker would only hang in its start-up.
+    local broker="${CDC_KAFKA%%,*}"
+    if ! (exec 3<>"/dev/tcp/${broker%:*}/${broker##*:}") 2>/dev/null; then
+      cdc_say "no Kafka broker on $broker: start it first (scripts/stack.sh up)"
+      return 1
+    fi
+    cdc_jars || return 1
     cdc_connect_config
     cdc_say "starting Kafka Connect (distributed) on $cdc_rest"
     cdc_connect_start
@@ -338,7 +343,7 @@ cdc_status() {
     cdc_say "catalog MariaDB: up on $CDC_MYSQL_PORT" || cdc_say "catalog MariaDB: down"
   if cdc_rest_up 2>/dev/null; then
     cdc_say "Kafka Connect: up on $CDC_CONNECT_PORT"
-    cdc_say "connector $CDC_CONNECTOR: $(curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" |
+    cdc_say "connector $CDC_CONNECTOR: $(curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/status" 2>/dev/null |
       jq -c '{connector: .connector.state, tasks: [.tasks[]?.state]}' 2>/dev/null || echo absent)"
   else
     cdc_say "Kafka Connect: down"
