@@ -137,8 +137,10 @@ cdc_mariadb_up() {
   fi
   # The connector's account: what Debezium's MySQL connector documents for a snapshot plus
   # binlog streaming, and on MariaDB also BINLOG MONITOR (SHOW BINARY LOGS / MASTER STATUS)
-  # and REPLICA MONITOR.
+  # and REPLICA MONITOR. Kept out of the binlog (sql_log_bin=0): else every `up` added four
+  # statements to Debezium's schema history, which it replays on every start.
   cdc_sql <<SQL || return 1
+SET SESSION sql_log_bin = 0;
 CREATE DATABASE IF NOT EXISTS \`$CDC_DATABASE\`;
 CREATE USER IF NOT EXISTS 'debezium'@'127.0.0.1' IDENTIFIED BY '$CDC_DEBEZIUM_PASSWORD';
 CREATE USER IF NOT EXISTS 'debezium'@'localhost' IDENTIFIED BY '$CDC_DEBEZIUM_PASSWORD';
