@@ -260,6 +260,11 @@ cdc_connect_start() {
 # a snapshot of existing rows on the first start, then the binlog; and a new snapshot rather
 # than a failed task when the stored binlog position no longer exists (a recreated catalog
 # datadir under kept Connect offsets). Topics: catalog.example_shop.<table>, one partition.
+# heartbeat.interval.ms: a record on __debezium-heartbeat.catalog right after the start and
+# then with binlog traffic, so that an offset is committed even before the first captured
+# change. Without it a connector whose first snapshot found no rows had no offset; killed
+# before its first change was committed, it snapshotted again on restart and those changes
+# came as snapshot reads (op "r", current row) instead of their "c"/"u" events.
 cdc_connector_config() {
   cat <<JSON
 {
@@ -281,7 +286,8 @@ cdc_connector_config() {
   "snapshot.mode": "when_needed",
   "decimal.handling.mode": "string",
   "tombstones.on.delete": "false",
-  "poll.interval.ms": "50"
+  "poll.interval.ms": "50",
+  "heartbeat.interval.ms": "1000"
 }
 JSON
 }
