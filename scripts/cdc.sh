@@ -303,8 +303,9 @@ cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" |
 # it recovers its schema history first (a few seconds). Changes committed meanwhile are not
 # lost (it resumes from its stored binlog offset) but arrive late, so `up` waits for the
 # connector's "Connected to binlog" line in the log written since `from` (a byte offset).
+# (grep -c, not -q: -q quits at the first match, tail dies of SIGPIPE and pipefail fails it.)
 cdc_streaming_since() {
-  tail -c +$(($1 + 1)) "$cdc_connect_log" | grep -q "Connected to binlog at 127.0.0.1:$CDC_MYSQL_PORT"
+  tail -c +$(($1 + 1)) "$cdc_connect_log" | grep -c "Connected to binlog at 127.0.0.1:$CDC_MYSQL_PORT"
 }
 
 cdc_connector_up() { # log byte offset before the worker started, or "" if it was running
