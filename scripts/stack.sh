@@ -11,9 +11,11 @@
 #            Cluster on TLS with the same users; a second MariaDB (its own datadir) with
 #            require_secure_transport=ON, a DDL user and a DML-only user. Certificates and
 #            passwords are made at the first start (openssl) under $STACK_DIR/secure, its
-#            settings in $STACK_DIR/secure/env; `down secure --purge` removes them.
-# `up` starts the profiles named (plain when none; --redis-cluster and --secure add cluster and
-# secure to it), `down` stops those named (all when none). Idempotent: a part that answers is
+#            settings in $STACK_DIR/secure/env; `down secure --purge` removes them;
+#   cdc      change data capture (scripts/cdc.sh): a catalog MariaDB with a binlog (3308) and
+#            Kafka Connect with Debezium's MySQL connector (8083), writing to the plain broker.
+# `up` starts the profiles named (plain when none; --redis-cluster, --secure and --cdc add
+# cluster, secure and cdc to it), `down` stops those named (all when none). Idempotent: a part that answers is
 # left as it is; `down` stops only what this script started (its pidfiles).
 set -euo pipefail
 
@@ -494,10 +496,16 @@ status() {
   mysqladmin --host="$MYSQL_HOST" --port="$MYSQL_PORT" --user=root ping >/dev/null 2>&1 &&
     say "MariaDB: up" || say "MariaDB: down"
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && say "Redis: up" || say "Redis: down"
+  cdc_status
 }
 
+# shellcheck source=scripts/cdc.sh
+. "$root/scripts/cdc.sh"
+# The CDC part needs the plain broker: `up cdc` brings it up first.
+cdc_profile_up() { plain_up && cdc_up; }
+
 usage() {
-  echo "usage: $0 up|down [plain] [cluster] [secure] [--redis-cluster] [--secure] [--purge]" >&2
+  echo "usage: $0 up|down [plain] [cluster] [secure] [cdc] [--redis-cluster] [--secure] [--cdc] [--purge]" >&2
   echo "       $0 status|kafka-up|kafka-down|cluster-up|cluster-down|secure-up|secure-down" >&2
   exit 2
 }
@@ -514,9 +522,10 @@ profiles=() flags=()
 [ "${SECURE:-0}" != 1 ] || flags+=(secure)
 for arg in "$@"; do
   case "$arg" in
-    plain | cluster | secure) profiles+=("$arg") ;;
+    plain | cluster | secure | cdc) profiles+=("$arg") ;;
     --redis-cluster) flags+=(cluster) ;;
     --secure) flags+=(secure) ;;
+    --cdc) flags+=(cdc) ;;
     --purge) SECURE_PURGE=1 ;;
     *) echo "unknown option: $arg" >&2; usage ;;
   esac
@@ -524,12 +533,17 @@ done
 # `up --redis-cluster` is `up plain cluster`; `down --redis-cluster` is `down cluster`.
 if [ "$command" = up ] && [ ${#profiles[@]} = 0 ]; then profiles=(plain); fi
 profiles+=("${flags[@]}")
-if [ "$command" = down ] && [ ${#profiles[@]} = 0 ]; then profiles=(plain cluster secure); fi
+if [ "$command" = down ] && [ ${#profiles[@]} = 0 ]; then profiles=(cdc plain cluster secure); fi
 
 case "$command" in
   up | down)
-    for profile in plain cluster secure; do
-      if [[ " ${profiles[*]} " == *" $profile "* ]]; then "${profile}_$command"; fi
+    # Down stops the CDC part first (Connect commits its offsets to the broker on the way).
+    order="plain cluster secure cdc"
+    [ "$command" = up ] || order="cdc plain cluster secure"
+    for profile in $order; do
+      if [[ " ${profiles[*]} " == *" $profile "* ]]; then
+        if [ "$profile/$command" = cdc/up ]; then cdc_profile_up; else "${profile}_$command"; fi
+      fi
     done
     ;;
   # The broker alone (the broker-restart fault case): a Redis Cluster of the run stays up.
