@@ -146,6 +146,7 @@ export class FakeStores {
     retrying: () => undefined,
     manualBumpRetrying: () => undefined,
     poison: () => undefined,
+    validated: () => undefined,
     heartbeatFailed: () => undefined,
     batchFailed: (error: unknown) => void this.failures.push(error),
     completed: (report: SagaReport, run: BatchRun) =>

@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseCdcMapping } from '@invalidator/contracts';
 import { trustProxy } from './trust-proxy';
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -53,6 +54,19 @@ const configFields = z.object({
   KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
   KAFKA_TOPIC_DLQ: topic.default('shop.cache-invalidation.dlq'),
   KAFKA_TOPIC_PARTITIONS: intIn(1, 1000).default(6),
+  /** The change-data-capture mapping (libs/contracts change-event.ts), read at start-up. */
+  CDC_MAPPING_FILE: z
+    .string()
+    .transform((path, ctx) => {
+      try {
+        return parseCdcMapping(JSON.parse(readFileSync(path, 'utf8')));
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `${path}: ${(e as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  CDC_SNAPSHOT_EVENTS: z.enum(['skip', 'apply']).default('skip'),
   /** -1: the broker's default.replication.factor. */
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce
     .number()

@@ -15,3 +15,5 @@ export type { InvalidationPlan } from './invalidation-plan';
 export { jsonSchemas } from './json-schema';
 export { dataTypeName, idempotencyKey, manualBumpEventId, manualBumpRequest } from './manual-bump';
 export type { ManualBumpRequest } from './manual-bump';
+export { convertChange, cdcMappingSchema, parseCdcMapping, uuidV5 } from './change-event';
+export type { CdcMapping, ChangeOutcome, SnapshotEvents } from './change-event';

@@ -1,9 +1,18 @@
 import { MAX_EVENT_BYTES, ShopEvent, productUpdatedSchema, shopEventSchema } from './events';
+import { EVENT_TYPES } from './invalidation-plan';
 
 /** A message that can never be applied: it goes to the dead-letter topic, never retried. */
-export type InvalidEventKind = 'empty' | 'oversized' | 'not_json' | 'unknown_type' | 'schema';
+export type InvalidEventKind =
+  | 'empty'
+  | 'oversized'
+  | 'not_json'
+  | 'unknown_type'
+  | 'schema'
+  | 'not_envelope'
+  | 'unmapped_table'
+  | 'no_id';
 
-const KNOWN_TYPES: readonly unknown[] = ['ProductUpdated', 'CategoryUpdated'];
+const KNOWN_TYPES: readonly unknown[] = EVENT_TYPES;
 
 export class InvalidEventError extends Error {
   readonly disposition = 'dead-letter' as const;

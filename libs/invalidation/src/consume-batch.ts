@@ -32,7 +32,8 @@ export class ConsumeBatch {
     const started = performance.now();
     let lease: BatchLease | undefined;
     try {
-      const { valid, invalid, copies } = validate(batch.messages);
+      const { valid, invalid, copies, skipped } = validate(batch.messages, this.config);
+      this.telemetry.validated(valid, copies, skipped);
       const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
       // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.
       lease = new BatchLease(

@@ -13,7 +13,7 @@ import { OffsetRegression, THROWAWAY_TYPE_PREFIX, VersionState } from '@invalida
 import { IncomingMessage } from './incoming-batch';
 import { BatchAbandonedError, OffsetCommitError } from './saga-errors';
 import { SAGA_LOG } from './saga-log';
-import { BatchRun, SagaReport, SagaWork, ValidEvent, eventTypeOf } from './saga-work';
+import { BatchRun, SagaReport, SagaWork, SkipReason, ValidEvent, eventTypeOf } from './saga-work';
 
 /** A bounded label for the retry metric: the driver's code, else the error's type. */
 function errorName(error: unknown): string {
@@ -145,6 +145,17 @@ export class SagaTelemetry {
     else this.logger.error({ partitions, err: error }, SAGA_LOG.failed);
   }
 
+  /** A batch validated: its events by source (contract or cdc), the change events skipped. */
+  validated(valid: ValidEvent[], copies: ValidEvent[], skipped: SkipReason[]): void {
+    let cdc = 0;
+    for (const e of valid) if (e.committedAtMs !== undefined) cdc++;
+    for (const e of copies) if (e.committedAtMs !== undefined) cdc++;
+    const contract = valid.length + copies.length - cdc;
+    if (contract > 0) this.metrics.eventsBySource.inc({ source: 'contract' }, contract);
+    if (cdc > 0) this.metrics.eventsBySource.inc({ source: 'cdc' }, cdc);
+    for (const reason of skipped) this.metrics.cdcSkipped.inc({ reason });
+  }
+
   /** A batch committed: its metrics, figures, slow-saga alert and the saga log line. */
   completed(report: SagaReport, run: BatchRun, copies: ValidEvent[], startedMs: number) {
     const { events: valid, deadLettered: invalid } = run;
@@ -152,6 +163,10 @@ export class SagaTelemetry {
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
+    // After the purge: from each change's commit to now (the CDC lag, docs/ARCHITECTURE.md).
+    const now = Date.now();
+    for (const { committedAtMs } of valid)
+      if (committedAtMs !== undefined) this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
     // What the transactions applied, of the batch's valid events; the rest were duplicates.
     const applied = report.appliedEventIds.size;
     const duplicates = valid.length - applied + copies.length;

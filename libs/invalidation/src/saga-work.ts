@@ -1,5 +1,6 @@
+import { AppConfig } from '@invalidator/config';
 import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
-import { EVENT_TYPES } from '@invalidator/contracts';
+import { ChangeOutcome, EVENT_TYPES, convertChange } from '@invalidator/contracts';
 import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
@@ -7,7 +8,12 @@ import { IncomingMessage } from './incoming-batch';
 export interface ValidEvent {
   message: IncomingMessage;
   event: ShopEvent;
+  /** A change event's commit time (source.ts_ms): its lag is observed after the purge. */
+  committedAtMs?: number;
 }
+
+/** Why a change event was neither applied nor dead-lettered (its offset is committed). */
+export type SkipReason = Extract<ChangeOutcome, { skipped: string }>['skipped'];
 
 /** Where a batch stands: the events still to apply, the letters sent. */
 export interface BatchRun {
@@ -38,27 +44,42 @@ export interface SagaReport {
  * Splits a batch into events to apply, letters for the dead-letter topic, and copies of an
  * event already in the batch (applied once; counted as duplicates).
  */
-export function validate(messages: IncomingMessage[]): {
-  valid: ValidEvent[];
-  invalid: DeadLetter[];
-  copies: ValidEvent[];
-} {
+export function validate(
+  messages: IncomingMessage[],
+  config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
+): { valid: ValidEvent[]; invalid: DeadLetter[]; copies: ValidEvent[]; skipped: SkipReason[] } {
   const valid: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
   const copies: ValidEvent[] = [];
+  const skipped: SkipReason[] = [];
   const seen = new Set<string>();
+  const mapping = config.CDC_MAPPING_FILE;
+  const cdcTopics = new Set(mapping?.topics);
   for (const message of messages) {
     try {
-      const event = parseEvent(message.value);
-      if (seen.has(event.eventId)) copies.push({ message, event });
-      else valid.push({ message, event });
+      // A mapped CDC topic's messages are Debezium change events (libs/contracts change-event.ts).
+      const outcome =
+        mapping && cdcTopics.has(message.topic)
+          ? convertChange(message.value, mapping, config.CDC_SNAPSHOT_EVENTS)
+          : { event: parseEvent(message.value) };
+      if ('skipped' in outcome) {
+        skipped.push(outcome.skipped);
+        continue;
+      }
+      const { event } = outcome;
+      const entry: ValidEvent =
+        'committedAtMs' in outcome
+          ? { message, event, committedAtMs: outcome.committedAtMs }
+          : { message, event };
+      if (seen.has(event.eventId)) copies.push(entry);
+      else valid.push(entry);
       seen.add(event.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
-  return { valid, invalid, copies };
+  return { valid, invalid, copies, skipped };
 }
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */

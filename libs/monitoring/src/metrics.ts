@@ -24,6 +24,9 @@ export const METRIC = {
   cacheStalenessSampled: 'invalidator_cache_staleness_sampled_entries',
   rowsPruned: 'invalidator_rows_pruned_total',
   offsetRegressions: 'invalidator_offset_regressions_total',
+  eventsBySource: 'invalidator_events_by_source_total',
+  cdcSkipped: 'invalidator_cdc_skipped_total',
+  cdcLag: 'invalidator_cdc_lag_seconds',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -58,6 +61,9 @@ export class InvalidatorMetrics {
   readonly cacheStalenessSampled: Gauge;
   readonly rowsPruned: Counter<'table'>;
   readonly offsetRegressions: Counter;
+  readonly eventsBySource: Counter<'source'>;
+  readonly cdcSkipped: Counter<'reason'>;
+  readonly cdcLag: Histogram;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -92,6 +98,24 @@ export class InvalidatorMetrics {
       name: METRIC.lockFailures,
       help: 'Redis lock acquisitions that failed, by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.eventsBySource = new Counter({
+      name: METRIC.eventsBySource,
+      help: 'Events validated, by source: contract (the shop) or cdc (Debezium change events)',
+      labelNames: ['source'],
+      registers: [registry],
+    });
+    this.cdcSkipped = new Counter({
+      name: METRIC.cdcSkipped,
+      help: 'Change events neither applied nor dead-lettered, by reason: tombstone or snapshot',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.cdcLag = new Histogram({
+      name: METRIC.cdcLag,
+      help: "Seconds from a change's commit (source.ts_ms, 1 s precision) to its purge",
+      buckets: [0.5, 1, 2, 3, 5, 10, 30, 60, 300],
       registers: [registry],
     });
     this.keysPurged = new Counter({

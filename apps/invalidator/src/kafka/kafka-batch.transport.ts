@@ -18,7 +18,7 @@ import {
 import { BreakerPause } from './breaker-pause';
 import { KAFKA } from './kafka.provider';
 import { isCoordinatorNotReady } from './kafka-log';
-import { TopicProvisioning } from './kafka-topics';
+import { TopicProvisioning, consumedTopics } from './kafka-topics';
 
 export const KAFKA_LOG = {
   crashed: 'consumer crashed',
@@ -64,7 +64,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     @InjectPinoLogger('KafkaBatchTransport') private readonly log: PinoLogger,
   ) {
     super();
-    this.consumedTopics = [config.KAFKA_TOPIC_PRODUCT, config.KAFKA_TOPIC_CATEGORY];
+    this.consumedTopics = consumedTopics(config);
     this.coalescer = new BatchCoalescer((b) => consumeBatch.execute(b), config.SAGA_MAX_EVENTS);
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,

@@ -1,6 +1,14 @@
 import { Kafka } from 'kafkajs';
 import { AppConfig } from '@invalidator/config';
 
+/** The topics consumed: the contract's two and the CDC mapping's (libs/contracts change-event.ts). */
+export function consumedTopics(config: AppConfig): string[] {
+  const { KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, CDC_MAPPING_FILE } = config;
+  return [
+    ...new Set([KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, ...(CDC_MAPPING_FILE?.topics ?? [])]),
+  ];
+}
+
 /** Creates the topics the service reads and writes (the dead-letter one too), if missing. */
 export class TopicProvisioning {
   constructor(
@@ -9,8 +17,7 @@ export class TopicProvisioning {
   ) {}
 
   async ensure(): Promise<void> {
-    const { KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, KAFKA_TOPIC_DLQ } = this.config;
-    const topics = [KAFKA_TOPIC_PRODUCT, KAFKA_TOPIC_CATEGORY, KAFKA_TOPIC_DLQ];
+    const topics = [...consumedTopics(this.config), this.config.KAFKA_TOPIC_DLQ];
     const admin = this.kafka.admin();
     await admin.connect();
     try {

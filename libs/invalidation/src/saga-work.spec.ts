@@ -1,0 +1,65 @@
+import { parseCdcMapping } from '@invalidator/contracts';
+import { IncomingMessage } from './incoming-batch';
+import { validate } from './saga-work';
+
+const CDC = 'catalog.example_shop.products';
+const mapping = parseCdcMapping({
+  topics: [CDC],
+  tables: { 'example_shop.products': { event: 'ProductUpdated', id: 'id' } },
+});
+const config = { CDC_MAPPING_FILE: mapping, CDC_SNAPSHOT_EVENTS: 'skip' as const };
+
+let offset = 0;
+const message = (topic: string, value: object | null): IncomingMessage => ({
+  topic,
+  partition: 0,
+  offset: String(offset++),
+  key: null,
+  value: value === null ? null : Buffer.from(JSON.stringify(value)),
+  timestamp: '0',
+});
+const change = (op: string, table = 'products', pos = 1) => ({
+  op,
+  before: null,
+  after: { id: 5 },
+  source: { name: 'catalog', db: 'example_shop', table, file: 'b.1', pos, row: 0, ts_ms: 1000 },
+});
+const contract = {
+  eventId: '8c1f1b0e-6f64-4d0e-9b7c-2f2f6c5f0a01',
+  type: 'ProductUpdated',
+  action: 'updated',
+  productId: 'p1',
+  occurredAt: '2026-01-01T00:00:00Z',
+};
+
+describe('validate routes by topic', () => {
+  it('converts a mapped CDC topic, parses the others as contract events', () => {
+    const { valid, invalid, copies, skipped } = validate(
+      [
+        message(CDC, change('u')),
+        message(CDC, change('u')),
+        message('shop.product-updated', contract),
+        message(CDC, null),
+        message(CDC, change('r')),
+        message(CDC, change('c', 'orders')),
+        message('shop.product-updated', change('u')),
+      ],
+      config,
+    );
+    expect(valid.map((v) => [v.event.type, v.committedAtMs])).toEqual([
+      ['ProductUpdated', 1000],
+      ['ProductUpdated', undefined],
+    ]);
+    expect(copies).toHaveLength(1);
+    expect(skipped).toEqual(['tombstone', 'snapshot']);
+    expect(invalid.map((l) => l.kind)).toEqual(['unmapped_table', 'unknown_type']);
+  });
+
+  it('without a mapping, a CDC topic is nothing special', () => {
+    const { invalid } = validate([message(CDC, change('u'))], {
+      CDC_MAPPING_FILE: undefined,
+      CDC_SNAPSHOT_EVENTS: 'skip',
+    });
+    expect(invalid.map((l) => l.kind)).toEqual(['unknown_type']);
+  });
+});

@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, createConnection } from 'mysql2/promise';
+
+/** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
+export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
+export const CONNECT_URL = 'http://127.0.0.1:8083';
+export const TOPIC = (table: string) => `catalog.example_shop.${table}`;
+export const TABLES = ['spec_products', 'spec_categories', 'spec_product_categories'];
+
+/** Fails (never skips) when the CDC stack is not up. */
+export async function requireCdcStack(): Promise<void> {
+  const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`).catch(() => undefined);
+  const body = res?.ok ? ((await res.json()) as { connector?: { state?: string } }) : undefined;
+  if (body?.connector?.state !== 'RUNNING')
+    throw new Error(
+      `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog): run \`bash scripts/cdc.sh up\``,
+    );
+}
+
+/** The spec's own tables in example_shop, created afresh. */
+export async function catalogTables(): Promise<Connection> {
+  const db = await createConnection(CATALOG);
+  await db.query(`CREATE TABLE IF NOT EXISTS spec_products (
+    id VARCHAR(64) PRIMARY KEY, name VARCHAR(100), price DECIMAL(10,2), category_id VARCHAR(64) NULL)`);
+  await db.query(
+    'CREATE TABLE IF NOT EXISTS spec_categories (id VARCHAR(64) PRIMARY KEY, name VARCHAR(100))',
+  );
+  await db.query(`CREATE TABLE IF NOT EXISTS spec_product_categories (
+    product_id VARCHAR(64), category_id VARCHAR(64), PRIMARY KEY (product_id, category_id))`);
+  return db;
+}
+
+/** The spec's mapping file, in a temp dir. */
+export function mappingFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
+  const mapping = {
+    topics: TABLES.map(TOPIC),
+    tables: {
+      'example_shop.spec_products': {
+        event: 'ProductUpdated',
+        id: 'id',
+        categories: ['category_id'],
+      },
+      'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
+      'example_shop.spec_product_categories': {
+        event: 'ProductUpdated',
+        id: 'product_id',
+        categories: ['category_id'],
+      },
+    },
+  };
+  writeFileSync(path, JSON.stringify(mapping));
+  return path;
+}
