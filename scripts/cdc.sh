@@ -115,6 +115,8 @@ cdc_mariadb_up() {
     if [ ! -d "$cdc_db_dir/data/mysql" ]; then
       cdc_say "creating the catalog MariaDB's datadir"
       mkdir -p "$cdc_db_dir/data"
+      # Connect's stored offsets (on the broker) name binlog files of an earlier datadir.
+      touch "$cdc_db_dir/new-binlog"
       # root with an empty password over TCP (loopback only), not unix_socket auth.
       mariadb-install-db --no-defaults --datadir="$cdc_db_dir/data" --user="$(id -un)" \
         --auth-root-authentication-method=normal --skip-test-db >"$cdc_db_dir/install.log" 2>&1 ||
@@ -297,6 +299,9 @@ cdc_connector_running() {
     jq -e '.connector.state == "RUNNING" and (.tasks | length > 0) and all(.tasks[]; .state == "RUNNING")'
 }
 
+cdc_connector_state_is() {
+  [ "$(curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/status" | jq -r .connector.state)" = "$1" ]
+}
 cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" | jq -S 'del(.name)'; }
 
 # Connect's RUNNING means the task's start() has returned, not that Debezium reads the binlog:
@@ -319,6 +324,16 @@ cdc_connector_up() { # log byte offset before the worker started, or "" if it wa
     cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
       -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
       "$cdc_rest/connectors/$CDC_CONNECTOR/config" || return 1
+  fi
+  # A new catalog datadir has new binlog files: offsets stored for an earlier one would stop
+  # the task ("Could not find first log file name in binary log index file"). Reset them.
+  if [ -f "$cdc_db_dir/new-binlog" ]; then
+    cdc_say "a new catalog datadir: resetting connector $CDC_CONNECTOR's stored offsets"
+    curl -fsS -X PUT "$cdc_rest/connectors/$CDC_CONNECTOR/stop" >/dev/null &&
+      cdc_wait_until 60 "connector $CDC_CONNECTOR STOPPED" cdc_connector_state_is STOPPED &&
+      curl -fsS -X DELETE "$cdc_rest/connectors/$CDC_CONNECTOR/offsets" >/dev/null &&
+      curl -fsS -X PUT "$cdc_rest/connectors/$CDC_CONNECTOR/resume" >/dev/null || return 1
+    rm -f "$cdc_db_dir/new-binlog"
   fi
   if ! cdc_wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
     curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" >&2

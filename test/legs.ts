@@ -2,7 +2,7 @@
  * Which spec runs on which leg of .ci/run, declared once: jest.config.js reads it by TEST_LEG.
  * No imports: jest.config.js compiles this file on its own (test/support/jest-transformer.js).
  */
-export type Leg = 'default' | 'node24' | 'cluster' | 'secure';
+export type Leg = 'default' | 'node24' | 'cluster' | 'secure' | 'cdc';
 export type Project = 'unit' | 'e2e' | 'faults';
 
 /** Each leg's jest projects, and the stack it runs on (scripts/stack.sh's profiles). */
@@ -15,7 +15,13 @@ export const LEGS: Record<Leg, readonly Project[]> = {
   cluster: ['e2e', 'faults'],
   // The secured stack: TLS, SASL/SCRAM and least-privilege users, on their own ports.
   secure: ['e2e'],
+  // The plain stack with change data capture (scripts/stack.sh's cdc profile: the catalog
+  // MariaDB, Kafka Connect, Debezium): only the specs of test/cdc/ (OWN_SPECS_ONLY).
+  cdc: ['e2e', 'faults'],
 };
+
+/** Legs that run only the specs under their own folder, never the unlisted ones. */
+const OWN_SPECS_ONLY: Partial<Record<Leg, string>> = { cdc: 'test/cdc/' };
 
 const PLAIN: readonly Leg[] = ['default', 'node24'];
 
@@ -25,6 +31,8 @@ const PLAIN: readonly Leg[] = ['default', 'node24'];
  * entry of their own. test/legs.spec.ts checks that every entry names a spec that exists.
  */
 export const SPECS: Record<string, readonly Leg[]> = {
+  // Change data capture needs the cdc profile's Connect and catalog: on the cdc leg only.
+  'test/cdc/': ['cdc'],
   // The service on a Redis Cluster (TEST_REDIS_CLUSTER_NODES); the secured stack's TLS cluster
   // has its own spec (secure-redis-cluster).
   'test/redis-cluster.e2e-spec.ts': ['cluster'],
@@ -89,7 +97,8 @@ export function legsOf(spec: string): readonly Leg[] {
   const covering = Object.keys(SPECS)
     .filter((entry) => entry === spec || (entry.endsWith('/') && spec.startsWith(entry)))
     .sort((a, b) => b.length - a.length);
-  return covering.length ? SPECS[covering[0]] : (Object.keys(LEGS) as Leg[]);
+  if (covering.length) return SPECS[covering[0]];
+  return (Object.keys(LEGS) as Leg[]).filter((leg) => !OWN_SPECS_ONLY[leg]);
 }
 
 const escape = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -99,6 +108,8 @@ const escape = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\
  * specs that are (a lookahead).
  */
 export function ignoredOn(leg: Leg): string[] {
+  const own = OWN_SPECS_ONLY[leg];
+  if (own) return [`<rootDir>/(?!${escape(own)})`];
   return Object.entries(SPECS)
     .filter(([, legs]) => !legs.includes(leg))
     .map(([entry]) => {
