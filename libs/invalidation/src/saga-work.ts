@@ -87,13 +87,14 @@ export function coalesce(valid: ValidEvent[]): SagaWork {
   const plan = new MergedPlan();
   const events = new Array<LedgerEvent>(valid.length);
   for (let i = 0; i < valid.length; i++) {
-    const { message, event } = valid[i];
+    const { message, event, committedAtMs } = valid[i];
     events[i] = {
       eventId: event.eventId,
       topic: message.topic,
       partition: message.partition,
       offset: message.offset,
       dataTypes: plan.add(event),
+      oncePerId: committedAtMs !== undefined,
     };
   }
   return { events, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };

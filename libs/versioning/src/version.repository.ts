@@ -12,13 +12,18 @@ export interface LedgerEvent {
   partition: number;
   offset: string;
   dataTypes: readonly string[];
+  /**
+   * Applied once per id as well as once per offset: a change event, which Kafka Connect may
+   * write again at a new offset after a crash (at-least-once); its id derives from the binlog.
+   */
+  oncePerId?: boolean;
 }
 
 export interface BumpRequest {
   /**
    * Events of the batch; those already applied are skipped (exactly-once effect). A Kafka
    * event (partition >= 0) is applied once per offset (the offset ledger); a manual bump's
-   * key (partition -1) once per id (processed_events).
+   * key (partition -1) once per id (processed_events); a change event both ways.
    */
   events: LedgerEvent[];
   fenceToken: bigint;
@@ -240,12 +245,20 @@ export class VersionRepository {
   ): Promise<BumpResult> {
     const keyed = await this.insertKeys(runner, sources.keyed);
     const streamed = await this.ledger.claim(runner, sources.streamed);
-    const applied = [...keyed, ...streamed.applied];
+    // A change event written again at a new offset is new to the ledger: its id tells it.
+    const firstSeen = new Set(
+      await this.insertKeys(
+        runner,
+        streamed.applied.filter((e) => e.oncePerId),
+      ),
+    );
+    const fresh = streamed.applied.filter((e) => !e.oncePerId || firstSeen.has(e));
+    const applied = [...keyed, ...fresh];
     const dataTypes = typesOf(applied);
     const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
     await this.writeAudit(runner, bumped, keyed, request);
-    await this.ledger.record(runner, streamed.applied, request.fenceToken, streamed.regressions);
+    await this.ledger.record(runner, fresh, request.fenceToken, streamed.regressions);
     // A locking read: the transaction's snapshot opened at its first read (keys or ledger), before
     // a concurrent bump of another type may have committed; the global string must be built
     // from the rows as committed, which the locks taken in bumpFenced now hold still.
