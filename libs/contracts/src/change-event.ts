@@ -81,8 +81,8 @@ function idOf(value: unknown): string | undefined {
 
 /**
  * Converts one Debezium change event (JSON converter, schemas disabled; README "Change data
- * capture") into the contract event it stands for, or says why it is skipped; throws InvalidEventError
- * (a dead letter) for what can never be applied.
+ * capture") into the contract event it stands for, or says why it is skipped; throws
+ * InvalidEventError (a dead letter) for what can never be applied.
  */
 export function convertChange(
   value: Buffer | null,
