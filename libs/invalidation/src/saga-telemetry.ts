@@ -163,10 +163,12 @@ export class SagaTelemetry {
     this.metrics.sagaDuration.observe({ outcome: 'success', path: report.path }, seconds);
     this.metrics.batchSize.observe(valid.length + invalid.length);
     this.metrics.keysPurged.inc(report.invalidatedKeys);
-    // After the purge: from each change's commit to now (the CDC lag, docs/ARCHITECTURE.md).
+    // After the purge: from each applied change's commit to now (a change Connect delivered
+    // again is not purged by this saga: its lag would be the replay's, not the change's).
     const now = Date.now();
-    for (const { committedAtMs } of valid)
-      if (committedAtMs !== undefined) this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
+    for (const { event, committedAtMs } of valid)
+      if (committedAtMs !== undefined && report.appliedEventIds.has(event.eventId))
+        this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
     // What the transactions applied, of the batch's valid events; the rest were duplicates.
     const applied = report.appliedEventIds.size;
     const duplicates = valid.length - applied + copies.length;

@@ -66,14 +66,10 @@ export function validate(
         skipped.push(outcome.skipped);
         continue;
       }
-      const { event } = outcome;
-      const entry: ValidEvent =
-        'committedAtMs' in outcome
-          ? { message, event, committedAtMs: outcome.committedAtMs }
-          : { message, event };
-      if (seen.has(event.eventId)) copies.push(entry);
+      const entry: ValidEvent = { message, ...outcome };
+      if (seen.has(entry.event.eventId)) copies.push(entry);
       else valid.push(entry);
-      seen.add(event.eventId);
+      seen.add(entry.event.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
