@@ -37,6 +37,7 @@ describe('lock layer against real Redis and MariaDB', () => {
   let versions: VersionRepository;
   let fences: FenceTokenRepository;
   const config: AppConfig = parseConfig({ LOCK_TTL_MS: '300', LOCK_RETRY_ATTEMPTS: '0' });
+  const longConfig: AppConfig = parseConfig({ LOCK_TTL_MS: '30000', LOCK_RETRY_ATTEMPTS: '0' });
 
   beforeAll(async () => {
     world = await World.create('locks', 1);
@@ -84,7 +85,12 @@ describe('lock layer against real Redis and MariaDB', () => {
     try {
       const stalled = await locks.acquireFenced(['products', 'global']);
       await new Promise((r) => setTimeout(r, 400)); // past the 300 ms TTL: a GC pause, a SIGSTOP
-      const fresh = await locks.acquireFenced(['products', 'global']);
+      // The new holder's TTL is long: its lock must outlive the rest of the case however slow
+      // the machine (with 300 ms it expired under load before the checks below).
+      const fresh = await new LockService(redis, longConfig, fences).acquireFenced([
+        'products',
+        'global',
+      ]);
       expect(fresh.fenceToken).toBeGreaterThan(stalled.fenceToken);
       const entry = (id: string) => ({
         eventId: id,
