@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 /**
  * docker/compose.yml and its cdc profile, read as Compose reads them (there is no Docker engine
  * here to run them): the CDC services must build, configure and register what scripts/cdc.sh
- * does for the local stack, pointed at compose's hosts.
+ * does for the local stack, pointed at compose's hosts. And the chart README's connector for an
+ * existing Connect cluster: the same settings.
  */
 const root = join(__dirname, '..');
 const docker = join(root, 'docker');
@@ -183,5 +184,43 @@ describe('docker/compose.yml', () => {
       });
       expect(Object.keys(cdcOverride)).toEqual(['invalidator']);
     });
+  });
+});
+
+describe("helm/invalidator/README.md's KafkaConnector", () => {
+  it('has the settings of scripts/cdc/connector.json and of the local worker converters', () => {
+    const readme = readFileSync(join(root, 'helm', 'invalidator', 'README.md'), 'utf8');
+    const manifests = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap(([, yaml]) =>
+      parseAllDocuments(yaml).map((doc) => doc.toJS() as Record<string, unknown>),
+    );
+    const connector = manifests.find((m) => m.kind === 'KafkaConnector') as {
+      apiVersion: string;
+      spec: { class: string; tasksMax: number; config: Record<string, unknown> };
+    };
+    expect(connector.apiVersion).toBe('kafka.strimzi.io/v1beta2');
+    const template = JSON.parse(
+      readFileSync(join(root, 'scripts', 'cdc', 'connector.json'), 'utf8'),
+    ) as Record<string, string>;
+    const { 'connector.class': connectorClass, 'tasks.max': tasks, ...settings } = template;
+    expect(connector.spec.class).toBe(connectorClass);
+    expect(String(connector.spec.tasksMax)).toBe(tasks);
+    const worker = workerProperties({});
+    const converters = Object.fromEntries(
+      Object.entries(worker).filter(([key]) => /^(key|value)\.converter/.test(key)),
+    );
+    const config = Object.fromEntries(
+      Object.entries(connector.spec.config).map(([key, value]) => [key, String(value)]),
+    );
+    expect(Object.keys(config).sort()).toEqual(
+      [...Object.keys(settings), ...Object.keys(converters)].sort(),
+    );
+    // The same values, but for the hosts (placeholders there) and a cluster's replication.
+    const fixed = Object.entries(settings).filter(
+      ([key, value]) =>
+        !value.includes('${') && key !== 'topic.creation.default.replication.factor',
+    );
+    expect(fixed.length).toBeGreaterThan(5);
+    for (const [key, value] of [...fixed, ...Object.entries(converters)])
+      expect([key, config[key]]).toEqual([key, value]);
   });
 });
