@@ -17,10 +17,10 @@
 # clobbers none of that script's functions or variables. Needs the broker up (scripts/stack.sh
 # up), Java 17, Maven, mariadbd/mariadb-install-db, curl and jq.
 #
-# docker/compose.yml's cdc profile builds the same worker from this script (docker/connect.Dockerfile:
-# cdc_jars, cdc_connect_config, cdc_connect_args) and registers the same connector
-# (scripts/cdc/connector.json, through cdc_register), with the CDC_* settings below pointed at
-# its own hosts.
+# docker/compose.yml's cdc profile builds the same worker with this script
+# (docker/connect.Dockerfile: cdc_jars, cdc_connect_config, cdc_connect_args) and registers the
+# same connector (scripts/cdc/connector.json, through cdc_register), with the CDC_* settings
+# below pointed at its own hosts.
 #
 # Change events: the JSON converter WITHOUT schemas, so a record's value is Debezium's envelope
 # itself, {"before":{..}|null,"after":{..}|null,"source":{..,"file","pos","ts_ms"},"op":"c|u|d|r",
