@@ -17,6 +17,11 @@
 # clobbers none of that script's functions or variables. Needs the broker up (scripts/stack.sh
 # up), Java 17, Maven, mariadbd/mariadb-install-db, curl and jq.
 #
+# docker/compose.yml's cdc profile builds the same worker with this script
+# (docker/connect.Dockerfile: cdc_jars, cdc_connect_config, cdc_connect_args) and registers the
+# same connector (scripts/cdc/connector.json, through cdc_register), with the CDC_* settings
+# below pointed at its own hosts.
+#
 # Change events: the JSON converter WITHOUT schemas, so a record's value is Debezium's envelope
 # itself, {"before":{..}|null,"after":{..}|null,"source":{..,"file","pos","ts_ms"},"op":"c|u|d|r",
 # "ts_ms":..}, and its key {"id":..} (the primary key); DECIMAL columns come as strings
@@ -31,8 +36,17 @@ CDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$CDC_ROOT/.stack}"
 CDC_DIR="$STACK_DIR/cdc"
 CDC_KAFKA="${CDC_KAFKA:-127.0.0.1:${KAFKA_PORT:-9092}}"
+CDC_MYSQL_HOST="${CDC_MYSQL_HOST:-127.0.0.1}"
 CDC_MYSQL_PORT="${CDC_MYSQL_PORT:-3308}"
+# The local catalog has no TLS; compose's MySQL 8.4 has (its self-signed certificate) and needs
+# it: caching_sha2_password sends a password in full only over TLS (or to an RSA key it is
+# asked for, which Connector/J refuses unless allowPublicKeyRetrieval).
+CDC_MYSQL_SSL_MODE="${CDC_MYSQL_SSL_MODE:-disabled}"
 CDC_CONNECT_PORT="${CDC_CONNECT_PORT:-8083}"
+# Where the worker's REST listens and the name it gives the other workers (a container: 0.0.0.0
+# and its service name).
+CDC_CONNECT_LISTEN="${CDC_CONNECT_LISTEN:-127.0.0.1}"
+CDC_CONNECT_ADVERTISED="${CDC_CONNECT_ADVERTISED:-127.0.0.1}"
 CDC_DATABASE="${CDC_DATABASE:-example_shop}"
 CDC_CONNECTOR="${CDC_CONNECTOR:-catalog}"
 # The worker group; its three state topics are named after it.
@@ -52,7 +66,7 @@ cdc_connect_libs="$cdc_connect_dir/libs"
 cdc_connect_plugins="$cdc_connect_dir/plugins"
 cdc_connect_pidfile="$cdc_connect_dir/connect.pid"
 cdc_connect_log="$cdc_connect_dir/connect.log"
-cdc_rest="http://127.0.0.1:$CDC_CONNECT_PORT"
+cdc_rest="${CDC_REST:-http://127.0.0.1:$CDC_CONNECT_PORT}"
 
 cdc_say() { echo "cdc: $*"; }
 
@@ -197,8 +211,8 @@ key.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter=org.apache.kafka.connect.json.JsonConverter
 key.converter.schemas.enable=false
 value.converter.schemas.enable=false
-listeners=http://127.0.0.1:$CDC_CONNECT_PORT
-rest.advertised.host.name=127.0.0.1
+listeners=http://$CDC_CONNECT_LISTEN:$CDC_CONNECT_PORT
+rest.advertised.host.name=$CDC_CONNECT_ADVERTISED
 rest.advertised.port=$CDC_CONNECT_PORT
 plugin.path=$cdc_connect_plugins
 # The jars list their plugins in META-INF/services: no reflective scan of every class.
@@ -250,15 +264,19 @@ cdc_connect_up() {
   cdc_say "Kafka Connect ready on $cdc_rest (log: $cdc_connect_log)"
 }
 
+# The worker's command line after $CDC_JAVA (also the compose image's, in the foreground).
+cdc_connect_args=(-Xms64m -Xmx256m -XX:+UseG1GC -Djava.awt.headless=true
+  -Dlog4j2.configurationFile="$cdc_connect_dir/log4j2.properties"
+  -cp "$cdc_connect_libs/*" org.apache.kafka.connect.cli.ConnectDistributed
+  "$cdc_connect_dir/connect-distributed.properties")
+
 cdc_connect_start() {
-  nohup "$CDC_JAVA" -Xms64m -Xmx256m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$cdc_connect_dir/log4j2.properties" \
-    -cp "$cdc_connect_libs/*" org.apache.kafka.connect.cli.ConnectDistributed \
-    "$cdc_connect_dir/connect-distributed.properties" >>"$cdc_connect_log" 2>&1 &
+  nohup "$CDC_JAVA" "${cdc_connect_args[@]}" >>"$cdc_connect_log" 2>&1 &
   echo $! >"$cdc_connect_pidfile"
 }
 
-# The connector's config, PUT whole (create or replace: idempotent). snapshot.mode=when_needed:
+# The connector's config (scripts/cdc/connector.json, each ${CDC_…} in it replaced by this
+# script's setting), PUT whole (create or replace: idempotent). snapshot.mode=when_needed:
 # a snapshot of existing rows on the first start, then the binlog; and a new snapshot rather
 # than a failed task when the stored binlog position no longer exists (a recreated catalog
 # datadir under kept Connect offsets). Topics: catalog.example_shop.<table>, one partition.
@@ -268,30 +286,13 @@ cdc_connect_start() {
 # before its first change was committed, it snapshotted again on restart and those changes
 # came as snapshot reads (op "r", current row) instead of their "c"/"u" events.
 cdc_connector_config() {
-  cat <<JSON
-{
-  "connector.class": "io.debezium.connector.mysql.MySqlConnector",
-  "tasks.max": "1",
-  "database.hostname": "127.0.0.1",
-  "database.port": "$CDC_MYSQL_PORT",
-  "database.user": "debezium",
-  "database.password": "$CDC_DEBEZIUM_PASSWORD",
-  "database.server.id": "$CDC_DEBEZIUM_SERVER_ID",
-  "database.ssl.mode": "disabled",
-  "database.include.list": "$CDC_DATABASE",
-  "topic.prefix": "$CDC_CONNECTOR",
-  "topic.creation.default.replication.factor": "1",
-  "topic.creation.default.partitions": "1",
-  "schema.history.internal.kafka.bootstrap.servers": "$CDC_KAFKA",
-  "schema.history.internal.kafka.topic": "$CDC_CONNECTOR.schema-history",
-  "include.schema.changes": "false",
-  "snapshot.mode": "when_needed",
-  "decimal.handling.mode": "string",
-  "tombstones.on.delete": "false",
-  "poll.interval.ms": "50",
-  "heartbeat.interval.ms": "1000"
-}
-JSON
+  CDC_MYSQL_HOST="$CDC_MYSQL_HOST" CDC_MYSQL_PORT="$CDC_MYSQL_PORT" \
+    CDC_MYSQL_SSL_MODE="$CDC_MYSQL_SSL_MODE" CDC_DEBEZIUM_PASSWORD="$CDC_DEBEZIUM_PASSWORD" \
+    CDC_DEBEZIUM_SERVER_ID="$CDC_DEBEZIUM_SERVER_ID" CDC_DATABASE="$CDC_DATABASE" \
+    CDC_CONNECTOR="$CDC_CONNECTOR" CDC_KAFKA="$CDC_KAFKA" jq '
+      walk(if type == "string" then
+        gsub("\\$\\{(?<name>CDC_[A-Z_]+)\\}"; $ENV[.name] // error("unset: \(.name)"))
+      else . end)' "$CDC_ROOT/scripts/cdc/connector.json"
 }
 
 cdc_connector_running() {
@@ -303,6 +304,14 @@ cdc_connector_state_is() {
   [ "$(curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/status" | jq -r .connector.state)" = "$1" ]
 }
 cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" | jq -S 'del(.name)'; }
+# A PUT rewrites the config and restarts the connector even when nothing changed: skip it
+# when the saved config is the same.
+cdc_connector_same() { [ "$(cdc_connector_saved 2>/dev/null)" = "$(cdc_connector_config | jq -S .)" ]; }
+cdc_connector_put() {
+  cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
+    -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
+    "$cdc_rest/connectors/$CDC_CONNECTOR/config"
+}
 
 # Connect's RUNNING means the task's start() has returned, not that Debezium reads the binlog:
 # it recovers its schema history first (a few seconds). Changes committed meanwhile are not
@@ -310,20 +319,16 @@ cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" |
 # connector's "Connected to binlog" line in the log written since `from` (a byte offset).
 # (grep -c, not -q: -q quits at the first match, tail dies of SIGPIPE and pipefail fails it.)
 cdc_streaming_since() {
-  tail -c +$(($1 + 1)) "$cdc_connect_log" | grep -c "Connected to binlog at 127.0.0.1:$CDC_MYSQL_PORT"
+  tail -c +$(($1 + 1)) "$cdc_connect_log" | grep -c "Connected to binlog at $CDC_MYSQL_HOST:$CDC_MYSQL_PORT"
 }
 
 cdc_connector_up() { # log byte offset before the worker started, or "" if it was running
   local from=$1
-  # A PUT rewrites the config and restarts the connector even when nothing changed: skip it
-  # when the saved config is the same.
-  if [ "$(cdc_connector_saved 2>/dev/null)" = "$(cdc_connector_config | jq -S .)" ]; then
+  if cdc_connector_same; then
     cdc_say "connector $CDC_CONNECTOR already configured"
   else
     from="$(stat -c %s "$cdc_connect_log")"
-    cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
-      -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
-      "$cdc_rest/connectors/$CDC_CONNECTOR/config" || return 1
+    cdc_connector_put || return 1
   fi
   # A new catalog datadir has new binlog files: offsets stored for an earlier one would stop
   # the task ("Could not find first log file name in binary log index file"). Reset them.
@@ -344,6 +349,22 @@ cdc_connector_up() { # log byte offset before the worker started, or "" if it wa
     return 1
   fi
   cdc_say "connector $CDC_CONNECTOR streaming: topics $CDC_CONNECTOR.$CDC_DATABASE.<table>"
+}
+
+# docker/compose.yml's one-shot registration: the worker there is another container (no log
+# file, no datadir here), so only the PUT and the wait for RUNNING.
+cdc_register() {
+  cdc_wait_until 120 "Kafka Connect's /health on $cdc_rest" cdc_rest_up || return 1
+  if cdc_connector_same; then
+    cdc_say "connector $CDC_CONNECTOR already configured"
+  else
+    cdc_connector_put || return 1
+  fi
+  if ! cdc_wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
+    curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" >&2
+    return 1
+  fi
+  cdc_say "connector $CDC_CONNECTOR running: topics $CDC_CONNECTOR.$CDC_DATABASE.<table>"
 }
 
 cdc_up() {
@@ -380,6 +401,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     up) cdc_up ;;
     down) cdc_down ;;
     status) cdc_status ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    register) cdc_register ;;
+    *) echo "usage: $0 up|down|status|register" >&2; exit 2 ;;
   esac
 fi

@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
+import { parseCdcMapping } from '@invalidator/contracts';
 
 /** The chart rendered and linted by real Helm (helm-java on Java 17; scripts/helm.sh). */
 const root = join(__dirname, '..');
@@ -13,6 +14,7 @@ interface Manifest {
   kind: string;
   metadata: { name: string };
   spec: Record<string, unknown>;
+  data?: Record<string, string>;
 }
 
 function helm(...args: string[]) {
@@ -46,6 +48,13 @@ function render(...valuesFiles: string[]): Manifest[] {
     .filter((m): m is Manifest => m !== null);
 }
 
+/** A values file of its own, written for one render. */
+function valuesFile(values: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'chart-values-')), 'values.yaml');
+  writeFileSync(file, typeof values === 'string' ? values : stringify(values));
+  return file;
+}
+
 const kinds = (manifests: Manifest[]) => manifests.map((m) => m.kind).sort();
 const one = (manifests: Manifest[], kind: string): Manifest => {
   const found = manifests.filter((m) => m.kind === kind);
@@ -67,7 +76,12 @@ interface Container {
 interface PodSpec {
   securityContext: Record<string, unknown>;
   containers: Container[];
-  volumes: { name: string; secret?: { secretName: string }; emptyDir?: unknown }[];
+  volumes: {
+    name: string;
+    secret?: { secretName: string };
+    configMap?: { name: string };
+    emptyDir?: unknown;
+  }[];
 }
 interface HookManifest extends Manifest {
   metadata: { name: string; annotations: Record<string, string> };
@@ -82,7 +96,22 @@ const SECRET_SETTINGS = [
   'MYSQL_MIGRATIONS_PASSWORD',
 ];
 const podSpec = (deployment: Manifest) =>
-  deployment.spec.template as { spec: PodSpec; metadata: { labels: Record<string, string> } };
+  deployment.spec.template as {
+    spec: PodSpec;
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  };
+/** A mapping of the shape the service reads (README "Change data capture"). */
+const CDC_MAPPING = {
+  topics: ['catalog.example_shop.products', 'catalog.example_shop.product_categories'],
+  tables: {
+    'example_shop.products': { event: 'ProductUpdated', id: 'id', categories: ['category_id'] },
+    'example_shop.product_categories': {
+      event: 'ProductUpdated',
+      id: 'product_id',
+      categories: ['category_id'],
+    },
+  },
+};
 
 describe('Helm chart', () => {
   it('passes helm lint --strict', () => {
@@ -185,6 +214,81 @@ describe('Helm chart', () => {
       expect(pod.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
       expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     });
+
+    it('leaves change data capture off: no CDC ConfigMap, no CDC_MAPPING_FILE', () => {
+      const deployment = one(manifests, 'Deployment');
+      const configMap = one(manifests, 'ConfigMap');
+      expect(configMap.metadata.name).toBe('shop-invalidator');
+      expect(Object.keys(configMap.data ?? {}).filter((k) => k.startsWith('CDC_'))).toEqual([]);
+      const env = envOf(podSpec(deployment).spec.containers[0]);
+      expect(Object.keys(env).filter((k) => k.startsWith('CDC_'))).toEqual([]);
+      expect(Object.keys(podSpec(deployment).metadata.annotations)).toEqual(['checksum/config']);
+    });
+  });
+
+  describe('rendered with cdc.mapping set', () => {
+    const withMapping = (mapping: unknown, cdc: Record<string, unknown> = {}) =>
+      render(valuesFile({ cdc: { mapping, ...cdc } }));
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = withMapping(CDC_MAPPING);
+    });
+    const cdcConfigMap = (rendered: Manifest[]) =>
+      one(
+        rendered.filter((m) => m.metadata.name === 'shop-invalidator-cdc'),
+        'ConfigMap',
+      );
+    const checksum = (rendered: Manifest[]) =>
+      podSpec(one(rendered, 'Deployment')).metadata.annotations['checksum/cdc-mapping'];
+
+    it('holds the mapping in a ConfigMap of its own, as JSON the service accepts', () => {
+      const json = cdcConfigMap(manifests).data?.['cdc-mapping.json'] ?? '';
+      expect(JSON.parse(json)).toEqual(CDC_MAPPING);
+      expect(() => parseCdcMapping(JSON.parse(json))).not.toThrow();
+      // The same mapping given as the JSON itself (a string, e.g. --set-file) is kept as it is.
+      const asString = JSON.stringify(CDC_MAPPING);
+      expect(cdcConfigMap(withMapping(asString)).data?.['cdc-mapping.json']).toBe(asString);
+    });
+
+    it('mounts it read-only and points CDC_MAPPING_FILE at the mounted file', () => {
+      const pod = podSpec(one(manifests, 'Deployment')).spec;
+      const [container] = pod.containers;
+      expect(pod.volumes).toContainEqual({
+        name: 'cdc-mapping',
+        configMap: { name: 'shop-invalidator-cdc', defaultMode: 0o444 },
+      });
+      const mount = container.volumeMounts.find((m) => m.name === 'cdc-mapping');
+      expect(mount).toEqual({
+        name: 'cdc-mapping',
+        mountPath: '/etc/invalidator/cdc',
+        readOnly: true,
+      });
+      expect(envOf(container)).toMatchObject({
+        CDC_MAPPING_FILE: `${mount?.mountPath}/cdc-mapping.json`,
+        CDC_SNAPSHOT_EVENTS: 'skip',
+      });
+      // The migrations Job, a pre-install hook, runs before the ConfigMap exists: not mounted.
+      const job = podSpec(one(manifests, 'Job')).spec;
+      expect(job.volumes.map((v) => v.name)).not.toContain('cdc-mapping');
+      expect(envOf(job.containers[0])).not.toHaveProperty('CDC_MAPPING_FILE');
+    });
+
+    it('rolls the pods when the mapping changes (a checksum of its ConfigMap)', () => {
+      expect(checksum(manifests)).toMatch(/^[0-9a-f]{64}$/);
+      expect(checksum(withMapping(CDC_MAPPING))).toBe(checksum(manifests));
+      const moved = { ...CDC_MAPPING, topics: ['catalog.example_shop.products'] };
+      expect(checksum(withMapping(moved))).not.toBe(checksum(manifests));
+    });
+
+    it('sets cdc.snapshotEvents as CDC_SNAPSHOT_EVENTS, skip or apply only', () => {
+      const apply = withMapping(CDC_MAPPING, { snapshotEvents: 'apply' });
+      expect(envOf(podSpec(one(apply, 'Deployment')).spec.containers[0])).toMatchObject({
+        CDC_SNAPSHOT_EVENTS: 'apply',
+      });
+      expect(() => withMapping(CDC_MAPPING, { snapshotEvents: 'maybe' })).toThrow(
+        /cdc.snapshotEvents must be skip or apply, not maybe/,
+      );
+    });
   });
 
   describe('rendered with every option on', () => {
@@ -195,6 +299,7 @@ describe('Helm chart', () => {
 
     it('adds the ServiceMonitor on /metrics and the NetworkPolicy for the pods', () => {
       expect(kinds(manifests)).toEqual([
+        'ConfigMap',
         'ConfigMap',
         'Deployment',
         'Job',
@@ -241,9 +346,23 @@ describe('Helm chart', () => {
       expect(envOf(job).MYSQL_MIGRATIONS_PASSWORD_FILE).toBe(
         '/etc/invalidator/secrets/MYSQL_MIGRATIONS_PASSWORD',
       );
-      const configMap = one(manifests, 'ConfigMap') as unknown as { data: Record<string, string> };
-      for (const secret of SECRET_SETTINGS) expect(configMap.data).not.toHaveProperty(secret);
+      // The settings' ConfigMap and the CDC mapping's.
+      for (const configMap of manifests.filter((m) => m.kind === 'ConfigMap')) {
+        for (const secret of SECRET_SETTINGS) expect(configMap.data).not.toHaveProperty(secret);
+      }
       expect(one(manifests, 'PodDisruptionBudget').spec.minAvailable).toBe(2);
+    });
+
+    it('turns change data capture on with its mapping and snapshot reads applied', () => {
+      const [container] = podSpec(one(manifests, 'Deployment')).spec.containers;
+      expect(envOf(container)).toMatchObject({
+        CDC_MAPPING_FILE: '/etc/invalidator/cdc/cdc-mapping.json',
+        CDC_SNAPSHOT_EVENTS: 'apply',
+      });
+      const cdc = manifests.find((m) => m.metadata.name === 'shop-invalidator-cdc');
+      expect(() =>
+        parseCdcMapping(JSON.parse(cdc?.data?.['cdc-mapping.json'] ?? '')),
+      ).not.toThrow();
     });
 
     it('turns TLS on per store with the CA (and a client certificate) from the TLS Secret', () => {
@@ -270,9 +389,7 @@ describe('Helm chart', () => {
   describe('rendered with HTTP_PORT set', () => {
     let manifests: Manifest[];
     beforeAll(() => {
-      const values = join(mkdtempSync(join(tmpdir(), 'chart-values-')), 'values.yaml');
-      writeFileSync(values, "env:\n  HTTP_PORT: '8080'\n");
-      manifests = render(values);
+      manifests = render(valuesFile("env:\n  HTTP_PORT: '8080'\n"));
     });
 
     it('listens, and is probed, on that port', () => {

@@ -66,3 +66,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   secret: { secretName: {{ .Values.tls.existingSecret }}, defaultMode: 292 }
 {{- end }}
 {{- end -}}
+
+{{/* The CDC mapping as JSON: given as a string, as it is; as a YAML object, rendered. */}}
+{{- define "invalidator.cdcMapping" -}}
+{{- if kindIs "string" .Values.cdc.mapping -}}
+{{ .Values.cdc.mapping }}
+{{- else -}}
+{{ toPrettyJson .Values.cdc.mapping }}
+{{- end -}}
+{{- end -}}
