@@ -38,6 +38,17 @@ describe('example shop input', () => {
     ['a category id of the wrong form', '/products/1', { name: 'Tea', price: 1, categoryId: '' }],
     ['a category id that is a number', '/products/1', { name: 'Tea', price: 1, categoryId: 7 }],
     ['a category that does not exist', '/products/1', { name: 'Tea', price: 1, categoryId: '8' }],
+    [
+      'one of its categories missing',
+      '/products/1',
+      { name: 'Tea', price: 1, categoryIds: ['7', '8'] },
+    ],
+    [
+      'both categoryIds and categoryId',
+      '/products/1',
+      { name: 'Tea', price: 1, categoryIds: ['7'], categoryId: '7' },
+    ],
+    ['categoryIds that is not a list', '/products/1', { name: 'Tea', price: 1, categoryIds: '7' }],
     ['a product id over 64 characters', `/products/${'9'.repeat(65)}`, { name: 'Tea', price: 1 }],
     ['a name over 200 characters', '/products/1', { name: 'x'.repeat(201), price: 1 }],
     ['a name of 201 emoji', '/products/1', { name: '🍵'.repeat(201), price: 1 }],

@@ -9,7 +9,7 @@ interface ProductPage {
   id: string;
   name: string;
   price: string;
-  categoryId: string;
+  categoryIds: string[];
 }
 
 /** The worked example: the shop changes its catalog, the service invalidates, the shop reads fresh. */
@@ -67,6 +67,25 @@ describe('example shop on the real stack', () => {
       `SELECT COUNT(*) AS n FROM \`${shop.database}\`.outbox WHERE sent_at IS NULL`,
     );
     expect(Number(unsent.n)).toBe(0);
+  });
+
+  it('a product in two categories is on both pages; moved to another set, the old and the new pages are fresh', async () => {
+    for (const c of ['8', '9']) await changeAndWait(`/categories/${c}`, { name: `Tea ${c}` });
+    await changeAndWait('/products/125', { name: 'Sencha', price: 6, categoryIds: ['7', '8'] });
+    const listed = async (category: string) =>
+      (await get<{ products: ProductPage[] }>(`/categories/${category}`)).products.map((p) => p.id);
+    expect(await get<ProductPage>('/products/125')).toMatchObject({ categoryIds: ['7', '8'] });
+    expect(await listed('7')).toContain('125');
+    expect(await listed('8')).toEqual(['125']);
+    expect(await listed('9')).toEqual([]);
+
+    // Its ProductUpdated names the categories it left (7, 8) and the one it joined (9).
+    await changeAndWait('/products/125', { name: 'Sencha', price: 6, categoryIds: ['9'] });
+
+    expect(await get<ProductPage>('/products/125')).toMatchObject({ categoryIds: ['9'] });
+    expect(await listed('7')).not.toContain('125');
+    expect(await listed('8')).toEqual([]);
+    expect(await listed('9')).toEqual(['125']);
   });
 
   it('a change committed but not yet relayed when the shop dies is announced after its restart', async () => {

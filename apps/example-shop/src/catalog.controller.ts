@@ -19,18 +19,28 @@ const id = z
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids are 1-64 characters of [A-Za-z0-9_.:-]');
 /** What `price DECIMAL(12, 2)` holds: MySQL would refuse more (a 500) or round fractions of a cent. */
 const MAX_PRICE = 9999999999.99;
-const productInput = z.object({
-  name: z.string().min(1).max(200),
-  price: z
-    .number()
-    .nonnegative()
-    .max(MAX_PRICE, `price must be at most ${MAX_PRICE}`)
-    .refine((p) => Number(p.toFixed(2)) === p, 'price has at most 2 decimals'),
-  categoryId: id.optional(),
-});
+/** A product's categories: `categoryIds`, or one `categoryId` (the shop's first API). */
+const productInput = z
+  .object({
+    name: z.string().min(1).max(200),
+    price: z
+      .number()
+      .nonnegative()
+      .max(MAX_PRICE, `price must be at most ${MAX_PRICE}`)
+      .refine((p) => Number(p.toFixed(2)) === p, 'price has at most 2 decimals'),
+    categoryIds: z.array(id).max(100).optional(),
+    categoryId: id.optional(),
+  })
+  .refine((p) => p.categoryIds === undefined || p.categoryId === undefined, {
+    message: 'give categoryIds or categoryId, not both',
+  })
+  .transform(({ categoryId, categoryIds, ...product }) => ({
+    ...product,
+    categoryIds: [...new Set(categoryIds ?? (categoryId === undefined ? [] : [categoryId]))],
+  }));
 const categoryInput = z.object({ name: z.string().min(1).max(200) });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new BadRequestException(result.error.issues.map((i) => i.message));
   return result.data;
@@ -58,7 +68,7 @@ export class CatalogController {
     return page;
   }
 
-  /** A back-office change: the row and its event are committed together (the outbox). */
+  /** A back-office change: the rows, and with the outbox their event, committed together. */
   @Put('products/:id')
   @HttpCode(204)
   async saveProduct(@Param('id') productId: string, @Body() body: unknown): Promise<void> {

@@ -9,7 +9,7 @@ export interface Product {
   id: string;
   name: string;
   price: string;
-  categoryId: string | null;
+  categoryIds: string[];
   updatedAt: string;
 }
 
@@ -20,21 +20,33 @@ export interface Category {
 }
 
 // utf8mb4 named, not left to the server's default (latin1 on a server started --no-defaults).
-export const SHOP_SCHEMA = [
+/** The catalog: what the shop serves, and (SHOP_EVENTS=cdc) what the binlog announces. */
+export const CATALOG_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS categories (
      id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, updated_at DATETIME(6) NOT NULL)
      DEFAULT CHARSET = utf8mb4`,
   `CREATE TABLE IF NOT EXISTS products (
      id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, price DECIMAL(12, 2) NOT NULL,
-     category_id VARCHAR(64) NULL, updated_at DATETIME(6) NOT NULL, INDEX (category_id))
+     updated_at DATETIME(6) NOT NULL)
      DEFAULT CHARSET = utf8mb4`,
-  // The outbox: written in the same transaction as the change, relayed to Kafka after it.
-  `CREATE TABLE IF NOT EXISTS outbox (
+  // A product's categories, as ProductUpdated's categoryIds: one row each.
+  `CREATE TABLE IF NOT EXISTS product_categories (
+     product_id VARCHAR(64) NOT NULL, category_id VARCHAR(64) NOT NULL,
+     PRIMARY KEY (product_id, category_id), INDEX (category_id, product_id))
+     DEFAULT CHARSET = utf8mb4`,
+];
+
+// The outbox: written in the same transaction as the change, relayed to Kafka after it.
+const OUTBOX_SCHEMA = `CREATE TABLE IF NOT EXISTS outbox (
      id BIGINT AUTO_INCREMENT PRIMARY KEY, topic VARCHAR(249) NOT NULL,
      message_key VARCHAR(64) NOT NULL, payload TEXT NOT NULL, created_at DATETIME(6) NOT NULL,
      sent_at DATETIME(6) NULL, INDEX (sent_at, id))
-     DEFAULT CHARSET = utf8mb4`,
-];
+     DEFAULT CHARSET = utf8mb4`;
+
+/** The tables the shop creates: with SHOP_EVENTS=cdc it writes no outbox, so has none. */
+export function shopSchema(events: ShopConfig['SHOP_EVENTS']): string[] {
+  return events === 'outbox' ? [...CATALOG_SCHEMA, OUTBOX_SCHEMA] : CATALOG_SCHEMA;
+}
 
 /** A product named a category the catalog does not have: the caller's fault, nothing written. */
 export class UnknownCategoryError extends Error {
@@ -44,7 +56,12 @@ export class UnknownCategoryError extends Error {
   }
 }
 
-/** The shop's tables: its catalog and its outbox. Every change writes both in one transaction. */
+const PRODUCT_COLUMNS = 'p.id, p.name, p.price, p.updated_at';
+
+/**
+ * The shop's tables: its catalog and (SHOP_EVENTS=outbox) its outbox, written in the same
+ * transaction as each change; with SHOP_EVENTS=cdc the rows alone, announced by the binlog.
+ */
 @Injectable()
 export class CatalogRepository {
   constructor(
@@ -54,10 +71,10 @@ export class CatalogRepository {
 
   async product(id: string): Promise<Product | undefined> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT id, name, price, category_id, updated_at FROM products WHERE id = ?',
+      `SELECT ${PRODUCT_COLUMNS} FROM products p WHERE p.id = ?`,
       [id],
     );
-    return rows[0] ? toProduct(rows[0]) : undefined;
+    return (await this.withCategories(rows))[0];
   }
 
   async category(id: string): Promise<{ category: Category; products: Product[] } | undefined> {
@@ -67,41 +84,56 @@ export class CatalogRepository {
     );
     if (!rows[0]) return undefined;
     const [products] = await this.pool.query<RowDataPacket[]>(
-      'SELECT id, name, price, category_id, updated_at FROM products WHERE category_id = ? ORDER BY id',
+      `SELECT ${PRODUCT_COLUMNS} FROM product_categories pc JOIN products p ON p.id = pc.product_id
+       WHERE pc.category_id = ? ORDER BY p.id`,
       [id],
     );
     return {
       category: { id: rows[0].id, name: rows[0].name, updatedAt: iso(rows[0].updated_at) },
-      products: products.map(toProduct),
+      products: await this.withCategories(products),
     };
   }
 
-  /** Creates or changes a product and queues its ProductUpdated (old and new category). */
-  async saveProduct(id: string, input: { name: string; price: number; categoryId?: string }) {
+  /**
+   * Creates or changes a product and its categories (all of them: the ones not given are
+   * removed). With the outbox, queues its ProductUpdated naming the old and the new ones.
+   */
+  async saveProduct(id: string, input: { name: string; price: number; categoryIds: string[] }) {
     return this.transaction(async (tx) => {
-      const [before] = await tx.query<RowDataPacket[]>(
-        'SELECT category_id FROM products WHERE id = ? FOR UPDATE',
+      const [existing] = await tx.query<RowDataPacket[]>(
+        'SELECT id FROM products WHERE id = ? FOR UPDATE',
         [id],
       );
-      if (input.categoryId !== undefined) {
+      const [before] = await tx.query<RowDataPacket[]>(
+        'SELECT category_id FROM product_categories WHERE product_id = ? FOR UPDATE',
+        [id],
+      );
+      for (const categoryId of input.categoryIds) {
         const [category] = await tx.query<RowDataPacket[]>(
           'SELECT id FROM categories WHERE id = ?',
-          [input.categoryId],
+          [categoryId],
         );
-        if (!category[0]) throw new UnknownCategoryError(input.categoryId);
+        if (!category[0]) throw new UnknownCategoryError(categoryId);
       }
       await tx.query(
-        `INSERT INTO products (id, name, price, category_id, updated_at) VALUES (?, ?, ?, ?, NOW(6))
-         ON DUPLICATE KEY UPDATE name = VALUES(name), price = VALUES(price),
-           category_id = VALUES(category_id), updated_at = NOW(6)`,
-        [id, input.name, input.price, input.categoryId ?? null],
+        `INSERT INTO products (id, name, price, updated_at) VALUES (?, ?, ?, NOW(6))
+         ON DUPLICATE KEY UPDATE name = VALUES(name), price = VALUES(price), updated_at = NOW(6)`,
+        [id, input.name, input.price],
       );
-      const categoryIds = [before[0]?.category_id, input.categoryId].filter(
-        (c, i, all): c is string => typeof c === 'string' && all.indexOf(c) === i,
-      );
+      // Rewritten whole, the rows that stay too: with SHOP_EVENTS=cdc each row's delete and
+      // insert is what purges its category's page (the products row names no category).
+      await tx.query('DELETE FROM product_categories WHERE product_id = ?', [id]);
+      if (input.categoryIds.length > 0) {
+        await tx.query('INSERT INTO product_categories (product_id, category_id) VALUES ?', [
+          input.categoryIds.map((c) => [id, c]),
+        ]);
+      }
+      const categoryIds = [
+        ...new Set([...before.map((r) => String(r.category_id)), ...input.categoryIds]),
+      ];
       await this.enqueue(tx, this.config.KAFKA_TOPIC_PRODUCT, id, {
         type: 'ProductUpdated',
-        action: before[0] ? 'updated' : 'created',
+        action: existing[0] ? 'updated' : 'created',
         productId: id,
         categoryIds,
       });
@@ -158,11 +190,27 @@ export class CatalogRepository {
     key: string,
     event: Record<string, unknown>,
   ): Promise<void> {
+    // With SHOP_EVENTS=cdc the committed rows are the announcement (Debezium reads the binlog).
+    if (this.config.SHOP_EVENTS === 'cdc') return;
     const payload = { eventId: randomUUID(), ...event, occurredAt: new Date().toISOString() };
     await tx.query(
       'INSERT INTO outbox (topic, message_key, payload, created_at) VALUES (?, ?, ?, NOW(6))',
       [topic, key, JSON.stringify(payload)],
     );
+  }
+
+  /** The products of `rows`, each with its categories (one query for all of them). */
+  private async withCategories(rows: RowDataPacket[]): Promise<Product[]> {
+    if (rows.length === 0) return [];
+    const [pivot] = await this.pool.query<RowDataPacket[]>(
+      `SELECT product_id, category_id FROM product_categories WHERE product_id IN (?)
+       ORDER BY category_id`,
+      [rows.map((r) => r.id)],
+    );
+    const categories = new Map<string, string[]>();
+    for (const { product_id, category_id } of pivot)
+      categories.set(product_id, [...(categories.get(product_id) ?? []), String(category_id)]);
+    return rows.map((row) => toProduct(row, categories.get(row.id) ?? []));
   }
 
   private async transaction<T>(work: (tx: PoolConnection) => Promise<T>): Promise<T> {
@@ -181,12 +229,12 @@ export class CatalogRepository {
   }
 }
 
-function toProduct(row: RowDataPacket): Product {
+function toProduct(row: RowDataPacket, categoryIds: string[]): Product {
   return {
     id: row.id,
     name: row.name,
     price: String(row.price),
-    categoryId: row.category_id,
+    categoryIds,
     updatedAt: iso(row.updated_at),
   };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createConnection } from 'mysql2/promise';
-import { SHOP_SCHEMA } from './catalog.repository';
+import { shopSchema } from './catalog.repository';
 import { ShopConfig, parseShopConfig, shopMysqlOptions } from './shop-config';
 import { ShopModule } from './shop.module';
 
@@ -14,7 +14,7 @@ async function prepareDatabase(config: ShopConfig): Promise<void> {
   try {
     await server.query(`CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\``);
     await server.changeUser({ database });
-    for (const statement of SHOP_SCHEMA) await server.query(statement);
+    for (const statement of shopSchema(config.SHOP_EVENTS)) await server.query(statement);
   } finally {
     await server.end();
   }

@@ -43,6 +43,11 @@ const shopConfigSchema = z.object({
   KAFKA_SASL_PASSWORD: optional,
   KAFKA_TOPIC_PRODUCT: topic.default('shop.product-updated'),
   KAFKA_TOPIC_CATEGORY: topic.default('shop.category-updated'),
+  /**
+   * How changes are announced: `outbox`, events written with the rows and relayed to Kafka; or
+   * `cdc`, the rows alone, read from the binlog by Debezium (cdc-mapping.json, README).
+   */
+  SHOP_EVENTS: z.enum(['outbox', 'cdc']).default('outbox'),
   OUTBOX_RELAY_INTERVAL_MS: intIn(10, 3600000).default(100),
   /** Sent outbox rows are kept this long, then deleted (the table stays bounded). */
   OUTBOX_RETENTION_S: intIn(60, 30 * 86400).default(86400),

@@ -44,7 +44,8 @@ export class ShopModule implements OnApplicationShutdown {
         },
         CatalogRepository,
         CatalogService,
-        OutboxRelay,
+        // With SHOP_EVENTS=cdc there is no outbox to relay: Debezium reads the binlog.
+        ...(config.SHOP_EVENTS === 'outbox' ? [OutboxRelay] : []),
       ],
     };
   }
