@@ -98,9 +98,10 @@ describe('the client never serves a value older than a committed change, invalid
 
     expect(checked.changes).toBeGreaterThan(10);
     expect(unchecked.changes).toBeGreaterThan(10);
-    // Fewer than the contract race's 500: a refused fill of up to 1 s is read again.
-    expect(checked.reads).toBeGreaterThan(200);
-    expect(unchecked.reads).toBeGreaterThan(200);
+    // Fewer than the contract race's 500: with fills of up to 1 s (refused ones read again), 18
+    // readers make about 2 reads a second each at the least.
+    expect(checked.reads).toBeGreaterThan(100);
+    expect(unchecked.reads).toBeGreaterThan(100);
     expect(checked.rejectedFills).toBeGreaterThan(0);
     expect(checked.staleReads).toBe(0);
     expect(checked.leftStale).toBe(0);
