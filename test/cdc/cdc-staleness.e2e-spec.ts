@@ -7,7 +7,7 @@ import { World } from '../support/world';
 import { CATALOG, TOPIC, drained, requireCdcStack, topicEnd, writeMapping } from './cdc-support';
 
 const PHASE_MS = Number(process.env.TEST_STALENESS_PHASE_MS ?? 8000);
-/** Two, as in the contract race: a row changes again while its last change's fills are in flight. */
+/** Two, as in the contract race: a row changes again while fills of its last change run. */
 const PRODUCTS = 2;
 /**
  * Longer than the contract race's 250 ms: here a change reaches its purge through Debezium

@@ -10,7 +10,7 @@ export interface Product {
   revision: number;
 }
 
-/** One change of the race's only writer: its new revision and the products version announced for it. */
+/** One change of the race's only writer: its new revision, the products version announced. */
 export interface AnnouncedChange {
   version: number;
   revision: number;
