@@ -2,6 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, createConnection } from 'mysql2/promise';
+import type { CdcMapping } from '@invalidator/contracts';
+import { waitFor } from '../support/test-env';
+import type { World } from '../support/world';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
 export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
@@ -12,11 +15,25 @@ export const TABLES = ['spec_products', 'spec_categories', 'spec_product_categor
 /** Fails (never skips) when the CDC stack is not up. */
 export async function requireCdcStack(): Promise<void> {
   const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`).catch(() => undefined);
-  const body = res?.ok ? ((await res.json()) as { connector?: { state?: string } }) : undefined;
+  const body = res?.ok
+    ? ((await res.json()) as {
+        connector?: { state?: string };
+        tasks?: { state?: string; trace?: string }[];
+      })
+    : undefined;
   if (body?.connector?.state !== 'RUNNING')
     throw new Error(
       `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog): run \`bash scripts/cdc.sh up\``,
     );
+  // A running connector whose task FAILED (e.g. on a DDL it cannot parse) streams nothing.
+  const failed = body.tasks?.find((t) => t.state !== 'RUNNING');
+  if (failed) {
+    const causes = (failed.trace ?? '').split('\n').filter((l) => l.startsWith('Caused by:'));
+    throw new Error(
+      `the connector catalog's task is ${failed.state} (not reset by the specs): ` +
+        causes.map((c) => c.slice(0, 240)).join('; '),
+    );
+  }
 }
 
 /** The spec's own tables in example_shop, created afresh. */
@@ -32,10 +49,16 @@ export async function catalogTables(): Promise<Connection> {
   return db;
 }
 
-/** The spec's mapping file, in a temp dir. */
-export function mappingFile(): string {
+/** A mapping file, in a temp dir. */
+export function writeMapping(mapping: CdcMapping): string {
   const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
-  const mapping = {
+  writeFileSync(path, JSON.stringify(mapping));
+  return path;
+}
+
+/** The specs' mapping file of TABLES. */
+export function mappingFile(): string {
+  return writeMapping({
     topics: TABLES.map(TOPIC),
     tables: {
       'example_shop.spec_products': {
@@ -50,7 +73,26 @@ export function mappingFile(): string {
         categories: ['category_id'],
       },
     },
-  };
-  writeFileSync(path, JSON.stringify(mapping));
-  return path;
+  });
+}
+
+/** How many change events `topic` holds (the sum of its partitions' end offsets). */
+export async function topicEnd(world: World, topic: string): Promise<number> {
+  const ends = await world.admin.fetchTopicOffsets(topic);
+  return ends.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/**
+ * Waits until `topic` holds at least `events` change events and the service's group has
+ * committed all it holds: each one purged (the group commits after the saga), earlier runs' too.
+ */
+export async function drained(world: World, topic: string, events = 0): Promise<void> {
+  await waitFor(
+    `the service through ${topic}`,
+    async () => {
+      const end = await topicEnd(world, topic);
+      return end >= events && (await world.committedOffsets(topic)) === end;
+    },
+    60000,
+  );
 }

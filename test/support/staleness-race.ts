@@ -1,0 +1,123 @@
+import { CacheClient, decodeEntry } from '@invalidator/client';
+import { webRedis } from './test-env';
+import { World } from './world';
+
+const WEB_SERVERS = 3;
+const READERS_PER_SERVER = 6;
+
+export interface Product {
+  id: string;
+  revision: number;
+}
+
+/** One change of the race's only writer: its new revision, the products version announced. */
+export interface AnnouncedChange {
+  version: number;
+  revision: number;
+}
+
+export interface RaceOptions {
+  /** The products read and changed (their rows exist at revision 1). */
+  ids: string[];
+  versionCheck: boolean;
+  phaseMs: number;
+  /** Every fill waits up to this long between reading the source and storing: the race, forced. */
+  fillDelayMs: number;
+  /** A product's committed revision, read from its source as a web tier's fill does. */
+  read: (id: string) => Promise<number>;
+  /** Commits one change of a product and waits until it is announced (after its purge). */
+  change: (id: string) => Promise<AnnouncedChange>;
+  /** Waits until the stream has drained (each change is announced after its purge anyway). */
+  drained?: () => Promise<void>;
+}
+
+export interface RaceResult {
+  reads: number;
+  staleReads: number;
+  changes: number;
+  rejectedFills: number;
+  /** Products whose cached value, once the race is over, is not their committed revision. */
+  leftStale: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One writer changes products while web servers read them through libs/client with every fill
+ * delayed on purpose. A read is stale when it returns a revision older than one whose change was
+ * visible to the reader's client (its version announced: written and its tags purged) when the
+ * read began. Once the race is over (every change announced, so purged), each product's cached
+ * value, if any, is compared with its committed revision.
+ */
+export async function stalenessRace(world: World, options: RaceOptions): Promise<RaceResult> {
+  const { ids } = options;
+  /** Each product's announced changes: the products version announced with each revision. */
+  const changes = new Map<string, AnnouncedChange[]>(ids.map((id) => [id, []]));
+  /** The newest revision whose change the reader's client had heard announced. */
+  const floorOf = (id: string, announced: number) =>
+    (changes.get(id) ?? [])
+      .filter((c) => c.version <= announced)
+      .reduce((floor, c) => Math.max(floor, c.revision), 1);
+  const connections = Array.from({ length: WEB_SERVERS }, () => webRedis(world.env.redisPrefix));
+  const clients = await Promise.all(
+    connections.map((redis) => CacheClient.connect({ redis, versionCheck: options.versionCheck })),
+  );
+  const result: RaceResult = {
+    reads: 0,
+    staleReads: 0,
+    changes: 0,
+    rejectedFills: 0,
+    leftStale: 0,
+  };
+  const until = Date.now() + options.phaseMs;
+
+  const fill = (id: string) => async (): Promise<Product> => {
+    const revision = await options.read(id);
+    await sleep(Math.random() * options.fillDelayMs);
+    return { id, revision };
+  };
+
+  const reader = async (client: CacheClient) => {
+    while (Date.now() < until) {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      const { announced } = await client.versions();
+      const floor = floorOf(id, announced.products ?? 0);
+      const product = await client.remember(
+        `product:${id}`,
+        { tags: [`product:${id}`], ttl: 60, types: ['products'] },
+        fill(id),
+      );
+      result.reads += 1;
+      if (product.revision < floor) result.staleReads += 1;
+      await sleep(2);
+    }
+  };
+
+  const writer = async () => {
+    for (let n = 0; Date.now() < until; n++) {
+      const id = ids[n % ids.length];
+      changes.get(id)?.push(await options.change(id));
+      result.changes += 1;
+      await sleep(Math.random() * 50);
+    }
+  };
+
+  await Promise.all([
+    writer(),
+    ...clients.flatMap((client) =>
+      Array.from({ length: READERS_PER_SERVER }, () => reader(client)),
+    ),
+  ]);
+  for (const client of clients) {
+    result.rejectedFills += client.stats().staleFillsRejected;
+    await client.close();
+  }
+  for (const redis of connections) await redis.quit();
+  await options.drained?.();
+  for (const id of ids) {
+    const cached = await world.redis.getBuffer(`product:${id}`);
+    if (cached && decodeEntry<Product>(cached).value.revision !== (await options.read(id)))
+      result.leftStale += 1;
+  }
+  return result;
+}
