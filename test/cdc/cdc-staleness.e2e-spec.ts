@@ -86,7 +86,7 @@ describe('the client never serves a value older than a committed change, invalid
     });
   }
 
-  it('0 stale with the version check, stale values left without it, in the same run', async () => {
+  it('0 stale with the version check, stale reads without it, in the same run', async () => {
     const checked = await runPhase('on', true);
     const unchecked = await runPhase('off', false);
     console.log(
@@ -106,7 +106,9 @@ describe('the client never serves a value older than a committed change, invalid
     expect(checked.rejectedFills).toBeGreaterThan(0);
     expect(checked.staleReads).toBe(0);
     expect(checked.leftStale).toBe(0);
+    // The control: the same race reads stale values without the check (the values it leaves
+    // stale at the end are a figure, not asserted: whether a fill is still in flight after the
+    // last change is chance; 8 of 8 runs here left 1 or 2 of 2).
     expect(unchecked.staleReads).toBeGreaterThan(0);
-    expect(unchecked.leftStale).toBeGreaterThan(0);
   });
 });
