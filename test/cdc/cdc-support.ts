@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, createConnection } from 'mysql2/promise';
+import { CdcMapping } from '@invalidator/contracts';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
 export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
@@ -9,13 +10,23 @@ export const CONNECT_URL = 'http://127.0.0.1:8083';
 export const TOPIC = (table: string) => `catalog.example_shop.${table}`;
 export const TABLES = ['spec_products', 'spec_categories', 'spec_product_categories'];
 
-/** Fails (never skips) when the CDC stack is not up. */
-export async function requireCdcStack(): Promise<void> {
+/** Fails (never skips) when the CDC stack is not up; `hint` is appended to the message. */
+export async function requireCdcStack(hint = ''): Promise<void> {
   const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`).catch(() => undefined);
-  const body = res?.ok ? ((await res.json()) as { connector?: { state?: string } }) : undefined;
-  if (body?.connector?.state !== 'RUNNING')
+  const body = res?.ok
+    ? ((await res.json()) as { connector?: { state?: string }; tasks?: { state?: string }[] })
+    : undefined;
+  // A FAILED task under a RUNNING connector captures nothing: that is not up either.
+  const tasks = body?.tasks ?? [];
+  if (
+    body?.connector?.state !== 'RUNNING' ||
+    tasks.length === 0 ||
+    tasks.some((t) => t.state !== 'RUNNING')
+  )
     throw new Error(
-      `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog): run \`bash scripts/cdc.sh up\``,
+      `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog: ` +
+        `${body ? JSON.stringify({ connector: body.connector?.state, tasks: tasks.map((t) => t.state) }) : 'no answer'}): ` +
+        `start it with \`npm run stack:up -- --cdc\`${hint}`,
     );
 }
 
@@ -32,25 +43,27 @@ export async function catalogTables(): Promise<Connection> {
   return db;
 }
 
-/** The spec's mapping file, in a temp dir. */
-export function mappingFile(): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
-  const mapping = {
-    topics: TABLES.map(TOPIC),
-    tables: {
-      'example_shop.spec_products': {
-        event: 'ProductUpdated',
-        id: 'id',
-        categories: ['category_id'],
-      },
-      'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
-      'example_shop.spec_product_categories': {
-        event: 'ProductUpdated',
-        id: 'product_id',
-        categories: ['category_id'],
-      },
+/** The specs' mapping: their three tables. */
+const SPEC_MAPPING: CdcMapping = {
+  topics: TABLES.map(TOPIC),
+  tables: {
+    'example_shop.spec_products': {
+      event: 'ProductUpdated',
+      id: 'id',
+      categories: ['category_id'],
     },
-  };
+    'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
+    'example_shop.spec_product_categories': {
+      event: 'ProductUpdated',
+      id: 'product_id',
+      categories: ['category_id'],
+    },
+  },
+};
+
+/** A mapping file in a temp dir: the specs' tables unless another mapping is given. */
+export function mappingFile(mapping: CdcMapping = SPEC_MAPPING): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
   writeFileSync(path, JSON.stringify(mapping));
   return path;
 }
