@@ -49,7 +49,11 @@ interface Change {
   key: string;
   commitPerf: number;
   commitWall: number;
+  /** The envelope's ts_ms: when Debezium made the change event of the binlog's. */
+  capturedTs?: number;
   recordTs?: number;
+  /** When the bench's own consumer had the record (its event loop shared with the writer). */
+  fetchedWall?: number;
   purgedPerf?: number;
 }
 
@@ -67,6 +71,8 @@ export interface CdcLatency {
   total: Figures;
   debezium: Figures;
   service: Figures;
+  /** Where the time goes: commit → Debezium's event, its event → the record, → a consumer. */
+  split: { toDebezium: Figures; inDebezium: Figures; toConsumer: Figures };
   /** Changes whose purge the fallback poll found first (see the top). */
   foundByPoll: number;
   /** The machine's 1-minute load average at the end: the chain shares its cores. */
@@ -108,9 +114,12 @@ async function recordObserver(world: World) {
     eachMessage: async ({ message }) => {
       const value = message.value?.toString();
       if (!value) return;
-      const envelope = JSON.parse(value) as { after?: { stamp?: string } | null };
+      const envelope = JSON.parse(value) as { after?: { stamp?: string } | null; ts_ms?: number };
       const change = expected.get(envelope.after?.stamp ?? '');
-      if (change) change.recordTs = Number(message.timestamp);
+      if (!change) return;
+      change.recordTs = Number(message.timestamp);
+      change.capturedTs = envelope.ts_ms;
+      change.fetchedWall = Date.now();
     },
   });
   return {
@@ -223,6 +232,11 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
     total: figures(total),
     debezium: figures(debezium),
     service: figures(total.map((t, i) => t - debezium[i])),
+    split: {
+      toDebezium: figures(changes.map((c) => (c.capturedTs ?? 0) - c.commitWall)),
+      inDebezium: figures(changes.map((c) => (c.recordTs ?? 0) - (c.capturedTs ?? 0))),
+      toConsumer: figures(changes.map((c) => (c.fetchedWall ?? 0) - (c.recordTs ?? 0))),
+    },
     foundByPoll: o.purges.foundByPoll() - foundByPollBefore,
     loadAverage: Number(loadavg()[0].toFixed(1)),
   };
@@ -293,8 +307,13 @@ export function cdcRows(results: CdcLatency[]): [string, string, string][] {
     ],
     ['  Debezium: commit → record on the topic', shown(r.debezium), ''],
     [
+      '    commit → its event | event → record (p50/p99)',
+      `${r.split.toDebezium.p50Ms}/${r.split.toDebezium.p99Ms} | ${r.split.inDebezium.p50Ms}/${r.split.inDebezium.p99Ms} ms`,
+      '',
+    ],
+    [
       '  service: record → purged',
-      shown(r.service),
+      `${shown(r.service)} (record → a bare consumer: p50 ${r.split.toConsumer.p50Ms} / p99 ${r.split.toConsumer.p99Ms})`,
       r.foundByPoll > 0 ? `${r.foundByPoll} found first by the poll` : '',
     ],
   ]);

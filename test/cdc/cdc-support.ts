@@ -14,20 +14,27 @@ export const TABLES = ['spec_products', 'spec_categories', 'spec_product_categor
 export async function requireCdcStack(hint = ''): Promise<void> {
   const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`).catch(() => undefined);
   const body = res?.ok
-    ? ((await res.json()) as { connector?: { state?: string }; tasks?: { state?: string }[] })
+    ? ((await res.json()) as {
+        connector?: { state?: string };
+        tasks?: { state?: string; trace?: string }[];
+      })
     : undefined;
-  // A FAILED task under a RUNNING connector captures nothing: that is not up either.
-  const tasks = body?.tasks ?? [];
-  if (
-    body?.connector?.state !== 'RUNNING' ||
-    tasks.length === 0 ||
-    tasks.some((t) => t.state !== 'RUNNING')
-  )
+  const where = `Kafka Connect ${CONNECT_URL}, connector catalog`;
+  if (body?.connector?.state !== 'RUNNING' || !body.tasks?.length)
     throw new Error(
-      `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog: ` +
-        `${body ? JSON.stringify({ connector: body.connector?.state, tasks: tasks.map((t) => t.state) }) : 'no answer'}): ` +
-        `start it with \`npm run stack:up -- --cdc\`${hint}`,
+      `the CDC stack is not up (${where}): start it with \`npm run stack:up -- --cdc\`${hint}`,
     );
+  // A FAILED task under a RUNNING connector captures nothing, and `up` does not restart it.
+  const failed = body.tasks.find((t) => t.state !== 'RUNNING');
+  if (failed) {
+    const lines = failed.trace?.split('\n') ?? [];
+    // The innermost cause that says something (the outer ones wrap it).
+    const cause = lines.filter((l) => /^Caused by: \S+: /.test(l)).pop() ?? lines[0] ?? '';
+    throw new Error(
+      `the CDC connector's task is ${failed.state} (${where}; see its status and ` +
+        `.stack/cdc/connect/connect.log): ${cause.slice(0, 300)}${hint}`,
+    );
+  }
 }
 
 /** The spec's own tables in example_shop, created afresh. */
