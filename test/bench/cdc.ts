@@ -166,6 +166,7 @@ async function purgeObserver(world: World) {
 
 type Observers = {
   world: World;
+  service: ServiceProcess;
   db: mysql.Pool;
   records: Awaited<ReturnType<typeof recordObserver>>;
   purges: Awaited<ReturnType<typeof purgeObserver>>;
@@ -221,6 +222,8 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
     30000,
     50,
   );
+  if (process.env.BENCH_DEBUG)
+    sagaDebug(o.service, rate, Date.now() - (performance.now() - started));
   const total = changes.map((c) => (c.purgedPerf ?? 0) - c.commitPerf);
   // The shares add up to the total: Debezium's on the wall clock (the record's timestamp is
   // Connect's), the service's the rest.
@@ -240,6 +243,30 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
     foundByPoll: o.purges.foundByPoll() - foundByPollBefore,
     loadAverage: Number(loadavg()[0].toFixed(1)),
   };
+}
+
+const stageTotals = new Map<string, number>();
+
+/** BENCH_DEBUG: the service's sagas since `sinceMs`, from its log, and its stages' time. */
+async function sagaDebug(service: ServiceProcess, rate: number, sinceMs: number): Promise<void> {
+  const stages: string[] = [];
+  for (const stage of ['lock', 'transaction', 'publish', 'purge']) {
+    const sum = await service.metric('invalidator_stage_duration_seconds_sum', { stage });
+    const count = await service.metric('invalidator_stage_duration_seconds_count', { stage });
+    const [s0, c0] = [stageTotals.get(`${stage}s`) ?? 0, stageTotals.get(`${stage}c`) ?? 0];
+    stageTotals.set(`${stage}s`, sum).set(`${stage}c`, count);
+    stages.push(`${stage} ${(((sum - s0) * 1000) / Math.max(1, count - c0)).toFixed(1)}`);
+  }
+  console.log(`${rate} rows/s: mean ms per saga: ${stages.join(', ')}`);
+  const sagas = service
+    .logLines('invalidation saga completed')
+    .filter((l) => Number(l.time) >= sinceMs);
+  const durations = figures(sagas.map((l) => Number(l.duration_ms)));
+  const events = sagas.reduce((n, l) => n + Number(l.events), 0);
+  console.log(
+    `${rate} rows/s: ${sagas.length} sagas, ${(events / Math.max(1, sagas.length)).toFixed(1)} events each, ` +
+      `duration p50 ${durations.p50Ms} / p99 ${durations.p99Ms} / max ${durations.maxMs} ms`,
+  );
 }
 
 /** The scenario: one service on the bench table's topic, a warm-up, then each rate. */
@@ -279,7 +306,7 @@ export async function cdcLatency(): Promise<CdcLatency[]> {
       300000,
       100,
     );
-    const observers = { world, db, records, purges };
+    const observers = { world, service, db, records, purges };
     await steadyWrites(observers, WARM_UP.rate, WARM_UP.seconds);
     const results: CdcLatency[] = [];
     for (const rate of RATES) results.push(await steadyWrites(observers, rate, SECONDS));
