@@ -151,8 +151,10 @@ async function purgeObserver(world: World) {
       if (byPoll) foundByPoll++;
     });
   };
-  const announcements = await VersionAnnouncements.listen(world.redis, () => void check(false));
-  const poll = setInterval(() => void check(true), FALLBACK_POLL_MS);
+  // A failed check is made good by the next one.
+  const checkSoon = (byPoll: boolean) => () => void check(byPoll).catch(() => undefined);
+  const announcements = await VersionAnnouncements.listen(world.redis, checkSoon(false));
+  const poll = setInterval(checkSoon(true), FALLBACK_POLL_MS);
   return {
     pending,
     foundByPoll: () => foundByPoll,
@@ -190,7 +192,10 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
   // Open loop: each change is sent at its time whether or not the earlier ones have returned.
   const started = performance.now();
   const commits: Promise<void>[] = [];
-  for (let i = 0; i < n;) {
+  // A failed commit (the catalog restarted) ends the run; caught here, not left unhandled
+  // while the loop sleeps (that would end the process before the service is stopped).
+  let failed: unknown;
+  for (let i = 0; i < n && failed === undefined;) {
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 0) {
       await sleep(wait);
@@ -204,11 +209,13 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
           change.commitPerf = performance.now();
           change.commitWall = Date.now();
           o.purges.pending.set(change.key, change);
-        }),
+        })
+        .catch((error: unknown) => void (failed ??= error)),
     );
     i++;
   }
   await Promise.all(commits);
+  if (failed !== undefined) throw failed;
   const lastCommit = Math.max(...changes.map((c) => c.commitPerf));
   await waitFor(
     `the ${n} changes at ${rate} rows/s purged`,
