@@ -234,7 +234,7 @@ async function steadyWrites(o: Observers, rate: number, seconds: number): Promis
     50,
   );
   if (process.env.BENCH_DEBUG)
-    sagaDebug(o.service, rate, Date.now() - (performance.now() - started));
+    await sagaDebug(o.service, rate, Date.now() - (performance.now() - started));
   const total = changes.map((c) => (c.purgedPerf ?? 0) - c.commitPerf);
   // The shares add up to the total: Debezium's on the wall clock (the record's timestamp is
   // Connect's), the service's the rest.
