@@ -107,7 +107,7 @@ describe('docker/compose.yml', () => {
       expect(registered).toMatchObject({
         'connector.class': 'io.debezium.connector.mysql.MySqlConnector',
         'decimal.handling.mode': 'string',
-        'poll.interval.ms': '50',
+        'poll.interval.ms': '10',
         'tombstones.on.delete': 'false',
         'heartbeat.interval.ms': '1000',
       });

@@ -9,7 +9,9 @@
  *  history    the same drain with 10 million events already applied (ledger rows seeded);
  *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s and
  *             under half the service's measured rate;
- *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not).
+ *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not);
+ *  cdc        commit → purged for SQL UPDATEs at 100 and 1,000 rows/s through Debezium (cdc.ts;
+ *             needs `npm run stack:up -- --cdc`, checked first; BENCH_CDC=0: not).
  *
  * A drain is timed from the consumer joining its group to the last saga's commit in MySQL
  * (applied_batches.applied_at), so start-up is not counted. MySQL commits come from
@@ -29,6 +31,8 @@ import { productUpdated } from '../support/events';
 import { seedLedgerHistory } from '../support/ledger-history';
 import { MYSQL_ROOT_URL, waitFor } from '../support/test-env';
 import { World } from '../support/world';
+import { CDC_BENCH, cdcLatency, cdcRows, requireCdcBench } from './cdc';
+import { percentile } from './stats';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300000);
 const PER_EVENT_EVENTS = Number(process.env.BENCH_PER_EVENT_EVENTS ?? 1000);
@@ -43,9 +47,6 @@ const MAX_BYTES_PER_PARTITION = 1048576;
 /** BENCH_QUICK=1: the raw ceiling and the service's drain only (for profiling runs). */
 const QUICK = Boolean(process.env.BENCH_QUICK);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 function backlog(n: number) {
   return Array.from({ length: n }, (_, i) =>
@@ -296,6 +297,8 @@ async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Pr
 }
 
 async function main() {
+  // Before minutes of other work: a missing CDC stack fails the bench now, naming the fix.
+  if (CDC_BENCH && !QUICK) await requireCdcBench();
   const idleCpu = await idleStartupCpu();
   const { raw, service, latency } = await withWorld('bench', async (world) => {
     await world.publish(backlog(EVENTS));
@@ -381,6 +384,8 @@ async function main() {
       '',
     ]),
   ];
+  const cdc = CDC_BENCH ? await cdcLatency() : [];
+  rows.push(...cdcRows(cdc));
   const scaleOutRuns = [];
   if (SCALE_OUT) for (const n of [1, 2, 3]) scaleOutRuns.push(await scaleOut(n));
   for (const run of scaleOutRuns) {
@@ -398,7 +403,16 @@ async function main() {
   writeFileSync(
     OUT,
     JSON.stringify(
-      { date: new Date().toISOString(), raw, service, history, perEvent, latency, scaleOutRuns },
+      {
+        date: new Date().toISOString(),
+        raw,
+        service,
+        history,
+        perEvent,
+        latency,
+        cdc,
+        scaleOutRuns,
+      },
       null,
       2,
     ),

@@ -4,7 +4,7 @@ import { ServiceProcess } from '../support/service-process';
 import { RaceResult, stalenessRace } from '../support/staleness-race';
 import { VersionAnnouncements } from '../support/version-announcements';
 import { World } from '../support/world';
-import { CATALOG, TOPIC, drained, requireCdcStack, topicEnd, writeMapping } from './cdc-support';
+import { CATALOG, TOPIC, drained, requireCdcStack, topicEnd, mappingFile } from './cdc-support';
 
 const PHASE_MS = Number(process.env.TEST_STALENESS_PHASE_MS ?? 8000);
 /** Two, as in the contract race: a row changes again while fills of its last change run. */
@@ -37,7 +37,7 @@ describe('the client never serves a value older than a committed change, invalid
     );
     pool = mysql.createPool({ ...CATALOG, connectionLimit: 8 });
     world = await World.create('cdc-staleness');
-    const mapping = writeMapping({
+    const mapping = mappingFile({
       topics: [TOPIC(TABLE)],
       tables: { [`example_shop.${TABLE}`]: { event: 'ProductUpdated', id: 'id' } },
     });

@@ -12,8 +12,8 @@ export const CONNECT_URL = 'http://127.0.0.1:8083';
 export const TOPIC = (table: string) => `catalog.example_shop.${table}`;
 export const TABLES = ['spec_products', 'spec_categories', 'spec_product_categories'];
 
-/** Fails (never skips) when the CDC stack is not up. */
-export async function requireCdcStack(): Promise<void> {
+/** Fails (never skips) when the CDC stack is not up; `hint` is appended to the message. */
+export async function requireCdcStack(hint = ''): Promise<void> {
   const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`).catch(() => undefined);
   const body = res?.ok
     ? ((await res.json()) as {
@@ -21,17 +21,20 @@ export async function requireCdcStack(): Promise<void> {
         tasks?: { state?: string; trace?: string }[];
       })
     : undefined;
-  if (body?.connector?.state !== 'RUNNING')
+  const where = `Kafka Connect ${CONNECT_URL}, connector catalog`;
+  if (body?.connector?.state !== 'RUNNING' || !body.tasks?.length)
     throw new Error(
-      `the CDC stack is not up (Kafka Connect ${CONNECT_URL}, connector catalog): run \`bash scripts/cdc.sh up\``,
+      `the CDC stack is not up (${where}): start it with \`npm run stack:up -- --cdc\`${hint}`,
     );
-  // A running connector whose task FAILED (e.g. on a DDL it cannot parse) streams nothing.
-  const failed = body.tasks?.find((t) => t.state !== 'RUNNING');
+  // A FAILED task under a RUNNING connector captures nothing, and `up` does not restart it.
+  const failed = body.tasks.find((t) => t.state !== 'RUNNING');
   if (failed) {
-    const causes = (failed.trace ?? '').split('\n').filter((l) => l.startsWith('Caused by:'));
+    const lines = failed.trace?.split('\n') ?? [];
+    // The innermost cause that says something (the outer ones wrap it).
+    const cause = lines.filter((l) => /^Caused by: \S+: /.test(l)).pop() ?? lines[0] ?? '';
     throw new Error(
-      `the connector catalog's task is ${failed.state} (not reset by the specs): ` +
-        causes.map((c) => c.slice(0, 240)).join('; '),
+      `the CDC connector's task is ${failed.state} (${where}; see its status and ` +
+        `.stack/cdc/connect/connect.log): ${cause.slice(0, 300)}${hint}`,
     );
   }
 }
@@ -49,31 +52,29 @@ export async function catalogTables(): Promise<Connection> {
   return db;
 }
 
-/** A mapping file, in a temp dir. */
-export function writeMapping(mapping: CdcMapping): string {
+/** The specs' mapping: their three tables. */
+const SPEC_MAPPING: CdcMapping = {
+  topics: TABLES.map(TOPIC),
+  tables: {
+    'example_shop.spec_products': {
+      event: 'ProductUpdated',
+      id: 'id',
+      categories: ['category_id'],
+    },
+    'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
+    'example_shop.spec_product_categories': {
+      event: 'ProductUpdated',
+      id: 'product_id',
+      categories: ['category_id'],
+    },
+  },
+};
+
+/** A mapping file in a temp dir: the specs' tables unless another mapping is given. */
+export function mappingFile(mapping: CdcMapping = SPEC_MAPPING): string {
   const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
   writeFileSync(path, JSON.stringify(mapping));
   return path;
-}
-
-/** The specs' mapping file of TABLES. */
-export function mappingFile(): string {
-  return writeMapping({
-    topics: TABLES.map(TOPIC),
-    tables: {
-      'example_shop.spec_products': {
-        event: 'ProductUpdated',
-        id: 'id',
-        categories: ['category_id'],
-      },
-      'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
-      'example_shop.spec_product_categories': {
-        event: 'ProductUpdated',
-        id: 'product_id',
-        categories: ['category_id'],
-      },
-    },
-  });
 }
 
 /** How many change events `topic` holds (the sum of its partitions' end offsets). */

@@ -9,7 +9,11 @@ export class VersionAnnouncements {
 
   private constructor(private readonly subscriber: Redis | Cluster) {}
 
-  static async listen(redis: Redis | Cluster): Promise<VersionAnnouncements> {
+  /** `onAnnouncement`: called as each one arrives (the bench times purges by it). */
+  static async listen(
+    redis: Redis | Cluster,
+    onAnnouncement?: () => void,
+  ): Promise<VersionAnnouncements> {
     const subscriber = redis.duplicate();
     const announcements = new VersionAnnouncements(subscriber);
     const channel = `${redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
@@ -17,6 +21,7 @@ export class VersionAnnouncements {
       if (from !== channel) return;
       const parsed = JSON.parse(message) as { versions: Record<string, number>; global: string };
       announcements.received.push(parsed);
+      onAnnouncement?.();
       for (const [type, version] of Object.entries(parsed.versions)) {
         announcements.latest[type] = Math.max(announcements.latest[type] ?? 0, version);
       }
