@@ -108,6 +108,12 @@ cdc_sql() { mariadb --no-defaults --host=127.0.0.1 --port="$CDC_MYSQL_PORT" --us
 #      and on a second connector's first start against a server with history): "Failed to
 #      replace GTID event with backwards-compatible event: corrupt event" (error 1236); the
 #      task goes FAILED and the changes from there on never arrive.
+# And one of our own: --log-bin=binlog, relative (to the datadir), so that binlog.index names
+# its files ./binlog.NNNNNN. With an absolute --log-bin the index holds the path the server was
+# started under, and one started under another path to the same datadir (a git worktree whose
+# .stack is a symlink to the main checkout's) finds no binlog of the earlier ones: Debezium,
+# reconnecting at its stored position, got "Could not find first log file name in binary log
+# index file" (error 1236) and its task went FAILED.
 cdc_mariadb_up() {
   if cdc_sql -e 'SELECT 1' >/dev/null 2>&1; then
     cdc_say "catalog MariaDB already answering on 127.0.0.1:$CDC_MYSQL_PORT"
@@ -122,12 +128,17 @@ cdc_mariadb_up() {
         --auth-root-authentication-method=normal --skip-test-db >"$cdc_db_dir/install.log" 2>&1 ||
         { tail -n 20 "$cdc_db_dir/install.log" >&2; return 1; }
     fi
+    # A datadir of an earlier script names its binlogs by absolute path (see above): make them
+    # relative, while no server has the index open.
+    if [ -f "$cdc_db_dir/data/binlog.index" ] && ! cdc_pid_alive "$cdc_db_pidfile"; then
+      sed -i 's|^.*/\(binlog\.[0-9]*\)$|./\1|' "$cdc_db_dir/data/binlog.index"
+    fi
     cdc_say "starting the catalog MariaDB on 127.0.0.1:$CDC_MYSQL_PORT"
     nohup mariadbd --no-defaults --user="$(id -un)" --datadir="$cdc_db_dir/data" \
       --socket="$cdc_db_socket" --pid-file="$cdc_db_pidfile" \
       --bind-address=127.0.0.1 --port="$CDC_MYSQL_PORT" --skip-name-resolve \
       --log-error="$cdc_db_dir/mariadbd.err" \
-      --server-id="$CDC_SERVER_ID" --log-bin="$cdc_db_dir/data/binlog" \
+      --server-id="$CDC_SERVER_ID" --log-bin=binlog \
       --binlog-format=ROW --binlog-row-image=FULL --expire-logs-days=1 \
       --version=5.5.5-10.11.19-log --binlog-checksum=NONE \
       --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
