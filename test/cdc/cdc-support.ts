@@ -1,7 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Consumer } from 'kafkajs';
 import { Connection, createConnection } from 'mysql2/promise';
+import { convertChange, parseCdcMapping } from '@invalidator/contracts';
+import { World } from '../support/world';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
 export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
@@ -32,25 +35,102 @@ export async function catalogTables(): Promise<Connection> {
   return db;
 }
 
+/** The specs' mapping: the three spec tables, as the example shop's are mapped. */
+export const MAPPING = parseCdcMapping({
+  topics: TABLES.map(TOPIC),
+  tables: {
+    'example_shop.spec_products': {
+      event: 'ProductUpdated',
+      id: 'id',
+      categories: ['category_id'],
+    },
+    'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
+    'example_shop.spec_product_categories': {
+      event: 'ProductUpdated',
+      id: 'product_id',
+      categories: ['category_id'],
+    },
+  },
+});
+
 /** The spec's mapping file, in a temp dir. */
 export function mappingFile(): string {
   const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
-  const mapping = {
-    topics: TABLES.map(TOPIC),
-    tables: {
-      'example_shop.spec_products': {
-        event: 'ProductUpdated',
-        id: 'id',
-        categories: ['category_id'],
-      },
-      'example_shop.spec_categories': { event: 'CategoryUpdated', id: 'id' },
-      'example_shop.spec_product_categories': {
-        event: 'ProductUpdated',
-        id: 'product_id',
-        categories: ['category_id'],
-      },
-    },
-  };
-  writeFileSync(path, JSON.stringify(mapping));
+  writeFileSync(path, JSON.stringify(MAPPING));
   return path;
+}
+
+/** Changes applied: the ledger's entries (one per applied change, whatever saga took it). */
+export async function appliedCount(world: World): Promise<number> {
+  const [row] = await world.query<{ n: string | null }>(
+    'SELECT SUM(event_count) AS n FROM applied_batches',
+  );
+  return Number(row.n ?? 0);
+}
+
+/** A count once nothing more arrives: the same twice, 3 s apart. */
+export async function settle(count: () => Promise<number>): Promise<number> {
+  let last = -1;
+  let now = await count();
+  while (now !== last) {
+    await new Promise((r) => setTimeout(r, 3000));
+    last = now;
+    now = await count();
+  }
+  return now;
+}
+
+/** The ledger's count once nothing more arrives (the group replays the topics' history first). */
+export const settledCount = (world: World): Promise<number> => settle(() => appliedCount(world));
+
+/**
+ * The UPDATEs of spec_products that Debezium wrote to its topic, read beside the service: each
+ * row's distinct change ids, as the service derives them (convertChange), so a redelivered
+ * change counts once here and the ledger can be counted for one spec's rows only, whatever
+ * other writers change meanwhile.
+ */
+export class ProductUpdates {
+  private readonly byRow = new Map<string, Set<string>>();
+
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async start(world: World): Promise<ProductUpdates> {
+    const consumer = world.kafka.consumer({ groupId: `cdc-updates-${world.env.id}` });
+    const updates = new ProductUpdates(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC('spec_products'), fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => updates.add(message.value) });
+    return updates;
+  }
+
+  private add(value: Buffer | null): void {
+    const outcome = convertChange(value, MAPPING, 'skip');
+    if (!('event' in outcome) || outcome.event.type !== 'ProductUpdated') return;
+    if (outcome.event.action !== 'updated') return;
+    const ids = this.byRow.get(outcome.event.productId) ?? new Set<string>();
+    this.byRow.set(outcome.event.productId, ids.add(outcome.event.eventId));
+  }
+
+  /** The distinct change ids of these rows' UPDATEs seen so far. */
+  of(rows: readonly string[]): string[] {
+    return rows.flatMap((row) => [...(this.byRow.get(row) ?? [])]);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
+
+/** The connector and all its tasks RUNNING (a task FAILED stays so until restarted by hand). */
+export async function connectorRunning(): Promise<boolean> {
+  const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`);
+  const body = (await res.json()) as {
+    connector?: { state?: string };
+    tasks?: { state: string }[];
+  };
+  return (
+    body.connector?.state === 'RUNNING' &&
+    (body.tasks ?? []).length > 0 &&
+    (body.tasks ?? []).every((t) => t.state === 'RUNNING')
+  );
 }
