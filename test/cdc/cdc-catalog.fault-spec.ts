@@ -8,7 +8,7 @@ import { waitFor } from '../support/test-env';
 import { World } from '../support/world';
 import {
   CATALOG,
-  ProductUpdates,
+  ProductChanges,
   catalogTables,
   connectorRunning,
   mappingFile,
@@ -106,13 +106,13 @@ async function ddl(sql: string): Promise<void> {
  * The catalog server restarted, and an `ALTER TABLE … ADD COLUMN`, each in the middle of 1,000
  * single-row UPDATEs: Debezium reconnects at its stored binlog position (the server's restart
  * keeps the binlog), and carries on past the DDL; every change is applied once. Counted by row:
- * the UPDATEs' change ids on the topic (ProductUpdates), then those ids in the ledger, so that
+ * the UPDATEs' change ids on the topic (ProductChanges), then those ids in the ledger, so that
  * other writers of the catalog meanwhile do not count.
  */
 describe('change data capture across catalog restarts and DDL', () => {
   let world: World;
   let service: ServiceProcess;
-  let updates: ProductUpdates;
+  let changes: ProductChanges;
   const writer = new Writer();
   const tag = randomUUID().slice(0, 8);
   const column = `fault_${tag}`;
@@ -124,7 +124,7 @@ describe('change data capture across catalog restarts and DDL', () => {
     await requireCdcStack();
     await (await catalogTables()).end();
     world = await World.create('cdc-catalog');
-    updates = await ProductUpdates.start(world);
+    changes = await ProductChanges.start(world);
     service = await ServiceProcess.start(world.env, { CDC_MAPPING_FILE: mappingFile() });
   });
 
@@ -135,21 +135,37 @@ describe('change data capture across catalog restarts and DDL', () => {
     // `DROP COLUMN IF EXISTS`, and its task with it (FAILED; seen here).
     if (added) await ddl(`ALTER TABLE spec_products DROP COLUMN ${column}`);
     await writer.end();
-    await updates?.stop();
+    await changes?.stop();
     await service?.stop();
     await world?.close();
   });
 
-  /** How many times the ledger applied these change ids (once each, or a change was lost). */
-  async function appliedOf(changes: string[]): Promise<number> {
-    const wanted = new Set(changes);
+  /** How many times the ledger applied these change ids (a replayed one counts again). */
+  async function appliedOf(ids: string[]): Promise<number> {
+    const wanted = new Set(ids);
     return (await world.appliedEvents()).filter((e) => wanted.has(e.eventId)).length;
   }
 
+  /** Waits for these rows' `action` changes on the topic, then for the ledger to apply them. */
+  async function applied(rows: string[], action: 'created' | 'updated'): Promise<string[]> {
+    await waitFor(
+      `all ${rows.length} ${action} changes on the topic`,
+      async () => changes.of(rows, action).length >= rows.length,
+      240000,
+    );
+    const ids = changes.of(rows, action);
+    await waitFor(
+      `all ${rows.length} ${action} changes in the ledger`,
+      async () => (await appliedOf(ids)) >= rows.length,
+      240000,
+    );
+    return ids;
+  }
+
   /**
-   * ROWS rows inserted and their tags seeded, then one UPDATE each (`update`), with `midway`
-   * started after the first quarter: each row's change on the topic once, applied once, its
-   * tag set purged. Returns when the last change was applied, ms after the last UPDATE.
+   * ROWS rows inserted and, once applied, their tags seeded; then one UPDATE each (`update`),
+   * with `midway` started after the first quarter: each row's change on the topic once, applied
+   * once, its tag set purged. Returns when the last change was applied, ms after the last UPDATE.
    */
   async function changeUnder(
     round: number,
@@ -163,6 +179,7 @@ describe('change data capture across catalog restarts and DDL', () => {
     await writer.query('INSERT INTO spec_products (id, name, price, category_id) VALUES ?', [
       rows.map((id) => [id, 'n', '1.00', null]),
     ]);
+    await applied(rows, 'created');
     for (const id of rows) await world.tag(`product:${id}`, [`page:${id}`]);
     let faulted: Promise<void> | undefined;
     for (let n = 0; n < ROWS; n++) {
@@ -178,22 +195,12 @@ describe('change data capture across catalog restarts and DDL', () => {
       [rows],
     );
     expect(committed).toBe(ROWS);
-    await waitFor(
-      `all ${ROWS} changes on the topic`,
-      async () => updates.of(rows).length >= ROWS,
-      240000,
-    );
-    const changes = updates.of(rows);
-    await waitFor(
-      `all ${ROWS} changes in the ledger`,
-      async () => (await appliedOf(changes)) >= ROWS,
-      240000,
-    );
+    const updated = await applied(rows, 'updated');
     const drained = Date.now() - written;
     // One change per row on the topic (a lost one would be missing, a second one an extra
     // change) and applied once: nothing more arrives (a replayed change would count again).
-    expect(updates.of(rows).length).toBe(ROWS);
-    expect(await settle(() => appliedOf(changes))).toBe(ROWS);
+    expect(changes.of(rows, 'updated').length).toBe(ROWS);
+    expect(await settle(() => appliedOf(updated))).toBe(ROWS);
     const left: string[] = [];
     for (const id of rows) if (await world.exists(`shop.tag.product:${id}`)) left.push(id);
     expect(left).toEqual([]);

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consumer } from 'kafkajs';
 import { Connection, createConnection } from 'mysql2/promise';
-import { convertChange, parseCdcMapping } from '@invalidator/contracts';
+import {
+  ChangeOutcome,
+  InvalidEventError,
+  convertChange,
+  parseCdcMapping,
+} from '@invalidator/contracts';
 import { World } from '../support/world';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
@@ -84,40 +89,56 @@ export async function settle(count: () => Promise<number>): Promise<number> {
 export const settledCount = (world: World): Promise<number> => settle(() => appliedCount(world));
 
 /**
- * The UPDATEs of spec_products that Debezium wrote to its topic, read beside the service: each
- * row's distinct change ids, as the service derives them (convertChange), so a redelivered
- * change counts once here and the ledger can be counted for one spec's rows only, whatever
- * other writers change meanwhile.
+ * The changes of spec_products rows that Debezium wrote to its topic, read beside the service:
+ * each row's distinct change ids by action, as the service derives them (convertChange), so a
+ * redelivered change counts once here and the ledger can be counted for one spec's rows only,
+ * whatever other writers change meanwhile.
  */
-export class ProductUpdates {
+export class ProductChanges {
   private readonly byRow = new Map<string, Set<string>>();
 
-  private constructor(private readonly consumer: Consumer) {}
+  private constructor(
+    private readonly world: World,
+    private readonly groupId: string,
+    private readonly consumer: Consumer,
+  ) {}
 
-  static async start(world: World): Promise<ProductUpdates> {
-    const consumer = world.kafka.consumer({ groupId: `cdc-updates-${world.env.id}` });
-    const updates = new ProductUpdates(consumer);
+  static async start(world: World): Promise<ProductChanges> {
+    const groupId = `cdc-changes-${world.env.id}`;
+    const changes = new ProductChanges(world, groupId, world.kafka.consumer({ groupId }));
+    const { consumer } = changes;
     await consumer.connect();
     await consumer.subscribe({ topic: TOPIC('spec_products'), fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => updates.add(message.value) });
-    return updates;
+    await consumer.run({ eachMessage: async ({ message }) => changes.add(message.value) });
+    return changes;
   }
 
   private add(value: Buffer | null): void {
-    const outcome = convertChange(value, MAPPING, 'skip');
+    let outcome: ChangeOutcome;
+    try {
+      outcome = convertChange(value, MAPPING, 'skip');
+    } catch (error) {
+      // What the service dead-letters (cdc.e2e-spec's invalid rows) is no change of ours; a
+      // throw here would stop this reader at that message for good.
+      if (error instanceof InvalidEventError) return;
+      throw error;
+    }
     if (!('event' in outcome) || outcome.event.type !== 'ProductUpdated') return;
-    if (outcome.event.action !== 'updated') return;
-    const ids = this.byRow.get(outcome.event.productId) ?? new Set<string>();
-    this.byRow.set(outcome.event.productId, ids.add(outcome.event.eventId));
+    const key = `${outcome.event.action}:${outcome.event.productId}`;
+    this.byRow.set(key, (this.byRow.get(key) ?? new Set<string>()).add(outcome.event.eventId));
   }
 
-  /** The distinct change ids of these rows' UPDATEs seen so far. */
-  of(rows: readonly string[]): string[] {
-    return rows.flatMap((row) => [...(this.byRow.get(row) ?? [])]);
+  /** The distinct change ids of these rows' INSERTs (created) or UPDATEs seen so far. */
+  of(rows: readonly string[], action: 'created' | 'updated'): string[] {
+    return rows.flatMap((row) => [...(this.byRow.get(`${action}:${row}`) ?? [])]);
   }
 
   async stop(): Promise<void> {
     await this.consumer.disconnect();
+    const admin = this.world.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }
 
