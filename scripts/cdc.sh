@@ -122,6 +122,12 @@ cdc_sql() { mariadb --no-defaults --host=127.0.0.1 --port="$CDC_MYSQL_PORT" --us
 #      and on a second connector's first start against a server with history): "Failed to
 #      replace GTID event with backwards-compatible event: corrupt event" (error 1236); the
 #      task goes FAILED and the changes from there on never arrive.
+# And one of our own: --log-bin=binlog, relative (to the datadir), so that binlog.index names
+# its files ./binlog.NNNNNN. With an absolute --log-bin the index holds the path the server was
+# started under, and one started under another path to the same datadir (a git worktree whose
+# .stack is a symlink to the main checkout's) finds no binlog of the earlier ones: Debezium,
+# reconnecting at its stored position, got "Could not find first log file name in binary log
+# index file" (error 1236) and its task went FAILED.
 cdc_mariadb_up() {
   if cdc_sql -e 'SELECT 1' >/dev/null 2>&1; then
     cdc_say "catalog MariaDB already answering on 127.0.0.1:$CDC_MYSQL_PORT"
@@ -136,12 +142,17 @@ cdc_mariadb_up() {
         --auth-root-authentication-method=normal --skip-test-db >"$cdc_db_dir/install.log" 2>&1 ||
         { tail -n 20 "$cdc_db_dir/install.log" >&2; return 1; }
     fi
+    # A datadir of an earlier script names its binlogs by absolute path (see above): make them
+    # relative, while no server has the index open.
+    if [ -f "$cdc_db_dir/data/binlog.index" ] && ! cdc_pid_alive "$cdc_db_pidfile"; then
+      sed -i 's|^.*/\(binlog\.[0-9]*\)$|./\1|' "$cdc_db_dir/data/binlog.index"
+    fi
     cdc_say "starting the catalog MariaDB on 127.0.0.1:$CDC_MYSQL_PORT"
     nohup mariadbd --no-defaults --user="$(id -un)" --datadir="$cdc_db_dir/data" \
       --socket="$cdc_db_socket" --pid-file="$cdc_db_pidfile" \
       --bind-address=127.0.0.1 --port="$CDC_MYSQL_PORT" --skip-name-resolve \
       --log-error="$cdc_db_dir/mariadbd.err" \
-      --server-id="$CDC_SERVER_ID" --log-bin="$cdc_db_dir/data/binlog" \
+      --server-id="$CDC_SERVER_ID" --log-bin=binlog \
       --binlog-format=ROW --binlog-row-image=FULL --expire-logs-days=1 \
       --version=5.5.5-10.11.19-log --binlog-checksum=NONE \
       --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
@@ -289,6 +300,13 @@ cdc_connect_start() {
 # (max.batch.size, 2048) or the interval is up, so below 2048 changes per interval every change
 # waits out the rest of it: with 50, 0-50 ms (`npm run bench`'s CDC split measured
 # event → record p50 26, p99 54 ms). An idle task then polls 100 times a second, for nothing.
+# connect.keep.alive.interval.ms: when the catalog server restarts, the binlog client does not
+# reconnect at once; its keep-alive thread does, waking every interval (default 60 s) and
+# reconnecting when it has read nothing for a whole interval, not even the heartbeat it asks the
+# server for every 0.8 interval. With the default the changes made after a one-second restart
+# arrived 85-113 s late (test/cdc/cdc-catalog.fault-spec.ts); with 1 s Debezium read again
+# 1.5 s after a SIGTERM, 0.6 s after the server came back from a SIGKILL. (A reader stalled
+# for longer than that reconnects too: it resumes where it was.)
 cdc_connector_config() {
   CDC_MYSQL_HOST="$CDC_MYSQL_HOST" CDC_MYSQL_PORT="$CDC_MYSQL_PORT" \
     CDC_MYSQL_SSL_MODE="$CDC_MYSQL_SSL_MODE" CDC_DEBEZIUM_PASSWORD="$CDC_DEBEZIUM_PASSWORD" \

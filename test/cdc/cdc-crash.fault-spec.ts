@@ -6,7 +6,13 @@ import { Connection } from 'mysql2/promise';
 import { ServiceProcess } from '../support/service-process';
 import { waitFor } from '../support/test-env';
 import { World } from '../support/world';
-import { catalogTables, mappingFile, requireCdcStack } from './cdc-support';
+import {
+  appliedCount,
+  catalogTables,
+  mappingFile,
+  requireCdcStack,
+  settledCount,
+} from './cdc-support';
 
 jest.setTimeout(600000);
 
@@ -41,39 +47,19 @@ describe('change data capture under crashes', () => {
     await db?.end();
   });
 
-  /** Changes applied: the ledger's entries (one per applied change, whatever saga took it). */
-  const appliedCount = async () => {
-    const [row] = await world.query<{ n: string | null }>(
-      'SELECT SUM(event_count) AS n FROM applied_batches',
-    );
-    return Number(row.n ?? 0);
-  };
-
-  /** The count once nothing more arrives (the group replays the topics' history first). */
-  async function settledCount(): Promise<number> {
-    let last = -1;
-    let count = await appliedCount();
-    while (count !== last) {
-      await new Promise((r) => setTimeout(r, 3000));
-      last = count;
-      count = await appliedCount();
-    }
-    return count;
-  }
-
   /** 1,000 rows inserted, their tags seeded, then 1,000 single-row UPDATEs with `fault` midway. */
   async function changeUnder(round: number, fault: () => Promise<void>): Promise<void> {
     const rows = ids(round);
-    const start = await settledCount();
+    const start = await settledCount(world);
     await db.query('INSERT INTO spec_products (id, name, price, category_id) VALUES ?', [
       rows.map((id) => [id, 'n', '1.00', null]),
     ]);
     await waitFor(
       `the ${ROWS} inserts applied`,
-      async () => (await appliedCount()) >= start + ROWS,
+      async () => (await appliedCount(world)) >= start + ROWS,
       120000,
     );
-    const before = await settledCount();
+    const before = await settledCount(world);
     for (const id of rows) await world.tag(`product:${id}`, [`page:${id}`]);
     let faulted: Promise<void> | undefined;
     for (let n = 0; n < ROWS; n++) {
@@ -83,11 +69,11 @@ describe('change data capture under crashes', () => {
     await faulted;
     await waitFor(
       `all ${ROWS} changes in the ledger`,
-      async () => (await appliedCount()) >= before + ROWS,
+      async () => (await appliedCount(world)) >= before + ROWS,
       240000,
     );
     // Exactly once: nothing more arrives (a replayed change would count again).
-    expect((await settledCount()) - before).toBe(ROWS);
+    expect((await settledCount(world)) - before).toBe(ROWS);
     const left: string[] = [];
     for (const id of rows) if (await world.exists(`shop.tag.product:${id}`)) left.push(id);
     expect(left).toEqual([]);

@@ -1,10 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Consumer } from 'kafkajs';
 import { Connection, createConnection } from 'mysql2/promise';
-import type { CdcMapping } from '@invalidator/contracts';
+import {
+  CdcMapping,
+  ChangeOutcome,
+  InvalidEventError,
+  convertChange,
+  parseCdcMapping,
+} from '@invalidator/contracts';
 import { waitFor } from '../support/test-env';
-import type { World } from '../support/world';
+import { World } from '../support/world';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
 export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
@@ -52,8 +59,8 @@ export async function catalogTables(): Promise<Connection> {
   return db;
 }
 
-/** The specs' mapping: their three tables. */
-const SPEC_MAPPING: CdcMapping = {
+/** The specs' mapping: the three spec tables, as the example shop's are mapped. */
+export const MAPPING = parseCdcMapping({
   topics: TABLES.map(TOPIC),
   tables: {
     'example_shop.spec_products': {
@@ -68,13 +75,104 @@ const SPEC_MAPPING: CdcMapping = {
       categories: ['category_id'],
     },
   },
-};
+});
 
 /** A mapping file in a temp dir: the specs' tables unless another mapping is given. */
-export function mappingFile(mapping: CdcMapping = SPEC_MAPPING): string {
+export function mappingFile(mapping: CdcMapping = MAPPING): string {
   const path = join(mkdtempSync(join(tmpdir(), 'cdc-spec-')), 'mapping.json');
   writeFileSync(path, JSON.stringify(mapping));
   return path;
+}
+
+/** Changes applied: the ledger's entries (one per applied change, whatever saga took it). */
+export async function appliedCount(world: World): Promise<number> {
+  const [row] = await world.query<{ n: string | null }>(
+    'SELECT SUM(event_count) AS n FROM applied_batches',
+  );
+  return Number(row.n ?? 0);
+}
+
+/** A count once nothing more arrives: the same twice, 3 s apart. */
+export async function settle(count: () => Promise<number>): Promise<number> {
+  let last = -1;
+  let now = await count();
+  while (now !== last) {
+    await new Promise((r) => setTimeout(r, 3000));
+    last = now;
+    now = await count();
+  }
+  return now;
+}
+
+/** The ledger's count once nothing more arrives (the group replays the topics' history first). */
+export const settledCount = (world: World): Promise<number> => settle(() => appliedCount(world));
+
+/**
+ * The changes of spec_products rows that Debezium wrote to its topic, read beside the service:
+ * each row's distinct change ids by action, as the service derives them (convertChange), so a
+ * redelivered change counts once here and the ledger can be counted for one spec's rows only,
+ * whatever other writers change meanwhile.
+ */
+export class ProductChanges {
+  private readonly byRow = new Map<string, Set<string>>();
+
+  private constructor(
+    private readonly world: World,
+    private readonly groupId: string,
+    private readonly consumer: Consumer,
+  ) {}
+
+  static async start(world: World): Promise<ProductChanges> {
+    const groupId = `cdc-changes-${world.env.id}`;
+    const changes = new ProductChanges(world, groupId, world.kafka.consumer({ groupId }));
+    const { consumer } = changes;
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC('spec_products'), fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => changes.add(message.value) });
+    return changes;
+  }
+
+  private add(value: Buffer | null): void {
+    let outcome: ChangeOutcome;
+    try {
+      outcome = convertChange(value, MAPPING, 'skip');
+    } catch (error) {
+      // What the service dead-letters (cdc.e2e-spec's invalid rows) is no change of ours; a
+      // throw here would stop this reader at that message for good.
+      if (error instanceof InvalidEventError) return;
+      throw error;
+    }
+    if (!('event' in outcome) || outcome.event.type !== 'ProductUpdated') return;
+    const key = `${outcome.event.action}:${outcome.event.productId}`;
+    this.byRow.set(key, (this.byRow.get(key) ?? new Set<string>()).add(outcome.event.eventId));
+  }
+
+  /** The distinct change ids of these rows' INSERTs (created) or UPDATEs seen so far. */
+  of(rows: readonly string[], action: 'created' | 'updated'): string[] {
+    return rows.flatMap((row) => [...(this.byRow.get(`${action}:${row}`) ?? [])]);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    const admin = this.world.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** The connector and all its tasks RUNNING (a task FAILED stays so until restarted by hand). */
+export async function connectorRunning(): Promise<boolean> {
+  const res = await fetch(`${CONNECT_URL}/connectors/catalog/status`);
+  const body = (await res.json()) as {
+    connector?: { state?: string };
+    tasks?: { state: string }[];
+  };
+  return (
+    body.connector?.state === 'RUNNING' &&
+    (body.tasks ?? []).length > 0 &&
+    (body.tasks ?? []).every((t) => t.state === 'RUNNING')
+  );
 }
 
 /** How many change events `topic` holds (the sum of its partitions' end offsets). */
