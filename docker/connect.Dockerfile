@@ -7,7 +7,7 @@
 FROM maven:3.9-eclipse-temurin-17 AS jars
 WORKDIR /cdc
 ENV STACK_DIR=/opt/cdc
-COPY scripts/cdc.sh scripts/cdc.sh
+COPY scripts/cdc.sh scripts/processes.sh scripts/
 COPY scripts/cdc/pom.xml scripts/cdc/pom.xml
 RUN bash -c '. scripts/cdc.sh && cdc_jars'
 
@@ -19,7 +19,7 @@ WORKDIR /cdc
 ENV STACK_DIR=/opt/cdc
 COPY --from=jars /opt/cdc/cdc/connect/libs /opt/cdc/cdc/connect/libs
 COPY --from=jars /opt/cdc/cdc/connect/plugins /opt/cdc/cdc/connect/plugins
-COPY scripts/cdc.sh scripts/cdc.sh
+COPY scripts/cdc.sh scripts/processes.sh scripts/
 COPY scripts/cdc/ scripts/cdc/
 # The worker writes its properties under /opt/cdc/cdc/connect at start; its state is on the
 # broker (three topics), so the container keeps nothing.

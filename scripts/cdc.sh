@@ -13,8 +13,9 @@
 # worker resumes from the binlog position it last committed.
 #
 # Run it (`scripts/cdc.sh up|down|status`) or source it (`cdc_up`, `cdc_down`, `cdc_status`):
-# every name it defines starts with cdc_ / CDC_, so that sourcing it into scripts/stack.sh
-# clobbers none of that script's functions or variables. Needs the broker up (scripts/stack.sh
+# every name it defines starts with cdc_ / CDC_ (but those of scripts/processes.sh, which
+# scripts/stack.sh sources too), so that sourcing it into scripts/stack.sh clobbers none of
+# that script's functions or variables. Needs the broker up (scripts/stack.sh
 # up), Java 17, Maven, mariadbd/mariadb-install-db, curl and jq.
 #
 # docker/compose.yml's cdc profile builds the same worker with this script
@@ -70,37 +71,8 @@ cdc_rest="${CDC_REST:-http://127.0.0.1:$CDC_CONNECT_PORT}"
 
 cdc_say() { echo "cdc: $*"; }
 
-cdc_wait_until() { # seconds, description, command...
-  local seconds=$1 what=$2
-  shift 2
-  for _ in $(seq 1 $((seconds * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  cdc_say "timed out after ${seconds}s waiting for $what"
-  return 1
-}
-
-# A zombie counts as dead: a process started with nohup here is re-parented to PID 1, and
-# where PID 1 is not a prompt reaper (a container's init) a SIGKILLed worker stays a zombie,
-# which `kill -0` still reports alive, for minutes.
-cdc_alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
-cdc_pid_alive() { [ -f "$1" ] && cdc_alive "$(cat "$1")"; }
-
-cdc_stop_pid() { # pidfile, name, seconds before SIGKILL
-  local pid
-  if ! cdc_pid_alive "$1"; then
-    cdc_say "no $2 started by this script is running"
-    rm -f "$1"
-    return 0
-  fi
-  pid="$(cat "$1")"
-  cdc_say "stopping $2 (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 $(($3 * 5))); do cdc_alive "$pid" || break; sleep 0.2; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$1"
-}
+# shellcheck source=scripts/processes.sh
+. "$CDC_ROOT/scripts/processes.sh"
 
 cdc_sql() { mariadb --no-defaults --host=127.0.0.1 --port="$CDC_MYSQL_PORT" --user=root "$@"; }
 
@@ -144,7 +116,7 @@ cdc_mariadb_up() {
     fi
     # A datadir of an earlier script names its binlogs by absolute path (see above): make them
     # relative, while no server has the index open.
-    if [ -f "$cdc_db_dir/data/binlog.index" ] && ! cdc_pid_alive "$cdc_db_pidfile"; then
+    if [ -f "$cdc_db_dir/data/binlog.index" ] && ! pid_alive "$cdc_db_pidfile"; then
       sed -i 's|^.*/\(binlog\.[0-9]*\)$|./\1|' "$cdc_db_dir/data/binlog.index"
     fi
     cdc_say "starting the catalog MariaDB on 127.0.0.1:$CDC_MYSQL_PORT"
@@ -157,7 +129,7 @@ cdc_mariadb_up() {
       --version=5.5.5-10.11.19-log --binlog-checksum=NONE \
       --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
       --performance-schema=OFF >/dev/null 2>&1 &
-    if ! cdc_wait_until 60 "the catalog MariaDB" cdc_sql -e 'SELECT 1'; then
+    if ! wait_until 60 "the catalog MariaDB" cdc_sql -e 'SELECT 1'; then
       tail -n 20 "$cdc_db_dir/mariadbd.err" >&2
       return 1
     fi
@@ -254,7 +226,7 @@ cdc_connect_up() {
     cdc_say "Kafka Connect already answering on $cdc_rest"
     return 0
   fi
-  if cdc_pid_alive "$cdc_connect_pidfile"; then
+  if pid_alive "$cdc_connect_pidfile"; then
     cdc_say "Kafka Connect (pid $(cat "$cdc_connect_pidfile")) still starting"
   else
     # Without the broker the worker would only hang in its start-up.
@@ -268,7 +240,7 @@ cdc_connect_up() {
     cdc_say "starting Kafka Connect (distributed) on $cdc_rest"
     cdc_connect_start
   fi
-  if ! cdc_wait_until 120 "Kafka Connect's /health" cdc_rest_up; then
+  if ! wait_until 120 "Kafka Connect's /health" cdc_rest_up; then
     tail -n 40 "$cdc_connect_log" >&2
     return 1
   fi
@@ -330,7 +302,7 @@ cdc_connector_saved() { curl -fsS "$cdc_rest/connectors/$CDC_CONNECTOR/config" |
 # when the saved config is the same.
 cdc_connector_same() { [ "$(cdc_connector_saved 2>/dev/null)" = "$(cdc_connector_config | jq -S .)" ]; }
 cdc_connector_put() {
-  cdc_wait_until 60 "the connector's registration" curl -fsS -X PUT \
+  wait_until 60 "the connector's registration" curl -fsS -X PUT \
     -H 'Content-Type: application/json' --data "$(cdc_connector_config)" \
     "$cdc_rest/connectors/$CDC_CONNECTOR/config"
 }
@@ -357,16 +329,16 @@ cdc_connector_up() { # log byte offset before the worker started, or "" if it wa
   if [ -f "$cdc_db_dir/new-binlog" ]; then
     cdc_say "a new catalog datadir: resetting connector $CDC_CONNECTOR's stored offsets"
     curl -fsS -X PUT "$cdc_rest/connectors/$CDC_CONNECTOR/stop" >/dev/null &&
-      cdc_wait_until 60 "connector $CDC_CONNECTOR STOPPED" cdc_connector_state_is STOPPED &&
+      wait_until 60 "connector $CDC_CONNECTOR STOPPED" cdc_connector_state_is STOPPED &&
       curl -fsS -X DELETE "$cdc_rest/connectors/$CDC_CONNECTOR/offsets" >/dev/null &&
       curl -fsS -X PUT "$cdc_rest/connectors/$CDC_CONNECTOR/resume" >/dev/null || return 1
     rm -f "$cdc_db_dir/new-binlog"
   fi
-  if ! cdc_wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
+  if ! wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
     curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" >&2
     return 1
   fi
-  if [ -n "$from" ] && ! cdc_wait_until 60 "Debezium's binlog connection" cdc_streaming_since "$from"; then
+  if [ -n "$from" ] && ! wait_until 60 "Debezium's binlog connection" cdc_streaming_since "$from"; then
     tail -n 40 "$cdc_connect_log" >&2
     return 1
   fi
@@ -376,13 +348,13 @@ cdc_connector_up() { # log byte offset before the worker started, or "" if it wa
 # docker/compose.yml's one-shot registration: the worker there is another container (no log
 # file, no datadir here), so only the PUT and the wait for RUNNING.
 cdc_register() {
-  cdc_wait_until 120 "Kafka Connect's /health on $cdc_rest" cdc_rest_up || return 1
+  wait_until 120 "Kafka Connect's /health on $cdc_rest" cdc_rest_up || return 1
   if cdc_connector_same; then
     cdc_say "connector $CDC_CONNECTOR already configured"
   else
     cdc_connector_put || return 1
   fi
-  if ! cdc_wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
+  if ! wait_until 60 "connector $CDC_CONNECTOR RUNNING" cdc_connector_running; then
     curl -sS "$cdc_rest/connectors/$CDC_CONNECTOR/status" >&2
     return 1
   fi
@@ -401,8 +373,8 @@ cdc_up() {
 
 # Connect first (a stop commits its offsets), then the database it reads.
 cdc_down() {
-  cdc_stop_pid "$cdc_connect_pidfile" "Kafka Connect" 30
-  cdc_stop_pid "$cdc_db_pidfile" "catalog MariaDB" 60
+  stop_pidfile "$cdc_connect_pidfile" "Kafka Connect" 30
+  stop_pidfile "$cdc_db_pidfile" "catalog MariaDB" 60
 }
 
 cdc_status() {

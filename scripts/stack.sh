@@ -51,29 +51,8 @@ say() { echo "stack: $*"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_until() { # seconds, description, command...
-  local seconds=$1 what=$2
-  shift 2
-  for _ in $(seq 1 $((seconds * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  say "timed out after ${seconds}s waiting for $what"
-  return 1
-}
-
-stop_pidfile() { # pidfile, name
-  local pid
-  [ -f "$1" ] || { say "no $2 started by this script is running"; return 0; }
-  pid="$(cat "$1")"
-  if kill -0 "$pid" 2>/dev/null; then
-    say "stopping $2 (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$1"
-}
+# shellcheck source=scripts/processes.sh
+. "$root/scripts/processes.sh"
 
 # --- Kafka: one properties writer, one KRaft format, one start for both brokers ---------------
 

@@ -157,6 +157,16 @@ describe('docker/compose.yml', () => {
       const dockerfile = readFileSync(join(docker, 'connect.Dockerfile'), 'utf8');
       expect(dockerfile).toContain('COPY scripts/cdc/pom.xml scripts/cdc/pom.xml');
       expect(dockerfile).toContain("RUN bash -c '. scripts/cdc.sh && cdc_jars'");
+      // What scripts/cdc.sh sources is in both stages too.
+      const script = readFileSync(join(root, 'scripts', 'cdc.sh'), 'utf8');
+      const sourced = [...script.matchAll(/^\. "\$CDC_ROOT\/(scripts\/[\w.-]+)"/gm)].map(
+        (m) => m[1],
+      );
+      expect(sourced).toContain('scripts/processes.sh');
+      for (const file of sourced)
+        expect(
+          dockerfile.split('\n').filter((l) => /^COPY (?!--from)/.test(l) && l.includes(file)),
+        ).toHaveLength(2);
       expect(dockerfile).toContain('exec \\"$CDC_JAVA\\" \\"${cdc_connect_args[@]}\\"');
       const pom = readFileSync(join(root, 'scripts', 'cdc', 'pom.xml'), 'utf8');
       expect(pom).toContain('<kafka.version>4.3.0</kafka.version>');
