@@ -126,6 +126,12 @@ export class ProductChanges {
     const groupId = `cdc-changes-${world.env.id}`;
     const changes = new ProductChanges(world, groupId, world.kafka.consumer({ groupId }));
     const { consumer } = changes;
+    // On a new stack Debezium has not created the topic yet (it does with the table's first
+    // change): created here as it would (one partition), else the subscription is refused.
+    await world.admin.createTopics({
+      topics: [{ topic: TOPIC('spec_products'), numPartitions: 1 }],
+      waitForLeaders: true,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: TOPIC('spec_products'), fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => changes.add(message.value) });
