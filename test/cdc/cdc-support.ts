@@ -11,7 +11,7 @@ import {
   parseCdcMapping,
 } from '@invalidator/contracts';
 import { waitFor } from '../support/test-env';
-import { World } from '../support/world';
+import { World, createTopics } from '../support/world';
 
 /** The catalog MariaDB of scripts/cdc.sh, its Debezium topic prefix and Connect's REST. */
 export const CATALOG = { host: '127.0.0.1', port: 3308, user: 'root', database: 'example_shop' };
@@ -128,15 +128,8 @@ export class ProductChanges {
     const { consumer } = changes;
     // On a new stack Debezium has not created the topic yet (it does with the table's first
     // change): created here as it would (one partition), else the subscription is refused.
-    // Waited for by hand: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a
-    // KRaft broker answers for a moment after the create (seen on a new stack in CI).
     const topic = TOPIC('spec_products');
-    await world.admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-    await waitFor(
-      `the topic ${topic}`,
-      async () => (await world.admin.fetchTopicOffsets(topic).catch(() => [])).length > 0,
-      30000,
-    );
+    await createTopics(world.admin, [topic], 1);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => changes.add(message.value) });

@@ -26,6 +26,27 @@ export interface AuditRow {
 }
 
 /**
+ * Creates topics (those that exist are left as they are) and waits until each partition has a
+ * leader. By hand, not kafkajs' waitForLeaders: that retries only LEADER_NOT_AVAILABLE, and a
+ * KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment after the create while other
+ * topics are being created (seen in CI with three legs starting at once).
+ */
+export async function createTopics(admin: Admin, topics: string[], partitions: number) {
+  await admin.createTopics({
+    topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+  });
+  for (const topic of topics)
+    await waitFor(
+      `the topic ${topic} and its leaders`,
+      async () => {
+        const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+        return offsets.length > 0;
+      },
+      30000,
+    );
+}
+
+/**
  * A test's view of the real stack: publishes like a shop service, reads the stores like an
  * oracle, and removes everything it created when the test ends.
  */
@@ -73,13 +94,7 @@ export class World {
     });
     world.adminClient = world.kafka.admin();
     await world.adminClient.connect();
-    await world.adminClient.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(world.env.topics).map((topic) => ({
-        topic,
-        numPartitions: partitions,
-      })),
-    });
+    await createTopics(world.adminClient, Object.values(world.env.topics), partitions);
     return world;
   }
 
