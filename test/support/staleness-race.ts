@@ -121,3 +121,34 @@ export async function stalenessRace(world: World, options: RaceOptions): Promise
   }
   return result;
 }
+
+/**
+ * The race's figures logged, and its guarantee asserted: with the check no stale read and no
+ * value left stale; without it (the control) stale reads, so the race can see staleness.
+ * `minReads`: what the spec's readers make at the least (fewer means the race did not run).
+ */
+export function expectNoStaleness(
+  label: string,
+  checked: RaceResult,
+  unchecked: RaceResult,
+  products: number,
+  minReads: number,
+): void {
+  console.log(
+    `${label}: with the check ${checked.reads} reads, ${checked.staleReads} stale, ` +
+      `${checked.rejectedFills} fills refused, ${checked.changes} changes, ` +
+      `${checked.leftStale} of ${products} left stale; ` +
+      `without it ${unchecked.reads} reads, ${unchecked.staleReads} stale, ` +
+      `${unchecked.changes} changes, ${unchecked.leftStale} of ${products} left stale`,
+  );
+  expect(checked.changes).toBeGreaterThan(10);
+  expect(unchecked.changes).toBeGreaterThan(10);
+  expect(checked.reads).toBeGreaterThan(minReads);
+  expect(unchecked.reads).toBeGreaterThan(minReads);
+  expect(checked.rejectedFills).toBeGreaterThan(0);
+  expect(checked.staleReads).toBe(0);
+  expect(checked.leftStale).toBe(0);
+  // The values left stale without the check are a figure, not asserted: whether a fill is
+  // still in flight after the last change is chance.
+  expect(unchecked.staleReads).toBeGreaterThan(0);
+}

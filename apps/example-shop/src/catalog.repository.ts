@@ -108,12 +108,16 @@ export class CatalogRepository {
         'SELECT category_id FROM product_categories WHERE product_id = ? FOR UPDATE',
         [id],
       );
-      for (const categoryId of input.categoryIds) {
-        const [category] = await tx.query<RowDataPacket[]>(
-          'SELECT id FROM categories WHERE id = ?',
-          [categoryId],
+      if (input.categoryIds.length > 0) {
+        // One query for all of them, not one per category. Compared as the table's
+        // case-insensitive collation compares (ids are ASCII: the route checks them).
+        const [found] = await tx.query<RowDataPacket[]>(
+          'SELECT id FROM categories WHERE id IN (?)',
+          [input.categoryIds],
         );
-        if (!category[0]) throw new UnknownCategoryError(categoryId);
+        const known = new Set(found.map((r) => String(r.id).toLowerCase()));
+        const unknown = input.categoryIds.find((c) => !known.has(c.toLowerCase()));
+        if (unknown !== undefined) throw new UnknownCategoryError(unknown);
       }
       await tx.query(
         `INSERT INTO products (id, name, price, updated_at) VALUES (?, ?, ?, NOW(6))
