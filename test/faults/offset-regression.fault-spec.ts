@@ -2,6 +2,7 @@ import { ServiceProcess } from '../support/service-process';
 import { productUpdated } from '../support/events';
 import { waitFor } from '../support/test-env';
 import { World } from '../support/world';
+import { createTopicsAndWait } from '../../apps/invalidator/src/kafka/kafka-topics';
 
 jest.setTimeout(180000);
 
@@ -43,10 +44,7 @@ describe('offset regressions', () => {
     // The broker may still be tearing down the old log: retry until the creation is accepted.
     await waitFor('the topic recreated', async () => {
       try {
-        await world.admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic, numPartitions: 1 }],
-        });
+        await createTopicsAndWait(world.admin, [{ topic, numPartitions: 1 }]);
       } catch {
         return false;
       }

@@ -2,6 +2,7 @@ import Redis, { Cluster } from 'ioredis';
 import { Admin, Kafka, Partitioners, Producer, logLevel } from 'kafkajs';
 import mysql, { Connection, RowDataPacket } from 'mysql2/promise';
 import { unpackEvents } from '@invalidator/versioning';
+import { createTopicsAndWait } from '../../apps/invalidator/src/kafka/kafka-topics';
 import {
   KAFKA_SECURITY,
   MYSQL_ROOT_URL,
@@ -32,18 +33,10 @@ export interface AuditRow {
  * topics are being created (seen in CI with three legs starting at once).
  */
 export async function createTopics(admin: Admin, topics: string[], partitions: number) {
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-  });
-  for (const topic of topics)
-    await waitFor(
-      `the topic ${topic} and its leaders`,
-      async () => {
-        const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-        return offsets.length > 0;
-      },
-      30000,
-    );
+  await createTopicsAndWait(
+    admin,
+    topics.map((topic) => ({ topic, numPartitions: partitions })),
+  );
 }
 
 /**
