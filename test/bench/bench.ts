@@ -7,8 +7,9 @@
  *  per-event  the seed's design: one lock, one transaction, one purge per event
  *             (SAGA_MAX_EVENTS=1), on a smaller backlog;
  *  history    the same drain with 10 million events already applied (ledger rows seeded);
- *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s and
- *             under half the service's measured rate;
+ *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s
+ *             (BENCH_LATENCY_RUNS runs, 3 by default) and under half the service's measured
+ *             rate; with each run the p50/p99 of every saga stage (the saga log's stages_ms);
  *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not);
  *  cdc        commit → purged for SQL UPDATEs at 100 and 1,000 rows/s through Debezium (cdc.ts;
  *             needs `npm run stack:up -- --cdc`, checked first; BENCH_CDC=0: not).
@@ -33,6 +34,7 @@ import { MYSQL_ROOT_URL, waitFor } from '../support/test-env';
 import { World } from '../support/world';
 import { CDC_BENCH, cdcLatency, cdcRows, requireCdcBench } from './cdc';
 import { percentile } from './stats';
+import { SAGA_STAGES } from '@invalidator/monitoring';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 300000);
 const PER_EVENT_EVENTS = Number(process.env.BENCH_PER_EVENT_EVENTS ?? 1000);
@@ -46,6 +48,9 @@ const SCALE_PARTITIONS = 12;
 const MAX_BYTES_PER_PARTITION = 1048576;
 /** BENCH_QUICK=1: the raw ceiling and the service's drain only (for profiling runs). */
 const QUICK = Boolean(process.env.BENCH_QUICK);
+/** BENCH_ONLY=latency: the raw ceiling, the drain and the latency runs, nothing after them. */
+const LATENCY_ONLY = process.env.BENCH_ONLY === 'latency';
+const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
 
 function backlog(n: number) {
@@ -191,7 +196,8 @@ async function seedHistory(world: World, events: number) {
  * whose tag set holds a key. A probe's latency runs from its send to its key being gone: the
  * purge follows the version publish in the saga, so the new version was visible by then.
  */
-async function latencyUnderLoad(world: World, rate: number) {
+async function latencyUnderLoad(world: World, service: ServiceProcess, rate: number) {
+  const sagasBefore = service.logLines('invalidation saga completed').length;
   const probes = new Redis(world.env.redisUrl, { keyPrefix: world.env.redisPrefix });
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
@@ -239,6 +245,7 @@ async function latencyUnderLoad(world: World, rate: number) {
   await Promise.race([poller, new Promise((r) => setTimeout(r, 60000))]);
   probes.disconnect();
   samples.sort((a, b) => a - b);
+  const sagas = service.logLines('invalidation saga completed').slice(sagasBefore);
   return {
     targetRate: rate,
     achievedRate: achieved,
@@ -247,7 +254,24 @@ async function latencyUnderLoad(world: World, rate: number) {
     p95Ms: Math.round(percentile(samples, 95)),
     p99Ms: Math.round(percentile(samples, 99)),
     maxMs: Math.round(samples[samples.length - 1]),
+    sagas: sagas.length,
+    eventsPerSaga: Math.round(sagas.reduce((n, l) => n + Number(l.events), 0) / sagas.length),
+    stages: stageFigures(sagas),
   };
+}
+
+/** p50/p99 of each stage over the sagas' log lines (stages_ms), in ms to 0.1. */
+function stageFigures(sagas: Record<string, unknown>[]) {
+  const figures: Record<string, { p50: number; p99: number }> = {};
+  for (const stage of SAGA_STAGES) {
+    const values = sagas
+      .map((l) => (l.stages_ms as Record<string, number> | undefined)?.[stage])
+      .filter((v): v is number => typeof v === 'number')
+      .sort((a, b) => a - b);
+    if (values.length > 0)
+      figures[stage] = { p50: percentile(values, 50), p99: percentile(values, 99) };
+  }
+  return figures;
 }
 
 /**
@@ -287,6 +311,24 @@ async function scaleOut(instances: number) {
   }
 }
 
+/** Each latency run's probes, then its sagas' stages (p50/p99 ms). */
+function latencyRows(latency: Awaited<ReturnType<typeof latencyUnderLoad>>[]) {
+  return latency.flatMap((l): [string, string, string][] => [
+    [
+      `latency at ${l.achievedRate} ev/s (target ${l.targetRate}), ${l.probes} probes`,
+      `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`,
+      '',
+    ],
+    [
+      `  stages p50/p99 ms, ${l.sagas} sagas of ${l.eventsPerSaga} events`,
+      Object.entries(l.stages)
+        .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
+        .join(', '),
+      '',
+    ],
+  ]);
+}
+
 async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Promise<T> {
   const world = await World.create(name, PARTITIONS);
   try {
@@ -306,10 +348,16 @@ async function main() {
     const drained = await drain(world, EVENTS, {}, idleCpu);
     try {
       if (QUICK) return { raw, service: drained.result, latency: [] };
-      const latency = [
-        await latencyUnderLoad(world, 1000),
-        await latencyUnderLoad(world, Math.round(drained.result.eventsPerSecond / 2)),
-      ];
+      const latency = [];
+      for (let run = 0; run < LATENCY_RUNS; run++)
+        latency.push(await latencyUnderLoad(world, drained.service, 1000));
+      latency.push(
+        await latencyUnderLoad(
+          world,
+          drained.service,
+          Math.round(drained.result.eventsPerSecond / 2),
+        ),
+      );
       return { raw, service: drained.result, latency };
     } finally {
       await drained.service.stop();
@@ -322,6 +370,11 @@ async function main() {
         `(x${(service.eventsPerSecond / raw.eventsPerSecond).toFixed(2)}), ` +
         `${service.eventsPerSaga} events per saga, ${service.cpuSecondsPer100k.toFixed(2)} CPU s per 100k`,
     );
+    return;
+  }
+  if (LATENCY_ONLY) {
+    console.log(`raw ${raw.eventsPerSecond} ev/s, service ${service.eventsPerSecond} ev/s`);
+    for (const line of latencyRows(latency)) console.log(line.filter(Boolean).join('  '));
     return;
   }
   const perEvent = await withWorld('bench_per_event', async (world) => {
@@ -378,11 +431,7 @@ async function main() {
     ['  per-event design', perEvent.mysqlCommitsPerEvent.toFixed(2), ''],
     ['CPU seconds per 100,000 events', service.cpuSecondsPer100k.toFixed(2), ''],
     ['  per-event design', perEvent.cpuSecondsPer100k.toFixed(2), ''],
-    ...latency.map((l): [string, string, string] => [
-      `latency at ${l.achievedRate} ev/s (target ${l.targetRate}), ${l.probes} probes`,
-      `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`,
-      '',
-    ]),
+    ...latencyRows(latency),
   ];
   const cdc = CDC_BENCH ? await cdcLatency() : [];
   rows.push(...cdcRows(cdc));

@@ -12,6 +12,7 @@ import { DeadLetter, DeadLetterSink } from '../../libs/invalidation/src/dead-let
 import { IncomingBatch, IncomingMessage } from '../../libs/invalidation/src/incoming-batch';
 import { InvalidationSaga } from '../../libs/invalidation/src/invalidation.saga';
 import { SagaTelemetry } from '../../libs/invalidation/src/saga-telemetry';
+import { StageClock } from '../../libs/invalidation/src/stage-clock';
 import { BatchRun, SagaReport } from '../../libs/invalidation/src/saga-work';
 
 /** One saga's journal under the Redis lock: every step, in order. */
@@ -137,7 +138,7 @@ export class FakeStores {
   } as unknown as CircuitBreakerService;
 
   readonly telemetry = {
-    timed: (_stage: string, step: () => Promise<unknown>) => step(),
+    stageClock: () => new StageClock(() => undefined),
     lockAttempt: () => () => undefined,
     fallback: () => undefined,
     versionsPublished: () => undefined,

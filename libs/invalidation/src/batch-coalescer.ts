@@ -33,8 +33,10 @@ export class BatchSupersededError extends Error {
  */
 export function mergeBatches(parts: IncomingBatch[]): IncomingBatch {
   if (parts.length === 1) return parts[0];
+  const received = parts.map((p) => p.receivedAtMs).filter((t) => t !== undefined);
   return {
     messages: parts.flatMap((p) => p.messages),
+    receivedAtMs: received.length > 0 ? Math.min(...received) : undefined,
     heartbeat: () => parts[0].heartbeat(),
     isActive: () => parts.every((p) => p.isActive()),
     // In order: two batches of one partition must not commit their offsets out of order.

@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf } from '@invalidator/contracts';
 import { BatchLease } from './batch-lease';
 import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
-import { IncomingBatch, heartbeatIntervalMs } from './incoming-batch';
+import { IncomingBatch, batchWaits, heartbeatIntervalMs } from './incoming-batch';
 import { InvalidationSaga } from './invalidation.saga';
 import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
@@ -30,6 +30,7 @@ export class ConsumeBatch {
 
   async execute(batch: IncomingBatch): Promise<void> {
     const started = performance.now();
+    const waits = batchWaits(batch, Date.now());
     let lease: BatchLease | undefined;
     try {
       const { valid, invalid, copies, skipped } = validate(batch.messages, this.config);
@@ -44,9 +45,15 @@ export class ConsumeBatch {
       );
       const report = await this.applyWithRetries(run, invalid, lease);
       lease.check();
+      report.stages.restart();
       await batch.commit().catch((error: unknown) => {
         throw new OffsetCommitError(error);
       });
+      report.stages.lap('commit');
+      if (waits) {
+        report.stages.record('fetch', waits.fetch);
+        report.stages.record('queue', waits.queue);
+      }
       run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
       this.telemetry.completed(report, run, copies, started);
     } catch (error) {

@@ -10,6 +10,8 @@ export interface IncomingMessage {
 
 export interface IncomingBatch {
   readonly messages: IncomingMessage[];
+  /** Epoch ms at which the consumer handed the batch over (the end of its fetch wait). */
+  readonly receivedAtMs?: number;
   /**
    * Keeps the consumer's group membership alive during a long saga or back-off. Rejects with
    * BatchRevokedError when the group rebalances (the batch is being taken away).
@@ -33,4 +35,18 @@ export class BatchRevokedError extends Error {
 /** How often a saga heartbeats: the consumer's own interval, a fifth of the session at most. */
 export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
   return Math.min(3000, Math.floor(sessionTimeoutMs / 5));
+}
+
+/**
+ * The waits before a batch's saga, in ms: `fetch` from its oldest message's timestamp (the
+ * producer's clock, CreateTime) to the hand-over, `queue` from there to `startedAtMs`.
+ */
+export function batchWaits(batch: IncomingBatch, startedAtMs: number) {
+  if (batch.receivedAtMs === undefined) return undefined;
+  let oldest = Infinity;
+  for (const m of batch.messages) oldest = Math.min(oldest, Number(m.timestamp));
+  return {
+    fetch: Number.isFinite(oldest) ? batch.receivedAtMs - oldest : 0,
+    queue: startedAtMs - batch.receivedAtMs,
+  };
 }

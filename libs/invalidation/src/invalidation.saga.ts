@@ -9,6 +9,7 @@ import { VersionRepository, globalVersionString } from '@invalidator/versioning'
 import { BatchLease } from './batch-lease';
 import { StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
+import { StageClock } from './stage-clock';
 import { SagaReport, SagaWork } from './saga-work';
 
 /**
@@ -38,6 +39,7 @@ export class InvalidationSaga {
         invalidatedKeys: 0,
         versions: [],
         lockWaitMs: 0,
+        stages: this.telemetry.stageClock(),
       };
     }
     return this.breaker.fire(() => this.lockBumpPublishPurge(work, lease));
@@ -74,36 +76,37 @@ export class InvalidationSaga {
 
   /** The steps, under the Redis locks or, when they cannot be had, MySQL's row locks alone. */
   private async lockBumpPublishPurge(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
-    const lockStarted = performance.now();
-    const lock = await this.telemetry.timed('lock', () => this.lockOrFallback(work));
-    const lockWaitMs = performance.now() - lockStarted;
+    const clock = this.telemetry.stageClock();
+    const lock = await this.lockOrFallback(work, clock);
+    const lockWaitMs = clock.ms.lock ?? 0;
     try {
       lease?.check();
       const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
-      const result = await this.telemetry.timed('transaction', () =>
-        this.versions.bumpVersions({
-          events: work.events,
-          fenceToken,
-          actor: work.actor,
-          lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
-          sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
-          beforeCommit: async () => {
-            // A batch revoked meanwhile is its new owner's to apply: roll back, commit nothing.
-            lease?.check();
-            await lock?.ensureValid(this.config.LOCK_TTL_MS / 5);
-          },
-        }),
-      );
+      clock.lap('fence');
+      const result = await this.versions.bumpVersions({
+        events: work.events,
+        fenceToken,
+        actor: work.actor,
+        lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
+        sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
+        beforeCommit: async () => {
+          // A batch revoked meanwhile is its new owner's to apply: roll back, commit nothing.
+          lease?.check();
+          await lock?.ensureValid(this.config.LOCK_TTL_MS / 5);
+        },
+      });
+      clock.lap('transaction');
       this.telemetry.offsetRegressed(result.offsetRegressions);
       // Versions go out before the purge: the web tier keys on them, so every older entry is
       // unreachable from here on even if the purge below fails and is retried.
-      await this.telemetry.timed('publish', () =>
-        this.publisher.publish(result.current, globalVersionString(result.current)),
-      );
+      await this.publisher.publish(result.current, globalVersionString(result.current));
+      clock.lap('publish');
       this.telemetry.versionsPublished(result.current);
-      const purged = await this.telemetry.timed('purge', () => this.purger.purge(work.tags));
+      const purged = await this.purger.purge(work.tags);
+      clock.lap('purge');
       // Announced only now: a web server that hears it may trust that older fills are gone.
       await this.publisher.announce(result.current, globalVersionString(result.current));
+      clock.lap('announce');
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,
@@ -111,19 +114,22 @@ export class InvalidationSaga {
         invalidatedKeys: purged.keys,
         versions: result.current,
         lockWaitMs,
+        stages: clock,
       };
     } finally {
       await lock?.release();
+      clock.lap('release');
     }
   }
 
-  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+  private async lockOrFallback(work: SagaWork, clock: StageClock): Promise<FencedLock | undefined> {
     const end = this.telemetry.lockAttempt();
     try {
-      const lock = await this.locks.acquireFenced(work.dataTypes);
+      const lock = await this.locks.acquireFenced(work.dataTypes, () => clock.lap('lock'));
       end('acquired');
       return lock;
     } catch (error) {
+      clock.lap('lock');
       const fallback = dispositionOf(error) === 'fallback';
       end(fallback ? 'unavailable' : 'error');
       if (!fallback) throw error;

@@ -13,6 +13,7 @@ import { OffsetRegression, THROWAWAY_TYPE_PREFIX, VersionState } from '@invalida
 import { IncomingMessage } from './incoming-batch';
 import { BatchAbandonedError, OffsetCommitError } from './saga-errors';
 import { SAGA_LOG } from './saga-log';
+import { StageClock } from './stage-clock';
 import { BatchRun, SagaReport, SagaWork, SkipReason, ValidEvent, eventTypeOf } from './saga-work';
 
 /** A bounded label for the retry metric: the driver's code, else the error's type. */
@@ -36,13 +37,11 @@ export class SagaTelemetry {
     @InjectPinoLogger('InvalidationSaga') private readonly logger: PinoLogger,
   ) {}
 
-  async timed<T>(stage: SagaStage, step: () => Promise<T>): Promise<T> {
-    const end = this.metrics.stageDuration.startTimer({ stage });
-    try {
-      return await step();
-    } finally {
-      end();
-    }
+  /** A clock for one attempt's stages, each observed into the stage histogram. */
+  stageClock(): StageClock {
+    return new StageClock((stage: SagaStage, ms: number) =>
+      this.metrics.stageDuration.observe({ stage }, ms / 1000),
+    );
   }
 
   /** Starts the lock-acquire timer; the returned function ends it with the outcome. */
@@ -223,6 +222,7 @@ export class SagaTelemetry {
         dead_lettered: invalid.length,
         path: report.path,
         outcome: 'success',
+        stages_ms: report.stages.rounded(),
       },
       SAGA_LOG.completed,
     );

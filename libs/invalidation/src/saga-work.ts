@@ -4,6 +4,7 @@ import { ChangeOutcome, EVENT_TYPES, convertChange } from '@invalidator/contract
 import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
+import type { StageClock } from './stage-clock';
 
 export interface ValidEvent {
   message: IncomingMessage;
@@ -38,6 +39,8 @@ export interface SagaReport {
   invalidatedKeys: number;
   versions: VersionState[];
   lockWaitMs: number;
+  /** The attempt's stages (the saga's; ConsumeBatch adds the waits and the commit). */
+  stages: StageClock;
 }
 
 /**

@@ -40,11 +40,13 @@ export class LockService {
 
   /**
    * Takes the locks of all data types at once (sorted, so two instances never wait on each
-   * other in opposite orders) and a fencing token from the durable sequence.
+   * other in opposite orders) and a fencing token from the durable sequence. `granted` runs
+   * between the two (the saga times them apart).
    */
-  async acquireFenced(dataTypes: string[]): Promise<FencedLock> {
+  async acquireFenced(dataTypes: string[], granted?: () => void): Promise<FencedLock> {
     const sorted = [...new Set(dataTypes)].sort();
     const locks = await this.acquireWithRetries(sorted);
+    granted?.();
     let fenceToken: bigint;
     try {
       fenceToken = await this.fences.next();

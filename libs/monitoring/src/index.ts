@@ -3,7 +3,7 @@ export { CircuitBreakerService } from './circuit-breaker.service';
 export type { CircuitState } from './circuit-breaker.service';
 export { IncidentRepository } from './incident.repository';
 export type { Incident, IncidentSeverity, NewIncident } from './incident.repository';
-export { InvalidatorMetrics, METRIC } from './metrics';
+export { InvalidatorMetrics, METRIC, SAGA_STAGES } from './metrics';
 export type { AdminAccessOutcome, AdminAccessReason, SagaStage } from './metrics';
 export { MONITORING_MIGRATIONS } from './migrations';
 export { MonitoringModule } from './monitoring.module';

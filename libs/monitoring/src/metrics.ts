@@ -34,7 +34,24 @@ export type AdminAccessOutcome = 'accepted' | 'refused';
 export type AdminAccessReason =
   'ok' | 'missing_token' | 'wrong_token' | 'bad_request' | 'locked_out';
 
-export type SagaStage = 'lock' | 'transaction' | 'publish' | 'purge';
+/**
+ * A saga's stages in the order they run: `fetch` (a message's timestamp to the consumer
+ * handing its batch over), `queue` (waiting behind the running saga), then the saga's own
+ * steps, and the offset `commit`. The saga's log line carries them as `stages_ms`.
+ */
+export const SAGA_STAGES = [
+  'fetch',
+  'queue',
+  'lock',
+  'fence',
+  'transaction',
+  'publish',
+  'purge',
+  'announce',
+  'release',
+  'commit',
+] as const;
+export type SagaStage = (typeof SAGA_STAGES)[number];
 /** 0 closed, 1 half-open, 2 open: alert on `== 2`. */
 export const CIRCUIT_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
@@ -149,7 +166,7 @@ export class InvalidatorMetrics {
     });
     this.stageDuration = new Histogram({
       name: METRIC.stageDuration,
-      help: 'Duration of one saga stage: lock, transaction, publish or purge',
+      help: `Duration of one saga stage: ${SAGA_STAGES.join(', ')}`,
       labelNames: ['stage'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],

@@ -6,7 +6,9 @@ import { InvalidatorMetrics, METRIC, SagaStage } from '@invalidator/monitoring';
 export const HISTORY_SECONDS = 15 * 60;
 /** Stage percentiles are taken over this sliding window of the history. */
 export const WINDOW_SECONDS = 60;
-const STAGES: SagaStage[] = ['lock', 'transaction', 'publish', 'purge'];
+/** The stages the dashboard charts (dashboard.js draws the same four). */
+const STAGES = ['lock', 'transaction', 'publish', 'purge'] as const satisfies readonly SagaStage[];
+type ChartedStage = (typeof STAGES)[number];
 
 /** One second of this instance's figures, as the charts plot them. */
 export interface HistoryPoint {
@@ -15,7 +17,7 @@ export interface HistoryPoint {
   eventsPerSec: { applied: number; duplicate: number; deadLettered: number };
   sagasPerSec: { success: number; error: number };
   /** p50/p99 per stage over the last WINDOW_SECONDS, in ms; null without sagas in it. */
-  stageMs: Record<SagaStage, { p50: number | null; p99: number | null }>;
+  stageMs: Record<ChartedStage, { p50: number | null; p99: number | null }>;
   /** Failed saga attempts / all over the breaker's window (BREAKER_WINDOW_MS); null without any. */
   errorRate: number | null;
 }
@@ -31,7 +33,7 @@ interface Totals {
   t: number;
   events: HistoryPoint['eventsPerSec'];
   sagas: HistoryPoint['sagasPerSec'];
-  stages: Record<SagaStage, Buckets>;
+  stages: Record<ChartedStage, Buckets>;
 }
 
 const sum = (values: MetricValue<string>[], match: (labels: Record<string, unknown>) => boolean) =>

@@ -180,12 +180,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     // A saga of this partition failing from now on makes this batch one to fetch again.
     const generation = this.coalescer.generation(batch.topic, batch.partition);
     const chunkSize = this.config.SAGA_MAX_EVENTS;
+    const receivedAtMs = Date.now();
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       const chunk = batch.messages.slice(start, start + chunkSize);
       const first = chunk[0].offset;
       const last = chunk[chunk.length - 1].offset;
       const incoming: IncomingBatch = {
         messages: chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
+        receivedAtMs,
         heartbeat,
         isActive,
         // The committed offset is the next one to read, not the last one handled.
