@@ -151,4 +151,83 @@ describe(BatchCoalescer.name, () => {
     await d;
     expect(given).toEqual(['A', 'B', 'C', 'D']);
   });
+
+  it("starts the next saga while the last one's commit is in flight: commits in order, one at a time beside a saga", async () => {
+    const journal: string[] = [];
+    const commits: (() => void)[] = [];
+    const sut = new BatchCoalescer(async (merged) => {
+      const offsets = merged.messages.map((m) => m.offset).join(',');
+      journal.push(`saga ${offsets}`);
+      // The saga is done; its commit runs when the coalescer calls it, and is held here.
+      return async () => {
+        await new Promise<void>((resolve) => commits.push(resolve));
+        await merged.commit();
+      };
+    }, 1);
+
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    const second = submit(sut, batch(0, [1], journal));
+    await flush();
+    const third = submit(sut, batch(0, [2], journal));
+    await flush();
+    await flush();
+    // The second saga ran while the first commit waits; the third waits for that commit.
+    expect(journal).toEqual(['saga 0', 'saga 1']);
+    expect(commits).toHaveLength(1);
+
+    commits[0]();
+    await first;
+    await flush();
+    await flush();
+    expect(journal).toEqual(['saga 0', 'saga 1', 'commit p0@0', 'saga 2']);
+    // The second's commit starts only after the first's: offsets never commit out of order.
+    expect(commits).toHaveLength(2);
+    commits[1]();
+    await second;
+    await flush();
+    commits[2]();
+    await third;
+    expect(journal).toEqual([
+      'saga 0',
+      'saga 1',
+      'commit p0@0',
+      'saga 2',
+      'commit p0@1',
+      'commit p0@2',
+    ]);
+  });
+
+  it("a failed commit refuses its partition's waiting batches, as a failed saga does", async () => {
+    const journal: string[] = [];
+    let failFirstCommit: () => void = () => undefined;
+    let holdSaga: () => void = () => undefined;
+    const sut = new BatchCoalescer(async (merged) => {
+      const offset = merged.messages[0].offset;
+      if (offset === '1') await new Promise<void>((r) => (holdSaga = r));
+      journal.push(`saga ${offset}`);
+      return async () => {
+        if (offset === '0') {
+          await new Promise<void>((r) => (failFirstCommit = r));
+          throw new Error('commit failed');
+        }
+        await merged.commit();
+      };
+    }, 1);
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    const second = submit(sut, batch(0, [1], journal));
+    await flush();
+    const third = submit(sut, batch(0, [2], journal));
+    await flush();
+    failFirstCommit();
+    await expect(first).rejects.toThrow('commit failed');
+    await expect(third).rejects.toBeInstanceOf(BatchSupersededError);
+    expect(sut.isBlocked('t', 0)).toBe(true);
+    // The saga already running when the commit failed finishes and commits (its offset covers
+    // the failed batch, which was applied; the refetch after the rewind is skipped by the ledger).
+    holdSaga();
+    await second;
+    expect(journal).toEqual(['saga 0', 'saga 1', 'commit p0@1']);
+  });
 });
