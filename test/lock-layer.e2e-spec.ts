@@ -61,7 +61,7 @@ describe('lock layer against real Redis and MariaDB', () => {
       const tokens: bigint[] = [];
       for (let i = 0; i < 3; i++) {
         const lock = await locks.acquireFenced(['products']);
-        tokens.push(lock.fenceToken);
+        tokens.push(await lock.fenceToken);
         await lock.release();
       }
       redisServer.kill('SIGKILL');
@@ -70,7 +70,7 @@ describe('lock layer against real Redis and MariaDB', () => {
       await waitFor('the client to reconnect', async () => (await redis.ping()) === 'PONG');
       expect(await redis.dbsize()).toBe(0);
       const after = await locks.acquireFenced(['products']);
-      tokens.push(after.fenceToken);
+      tokens.push(await after.fenceToken);
       await after.release();
       for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
     } finally {
@@ -91,7 +91,7 @@ describe('lock layer against real Redis and MariaDB', () => {
         'products',
         'global',
       ]);
-      expect(fresh.fenceToken).toBeGreaterThan(stalled.fenceToken);
+      expect(await fresh.fenceToken).toBeGreaterThan(await stalled.fenceToken);
       const entry = (id: string) => ({
         eventId: id,
         topic: 't',

@@ -340,7 +340,7 @@ async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Pr
 
 async function main() {
   // Before minutes of other work: a missing CDC stack fails the bench now, naming the fix.
-  if (CDC_BENCH && !QUICK) await requireCdcBench();
+  if (CDC_BENCH && !QUICK && !LATENCY_ONLY) await requireCdcBench();
   const idleCpu = await idleStartupCpu();
   const { raw, service, latency } = await withWorld('bench', async (world) => {
     await world.publish(backlog(EVENTS));

@@ -51,7 +51,7 @@ export class FakeStores {
       if (this.lockUnavailable) throw new LockUnavailableError(dataTypes, 3);
       return {
         dataTypes,
-        fenceToken: 7n,
+        fenceToken: Promise.resolve(7n),
         ensureValid: async () => undefined,
         release: async () => {
           this.journal.push('release');
@@ -93,7 +93,7 @@ export class FakeStores {
           bumped.filter((b) => e.dataTypes.includes(b.dataType)),
         );
       }
-      this.journal.push(`commit-tx fence=${request.fenceToken}`);
+      this.journal.push(`commit-tx fence=${await request.fenceToken}`);
       return {
         current: [...this.versions].map(([t, v]) => state(t, v)),
         appliedEventIds: applied.map((e) => e.eventId),

@@ -9,7 +9,6 @@ import { VersionRepository, globalVersionString } from '@invalidator/versioning'
 import { BatchLease } from './batch-lease';
 import { StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { StageClock } from './stage-clock';
 import { SagaReport, SagaWork } from './saga-work';
 
 /**
@@ -58,7 +57,7 @@ export class InvalidationSaga {
       try {
         await this.versions.bumpVersions({
           events: work.events.map((e) => ({ ...e, eventId: randomUUID() })),
-          fenceToken: await this.locks.nextFenceToken(),
+          fenceToken: this.locks.nextFenceToken(),
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
           sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
@@ -77,12 +76,19 @@ export class InvalidationSaga {
   /** The steps, under the Redis locks or, when they cannot be had, MySQL's row locks alone. */
   private async lockBumpPublishPurge(work: SagaWork, lease?: BatchLease): Promise<SagaReport> {
     const clock = this.telemetry.stageClock();
-    const lock = await this.lockOrFallback(work, clock);
+    const lock = await this.lockOrFallback(work);
+    clock.lap('lock');
     const lockWaitMs = clock.ms.lock ?? 0;
     try {
+      // The token's round trip overlaps the transaction's first reads: `fence` is its own
+      // time, not a step of its own.
+      const fenceToken = lock?.fenceToken ?? this.locks.nextFenceToken();
+      const fenceAsked = performance.now();
+      void fenceToken.then(
+        () => clock.record('fence', performance.now() - fenceAsked),
+        () => undefined,
+      );
       lease?.check();
-      const fenceToken = lock?.fenceToken ?? (await this.locks.nextFenceToken());
-      clock.lap('fence');
       const result = await this.versions.bumpVersions({
         events: work.events,
         fenceToken,
@@ -122,14 +128,13 @@ export class InvalidationSaga {
     }
   }
 
-  private async lockOrFallback(work: SagaWork, clock: StageClock): Promise<FencedLock | undefined> {
+  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
     const end = this.telemetry.lockAttempt();
     try {
-      const lock = await this.locks.acquireFenced(work.dataTypes, () => clock.lap('lock'));
+      const lock = await this.locks.acquireFenced(work.dataTypes);
       end('acquired');
       return lock;
     } catch (error) {
-      clock.lap('lock');
       const fallback = dispositionOf(error) === 'fallback';
       end(fallback ? 'unavailable' : 'error');
       if (!fallback) throw error;

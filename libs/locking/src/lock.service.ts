@@ -14,7 +14,12 @@ export type ReleaseOutcome = 'released' | 'expired';
 
 export interface FencedLock {
   readonly dataTypes: string[];
-  readonly fenceToken: bigint;
+  /**
+   * The fencing token, asked for right after the grant and still on its way when the lock is
+   * handed over: the version transaction starts meanwhile and awaits it before its first
+   * fenced write. A token that cannot be had fails that transaction; the lock is released.
+   */
+  readonly fenceToken: Promise<bigint>;
   /** Extends the lock when less than `minRemainingMs` is left; throws LockLostError if it cannot. */
   ensureValid(minRemainingMs: number): Promise<void>;
   release(): Promise<ReleaseOutcome>;
@@ -40,26 +45,25 @@ export class LockService {
 
   /**
    * Takes the locks of all data types at once (sorted, so two instances never wait on each
-   * other in opposite orders) and a fencing token from the durable sequence. `granted` runs
-   * between the two (the saga times them apart).
+   * other in opposite orders) and a fencing token from the durable sequence, asked for once
+   * the locks are granted (so a holder granted later holds a higher token) without waiting for
+   * it: its round trip and commit overlap the version transaction's first reads.
    */
-  async acquireFenced(dataTypes: string[], granted?: () => void): Promise<FencedLock> {
+  async acquireFenced(dataTypes: string[]): Promise<FencedLock> {
     const sorted = [...new Set(dataTypes)].sort();
     const locks = await this.acquireWithRetries(sorted);
-    granted?.();
-    let fenceToken: bigint;
-    try {
-      fenceToken = await this.fences.next();
-    } catch (error) {
-      await Promise.all(locks.map((l) => this.releaseQuietly(l)));
-      throw error;
-    }
-    return this.wrap(sorted, locks, fenceToken);
+    return this.wrap(sorted, locks, this.nextFenceToken());
   }
 
-  /** A token for the fallback path, which serializes on MySQL row locks instead of Redis. */
+  /**
+   * A token from the durable sequence (the fallback path, which serializes on MySQL row locks
+   * instead of Redis, takes one of its own). Whoever does not await it still gets no
+   * unhandled rejection: the transaction that needs it sees the failure.
+   */
   nextFenceToken(): Promise<bigint> {
-    return this.fences.next();
+    const token = this.fences.next();
+    token.catch(() => undefined);
+    return token;
   }
 
   private async acquireWithRetries(dataTypes: string[]): Promise<Lock[]> {
@@ -108,7 +112,7 @@ export class LockService {
     );
   }
 
-  private wrap(dataTypes: string[], initial: Lock[], fenceToken: bigint): FencedLock {
+  private wrap(dataTypes: string[], initial: Lock[], fenceToken: Promise<bigint>): FencedLock {
     let locks = initial;
     const ttl = this.config.LOCK_TTL_MS;
     const expiration = () => Math.min(...locks.map((l) => l.expiration));

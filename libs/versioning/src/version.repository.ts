@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { IdempotencyKeyRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { OffsetLedger, OffsetRegression } from './offset-ledger';
-import { versionHash } from './version-hash';
+import { THROWAWAY_TYPE_PREFIX, versionHash } from './version-hash';
 
 /** One event of a version transaction: a Kafka offset, or a manual bump's idempotency key. */
 export interface LedgerEvent {
@@ -26,7 +26,11 @@ export interface BumpRequest {
    * key (partition -1) once per id (processed_events); a change event both ways.
    */
   events: LedgerEvent[];
-  fenceToken: bigint;
+  /**
+   * The lock's fencing token; may still be on its way (taken beside the transaction's first
+   * reads): awaited before the first fenced write, so every row written carries it.
+   */
+  fenceToken: bigint | Promise<bigint>;
   actor: string;
   lockWaitTimeoutMs: number;
   /**
@@ -96,6 +100,12 @@ const toState = (row: VersionRow): VersionState => ({
 export class VersionRepository {
   private readonly sessionTimeouts = new WeakMap<object, string>();
   private readonly ledger = new OffsetLedger();
+  /**
+   * Types whose row this process has seen exist: their sagas skip createMissingRows' read. A
+   * row removed since (only a validation run's throwaway types are, and they are never noted
+   * here) is created inside the transaction by bumpFenced.
+   */
+  private readonly knownTypes = new Set<string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -201,14 +211,15 @@ export class VersionRepository {
    * locks all rows) deadlocks, while outside the transaction it merely waits its turn.
    */
   private async createMissingRows(runner: QueryRunner, request: BumpRequest): Promise<void> {
-    const wanted = typesOf(request.events);
-    if (wanted.size === 0) return;
+    const wanted = [...typesOf(request.events)].filter((t) => !this.knownTypes.has(t));
+    if (wanted.length === 0) return;
     const existing: { data_type: string }[] = await runner.query(
       'SELECT data_type FROM shop_data_versions WHERE data_type IN (?)',
-      [[...wanted]],
+      [wanted],
     );
-    const missing = [...wanted].filter((t) => !existing.some((r) => r.data_type === t)).sort();
+    const missing = wanted.filter((t) => !existing.some((r) => r.data_type === t)).sort();
     if (missing.length > 0) await this.insertRows(runner, missing);
+    for (const t of wanted) if (!t.startsWith(THROWAWAY_TYPE_PREFIX)) this.knownTypes.add(t);
   }
 
   private insertRows(runner: QueryRunner, dataTypes: string[]): Promise<unknown> {
@@ -255,16 +266,13 @@ export class VersionRepository {
     const fresh = streamed.applied.filter((e) => !e.oncePerId || firstSeen.has(e));
     const applied = [...keyed, ...fresh];
     const dataTypes = typesOf(applied);
-    const bumped = await this.bumpFenced(runner, [...dataTypes].sort(), request.fenceToken);
+    const fenceToken = await request.fenceToken;
+    const { bumped, rows } = await this.bumpFenced(runner, [...dataTypes].sort(), fenceToken);
     // Kafka events are named by their applied_batches rows (same fence token), not the audit.
-    await this.writeAudit(runner, bumped, keyed, request);
-    await this.ledger.record(runner, fresh, request.fenceToken, streamed.regressions);
-    // A locking read: the transaction's snapshot opened at its first read (keys or ledger), before
-    // a concurrent bump of another type may have committed; the global string must be built
-    // from the rows as committed, which the locks taken in bumpFenced now hold still.
-    const current = await this.lockRows(runner);
+    await this.writeAudit(runner, bumped, keyed, request.actor, fenceToken);
+    await this.ledger.record(runner, fresh, fenceToken, streamed.regressions);
     return {
-      current: current.map(toState),
+      current: rows,
       appliedEventIds: applied.map((e) => e.eventId),
       offsetRegressions: streamed.regressions,
     };
@@ -294,47 +302,71 @@ export class VersionRepository {
     return applied;
   }
 
+  /**
+   * Bumps the types (+1, a new hash, the fence token) in one statement and returns every
+   * version row as the commit will leave it. The rows are read with a locking read, which
+   * sees the latest committed rows (not the transaction's snapshot, opened at its first read,
+   * before a concurrent bump of another type may have committed) and holds them until the
+   * commit: the global string is built from these rows, and nothing can change them meanwhile.
+   */
   private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
-    if (dataTypes.length === 0) return [];
-    // Locking read: sees the latest committed row, not the transaction's snapshot, and holds
-    // the rows so the fallback path (no Redis lock) is serialized by MySQL alone. Every row is
-    // locked, not just the bumped ones: the global string is derived from all of them, and one
-    // lock order (the primary key) for every transaction means no deadlock.
-    const ofTypes = (rows: VersionRow[]) => rows.filter((r) => dataTypes.includes(r.data_type));
-    let current = ofTypes(await this.lockRows(runner));
-    if (current.length < dataTypes.length) {
+    // Every row is locked, not just the bumped ones: the global string is derived from all of
+    // them, the fallback path (no Redis lock) is serialized by MySQL alone, and one lock order
+    // (the primary key) for every transaction means no deadlock.
+    let rows = await this.lockRows(runner);
+    const ofTypes = () => rows.filter((r) => dataTypes.includes(r.data_type));
+    if (ofTypes().length < dataTypes.length) {
       // Rows are created before the transaction (createMissingRows); one removed since then (a
       // throwaway type) is created here. INSERT IGNORE on an existing row takes a shared lock,
       // and two of those upgrading to FOR UPDATE deadlock: never run it blindly.
-      const missing = dataTypes.filter((t) => !current.some((r) => r.data_type === t));
+      const missing = dataTypes.filter((t) => !rows.some((r) => r.data_type === t));
       await this.insertRows(runner, missing);
-      current = ofTypes(await this.lockRows(runner));
+      rows = await this.lockRows(runner);
     }
-    const bumped = [];
-    for (const row of current) {
+    const bumped = ofTypes().map((row) => {
       const previous = toState(row);
       const version = previous.version + 1n;
-      const hash = versionHash(row.data_type, version, fenceToken);
+      const next = {
+        dataType: row.data_type,
+        version,
+        hash: versionHash(row.data_type, version, fenceToken),
+        updatedAt: row.now,
+      };
+      return { previous, next };
+    });
+    if (bumped.length > 0) {
+      const byType = `CASE data_type ${bumped.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+      // updated_at is the server's clock, as `now` read with the locks (the same to the ms).
       const update = await runner.query(
-        `UPDATE shop_data_versions SET version = ?, hash = ?, fence_token = ?, updated_at = NOW(6)
-         WHERE data_type = ? AND version = ? AND fence_token < ?`,
-        [String(version), hash, String(fenceToken), row.data_type, row.version, String(fenceToken)],
+        `UPDATE shop_data_versions
+         SET version = ${byType}, hash = ${byType}, fence_token = ?, updated_at = NOW(6)
+         WHERE (data_type, version) IN (${bumped.map(() => '(?, ?)').join(', ')})
+           AND fence_token < ?`,
+        [
+          ...bumped.flatMap((b) => [b.next.dataType, String(b.next.version)]),
+          ...bumped.flatMap((b) => [b.next.dataType, b.next.hash]),
+          String(fenceToken),
+          ...bumped.flatMap((b) => [b.previous.dataType, String(b.previous.version)]),
+          String(fenceToken),
+        ],
         true,
       );
-      if (update.affected !== 1) throw new StaleFenceError(row.data_type, String(fenceToken));
-      bumped.push({
-        previous,
-        next: { dataType: row.data_type, version, hash, updatedAt: new Date() },
-      });
+      // A row already carrying a newer token: a later lock holder committed first.
+      if (update.affected !== bumped.length)
+        throw new StaleFenceError(dataTypes.join(', '), String(fenceToken));
     }
-    return bumped;
+    const next = new Map(bumped.map((b) => [b.next.dataType, b.next]));
+    return { bumped, rows: rows.map((r) => next.get(r.data_type) ?? toState(r)) };
   }
 
-  /** Every version row, latest committed, locked in primary-key order (the one lock order). */
-  private lockRows(runner: QueryRunner): Promise<VersionRow[]> {
+  /**
+   * Every version row, latest committed, locked in primary-key order (the one lock order),
+   * with the server's clock (`now`: what a bump writes as updated_at).
+   */
+  private lockRows(runner: QueryRunner): Promise<(VersionRow & { now: Date })[]> {
     return runner.query(
-      `SELECT data_type, version, hash, fence_token, updated_at FROM shop_data_versions
-       ORDER BY data_type FOR UPDATE`,
+      `SELECT data_type, version, hash, fence_token, updated_at, NOW(6) AS now
+       FROM shop_data_versions ORDER BY data_type FOR UPDATE`,
     );
   }
 
@@ -342,7 +374,8 @@ export class VersionRepository {
     runner: QueryRunner,
     bumped: { previous: VersionState; next: VersionState }[],
     applied: LedgerEvent[],
-    request: BumpRequest,
+    actor: string,
+    fenceToken: bigint,
   ): Promise<void> {
     if (bumped.length === 0) return;
     const rows = bumped.map(({ previous, next }) => [
@@ -350,8 +383,8 @@ export class VersionRepository {
       String(previous.version),
       String(next.version),
       next.hash,
-      String(request.fenceToken),
-      request.actor,
+      String(fenceToken),
+      actor,
       JSON.stringify(
         applied.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId),
       ),
