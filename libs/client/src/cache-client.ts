@@ -143,8 +143,12 @@ export class CacheClient {
     const hit = cached ? readable<T>(cached) : undefined;
     if (hit) {
       this.metrics.add('hits');
-      // Redis rounds the TTL to the nearest second: half a second less, from before the read.
-      if (ticket && ttl > 0) this.keepLocal(key, hit, options, ticket, readAt + ttl * 1000 - 500);
+      if (ticket && ttl > 0) {
+        // Its versions are compared with the client's: a first read of them, else the memo.
+        await this.versionCache.of(Object.keys(hit.header.versions));
+        // Redis rounds the TTL to the nearest second: half a second less, from before the read.
+        this.keepLocal(key, hit, options, ticket, readAt + ttl * 1000 - 500);
+      }
       return hit.value;
     }
     this.metrics.add('misses');

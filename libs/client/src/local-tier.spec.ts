@@ -28,8 +28,7 @@ describe(LocalTier.name, () => {
   };
   const put = (sut: LocalTier, key: string, e: LocalEntry = entry()) =>
     sut.put(key, e, ticketOf(sut), knownOf);
-  const keys = (sut: LocalTier) =>
-    ['a', 'b', 'c', 'd'].filter((k) => sut.peek(k) !== undefined);
+  const keys = (sut: LocalTier) => ['a', 'b', 'c', 'd'].filter((k) => sut.peek(k) !== undefined);
 
   it('keeps at most maxEntries, dropping the least recently read', () => {
     const sut = tier(3);
