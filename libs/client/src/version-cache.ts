@@ -66,7 +66,10 @@ export class VersionCache {
     this.subscriber = subscriber;
     const channel = `${this.redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
     subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) listener?.announced(this.announced(message));
+      if (from !== channel) return;
+      // Merged first (a listener-less client still needs it), then told.
+      const versions = this.announced(message);
+      listener?.announced(versions);
     });
     let down = false;
     let closes = 0;
