@@ -44,12 +44,13 @@ describe('the client never serves a value older than an announced change (real s
     return Number(rows[0].revision);
   };
 
-  async function runPhase(name: string, versionCheck: boolean): Promise<RaceResult> {
+  async function runPhase(name: string, versionCheck: boolean, local = false): Promise<RaceResult> {
     const ids = Array.from({ length: PRODUCTS }, (_, i) => `${name}-${i + 1}`);
     for (const id of ids) await world.sql.query('INSERT INTO products VALUES (?, 1)', [id]);
     return stalenessRace(world, {
       ids,
       versionCheck,
+      local,
       phaseMs: PHASE_MS,
       fillDelayMs: FILL_DELAY_MS,
       read: revisionOf,
@@ -68,5 +69,18 @@ describe('the client never serves a value older than an announced change (real s
     const checked = await runPhase('on', true);
     const unchecked = await runPhase('off', false);
     expectNoStaleness('staleness', checked, unchecked, PRODUCTS, 500);
+  });
+
+  it('with the in-process tier on in every web server: still 0 stale reads, and the tier answers some', async () => {
+    const local = await runPhase('local', true, true);
+    console.log(
+      `staleness, local tier on: ${local.reads} reads, ${local.localHits} from the tier, ` +
+        `${local.staleReads} stale, ${local.changes} changes, ${local.leftStale} of ${PRODUCTS} left stale`,
+    );
+    expect(local.changes).toBeGreaterThan(10);
+    expect(local.reads).toBeGreaterThan(500);
+    expect(local.localHits).toBeGreaterThan(0);
+    expect(local.staleReads).toBe(0);
+    expect(local.leftStale).toBe(0);
   });
 });

@@ -65,6 +65,9 @@ export const SPECS: Record<string, readonly Leg[]> = {
   // The client's staleness race: on a cluster its store is check, write, re-check, with one
   // round trip in which a refused value is readable.
   'test/client-staleness.e2e-spec.ts': [...PLAIN, 'secure'],
+  // The client's local tier: it refuses a Cluster (whose subscriber connection is replaced
+  // without an event), and the spec kills one web server's subscriber connection by id.
+  'test/client-local-tier.e2e-spec.ts': [...PLAIN, 'secure'],
   // The example shop runs on REDIS_URL only (on the secured stack as the web tier's user).
   'test/example-shop.e2e-spec.ts': [...PLAIN, 'secure'],
   // The example shop's input checks, on REDIS_URL only.

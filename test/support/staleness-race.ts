@@ -20,6 +20,8 @@ export interface RaceOptions {
   /** The products read and changed (their rows exist at revision 1). */
   ids: string[];
   versionCheck: boolean;
+  /** The web servers' clients with the in-process tier on (libs/client local-tier.ts). */
+  local?: boolean;
   phaseMs: number;
   /** Every fill waits up to this long between reading the source and storing: the race, forced. */
   fillDelayMs: number;
@@ -36,6 +38,8 @@ export interface RaceResult {
   staleReads: number;
   changes: number;
   rejectedFills: number;
+  /** Reads answered by the clients' in-process tiers (0 without them). */
+  localHits: number;
   /** Products whose cached value, once the race is over, is not their committed revision. */
   leftStale: number;
 }
@@ -60,13 +64,20 @@ export async function stalenessRace(world: World, options: RaceOptions): Promise
       .reduce((floor, c) => Math.max(floor, c.revision), 1);
   const connections = Array.from({ length: WEB_SERVERS }, () => webRedis(world.env.redisPrefix));
   const clients = await Promise.all(
-    connections.map((redis) => CacheClient.connect({ redis, versionCheck: options.versionCheck })),
+    connections.map((redis) =>
+      CacheClient.connect({
+        redis,
+        versionCheck: options.versionCheck,
+        local: options.local ? { maxEntries: 1000, maxBytes: 1 << 20 } : undefined,
+      }),
+    ),
   );
   const result: RaceResult = {
     reads: 0,
     staleReads: 0,
     changes: 0,
     rejectedFills: 0,
+    localHits: 0,
     leftStale: 0,
   };
   const until = Date.now() + options.phaseMs;
@@ -110,6 +121,7 @@ export async function stalenessRace(world: World, options: RaceOptions): Promise
   ]);
   for (const client of clients) {
     result.rejectedFills += client.stats().staleFillsRejected;
+    result.localHits += client.stats().localHits;
     await client.close();
   }
   for (const redis of connections) await redis.quit();

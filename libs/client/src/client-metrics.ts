@@ -4,6 +4,7 @@ import type { Counter, Registry } from 'prom-client';
 /** Metric names, one place: a dashboard and a grep find the same words. */
 export const CLIENT_METRICS = {
   hits: 'cache_client_hits_total',
+  localHits: 'cache_client_local_hits_total',
   misses: 'cache_client_misses_total',
   staleFillsRejected: 'cache_client_stale_fills_rejected_total',
   compressedBytesSaved: 'cache_client_compressed_bytes_saved_total',
@@ -11,6 +12,8 @@ export const CLIENT_METRICS = {
 
 export interface ClientStats {
   hits: number;
+  /** Reads answered by the in-process tier (not counted in `hits`). */
+  localHits: number;
   misses: number;
   staleFillsRejected: number;
   compressedBytesSaved: number;
@@ -20,6 +23,7 @@ export interface ClientStats {
 export class ClientMetrics {
   private readonly counts: ClientStats = {
     hits: 0,
+    localHits: 0,
     misses: 0,
     staleFillsRejected: 0,
     compressedBytesSaved: 0,
@@ -39,6 +43,10 @@ export class ClientMetrics {
     };
     return new ClientMetrics({
       hits: counter(CLIENT_METRICS.hits, 'Cache reads answered from Redis'),
+      localHits: counter(
+        CLIENT_METRICS.localHits,
+        'Cache reads answered from the in-process tier, without Redis',
+      ),
       misses: counter(CLIENT_METRICS.misses, 'Cache reads that ran the fill'),
       staleFillsRejected: counter(
         CLIENT_METRICS.staleFillsRejected,

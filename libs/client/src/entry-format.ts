@@ -17,6 +17,8 @@ export interface EntryHeader {
 
 export interface EncodedEntry {
   bytes: Buffer;
+  /** The value's JSON, uncompressed. */
+  json: Buffer;
   /** Bytes saved by compression (0 when stored plain). */
   saved: number;
 }
@@ -40,7 +42,11 @@ export function encodeEntry(
   const prefix = Buffer.alloc(5);
   prefix.writeUInt8(format, 0);
   prefix.writeUInt32BE(head.length, 1);
-  return { bytes: Buffer.concat([prefix, head, body]), saved: json.length - body.length };
+  return {
+    bytes: Buffer.concat([prefix, head, body]),
+    json,
+    saved: json.length - body.length,
+  };
 }
 
 export class EntryFormatError extends Error {
@@ -60,8 +66,14 @@ export function decodeHeader(bytes: Buffer): EntryHeader {
 }
 
 export function decodeEntry<T>(bytes: Buffer): { header: EntryHeader; value: T } {
+  const { header, json } = decodeEntryJson(bytes);
+  return { header, value: JSON.parse(json.toString()) as T };
+}
+
+/** The header and the value's JSON, inflated but not parsed (what the local tier keeps). */
+export function decodeEntryJson(bytes: Buffer): { header: EntryHeader; json: Buffer } {
   const header = decodeHeader(bytes);
   const body = bytes.subarray(5 + bytes.readUInt32BE(1));
   const json = bytes.readUInt8(0) === FORMAT_DEFLATE ? inflateRawSync(body) : body;
-  return { header, value: JSON.parse(json.toString()) as T };
+  return { header, json };
 }

@@ -104,6 +104,37 @@ describe(VersionCache.name, () => {
     expect(await bounded.of(['flood-0'])).toEqual({ 'flood-0': 4 });
   });
 
+  it('tells a listener of each announcement, of a lost subscription once, and of its return once subscribed again', async () => {
+    const heard: string[] = [];
+    const told = new VersionCache(redis as unknown as Redis, ['products'], 50, () => now);
+    await told.listen({
+      announced: (versions) => heard.push(`announced ${JSON.stringify(versions)}`),
+      lost: () => heard.push('lost'),
+      back: () => heard.push('back'),
+    });
+    const subscriber = redis.subscriber as FakeRedis;
+    redis.version('products', 4);
+    await told.of(['products']);
+
+    subscriber.emit('message', 'shop1:shop.versions.changed', '{"versions":{"products":5}}');
+    subscriber.emit('message', 'shop1:shop.versions.changed', 'not json');
+    subscriber.emit('ready');
+    subscriber.emit('close');
+    subscriber.emit('close');
+    const reads = redis.gets;
+    // The memo is read again after a loss: announcements may have been missed.
+    await told.of(['products']);
+    expect(redis.gets).toBeGreaterThan(reads);
+    subscriber.emit('ready');
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(heard).toEqual(['announced {"products":5}', 'announced undefined', 'lost', 'back']);
+    expect(subscriber.subscribed).toEqual([
+      'shop1:shop.versions.changed',
+      'shop1:shop.versions.changed',
+    ]);
+  });
+
   it('an announcement of types it does not track adds none of them', async () => {
     redis.subscriber?.emit(
       'message',

@@ -16,6 +16,16 @@ export interface VersionSnapshot {
   announced: Record<string, number>;
 }
 
+/** What the subscription tells besides the versions (the local tier listens to it). */
+export interface SubscriptionListener {
+  /** An announcement, as it arrives; undefined when it could not be read. */
+  announced(versions: Record<string, number> | undefined): void;
+  /** The subscription's connection is lost: announcements may be missed from now on. */
+  lost(): void;
+  /** Subscribed again after a loss: announcements are heard again. */
+  back(): void;
+}
+
 /** Types asked for beyond the configured ones that are kept, by default. */
 export const MAX_LEARNED_TYPES = 100;
 
@@ -45,15 +55,51 @@ export class VersionCache {
     this.configured = new Set(types);
   }
 
-  /** Subscribes to the service's announcements on a connection of its own. */
-  async listen(): Promise<void> {
+  /**
+   * Subscribes to the service's announcements on a connection of its own. When that connection
+   * is lost, the memo is read again at the next call and `listener.lost()` is told; once ioredis
+   * has reconnected, the channel is subscribed again (ioredis resubscribes too; a second
+   * SUBSCRIBE is harmless and its reply says the subscription is in effect) and `back()` told.
+   */
+  async listen(listener?: SubscriptionListener): Promise<void> {
     const subscriber = this.redis.duplicate();
     this.subscriber = subscriber;
     const channel = `${this.redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
     subscriber.on('message', (from: string, message: string) => {
-      if (from === channel) this.announced(message);
+      if (from !== channel) return;
+      // Merged first (a listener-less client still needs it), then told.
+      const versions = this.announced(message);
+      listener?.announced(versions);
+    });
+    let down = false;
+    let closes = 0;
+    subscriber.on('close', () => {
+      closes += 1;
+      this.readAt = 0;
+      if (down) return;
+      down = true;
+      listener?.lost();
+    });
+    subscriber.on('ready', () => {
+      if (!down) return;
+      const at = closes;
+      subscriber.subscribe(channel).then(
+        () => {
+          // Lost again before the reply: the next 'ready' tries again.
+          if (!down || closes !== at) return;
+          down = false;
+          this.readAt = 0;
+          listener?.back();
+        },
+        () => undefined,
+      );
     });
     await subscriber.subscribe(channel);
+  }
+
+  /** The latest version of a tracked type known here (announcements included), no read. */
+  known(type: string): number | undefined {
+    return this.tracks(type) ? this.snapshot?.versions[type] : undefined;
   }
 
   async current(): Promise<VersionSnapshot> {
@@ -119,7 +165,8 @@ export class VersionCache {
     }
   }
 
-  private announced(message: string): void {
+  /** Merges an announcement; answers its versions, or undefined when it could not be read. */
+  private announced(message: string): Record<string, number> | undefined {
     try {
       const { versions, global } = JSON.parse(message) as {
         versions: Record<string, number>;
@@ -127,9 +174,11 @@ export class VersionCache {
       };
       this.merge(versions, global ?? null, true);
       this.readAt = this.now();
+      return versions;
     } catch {
       // Not ours to judge: the next read refreshes from Redis.
       this.readAt = 0;
+      return undefined;
     }
   }
 
