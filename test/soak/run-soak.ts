@@ -3,6 +3,7 @@ import { WriteStream, createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import mysql, { Pool, RowDataPacket } from 'mysql2/promise';
 import { VERSIONS_CHANNEL } from '@invalidator/client';
+import { unpackEvents } from '@invalidator/versioning';
 import { KafkaProxy } from '../support/kafka-proxy';
 import { PrivateRedis } from '../support/private-redis';
 import { ServiceProcess } from '../support/service-process';
@@ -78,8 +79,8 @@ export function soakOptionsFromEnv(env: Record<string, string | undefined>): Soa
     versionCheck: check === 'on',
     local: env.SOAK_LOCAL === '1',
     readers: number('SOAK_READERS', 4),
-    concurrency: number('SOAK_CONCURRENCY', 16),
-    readPauseMs: number('SOAK_READ_PAUSE_MS', 5),
+    concurrency: number('SOAK_CONCURRENCY', 12),
+    readPauseMs: number('SOAK_READ_PAUSE_MS', 20),
     fillDelayMs: number('SOAK_FILL_DELAY_MS', 400),
     products: number('SOAK_PRODUCTS', 6),
     writePauseMs: number('SOAK_WRITE_PAUSE_MS', 1000),
@@ -220,10 +221,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const product = (id: string, revision: number) =>
       put(`/products/${id}`, { name: id, price: revision, categoryIds: ['soak'] });
     for (const id of products) await product(id, 1);
+    // The seed applied (its events in the ledger) and its version published before the soak.
+    const [seeded] = await shopDb.query<RowDataPacket[]>('SELECT payload FROM outbox');
+    const seedIds = seeded.map((r) => (JSON.parse(r.payload) as { eventId: string }).eventId);
     await waitFor(
-      'the seed announced',
-      async () => (await announcedVersion(world)) >= products.length,
+      'the seed applied',
+      async () => (await world.inboxCount(seedIds)) === seedIds.length,
       60000,
+    );
+    await waitFor(
+      'the seed published',
+      async () => (await announcedVersion(world)) === (await world.versions()).products,
     );
 
     // Announcements: each heard one resolves, from the audit, the changes it covers.
@@ -231,6 +239,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const pending = new Map<string, Omit<WriteLine, 'version' | 'announcedAt'>>();
     let resolvedUpTo = await announcedVersion(world);
     let resolving = Promise.resolve();
+    /** Fence token → the products version its saga bumped to; the ledger's rows not yet matched. */
+    const tokens = new Map<string, number>();
+    let unmatched: Batch[] = [];
+    let lastBatch = '0';
     const write = (line: HistoryLine) => history!.write(`${JSON.stringify(line)}\n`);
     const settle = (eventId: string) => {
       const change = pending.get(eventId);
@@ -251,20 +263,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (!version || version <= resolvedUpTo) return;
       const after = resolvedUpTo;
       resolvedUpTo = version;
-      resolving = resolving.then(async () => {
-        const rows = await world.query<{ new_version: string; event_ids: string }>(
-          `SELECT new_version, event_ids FROM version_audit
+      resolving = resolving
+        .then(async () => {
+          // The sagas of the versions this announcement covers (their audit rows' fence tokens),
+          // then their events from the offset ledger: each saga's rows carry its token.
+          const bumps = await world.query<{ new_version: string; fence_token: string }>(
+            `SELECT new_version, fence_token FROM version_audit
            WHERE data_type = 'products' AND new_version > ? AND new_version <= ?`,
-          [after, version],
-        );
-        for (const row of rows) {
-          for (const eventId of JSON.parse(row.event_ids) as string[]) {
-            if (!announced.has(eventId))
-              announced.set(eventId, { version: Number(row.new_version), at });
-            settle(eventId);
-          }
-        }
-      });
+            [after, version],
+          );
+          for (const bump of bumps) tokens.set(bump.fence_token, Number(bump.new_version));
+          unmatched.push(
+            ...(await world.query<Batch>(
+              'SELECT id, first_offset, event_ids, fence_token FROM applied_batches WHERE id > ? ORDER BY id',
+              [lastBatch],
+            )),
+          );
+          lastBatch = unmatched.at(-1)?.id ?? lastBatch;
+          unmatched = unmatched.filter((batch) => {
+            const bumped = tokens.get(batch.fence_token);
+            if (bumped === undefined) return true;
+            for (const { eventId } of unpackEvents(batch.event_ids, BigInt(batch.first_offset))) {
+              if (!announced.has(eventId)) announced.set(eventId, { version: bumped, at });
+              settle(eventId);
+            }
+            return false;
+          });
+        })
+        .catch((error) => log(`soak: the audit of products ${after}-${version} unread: ${error}`));
     });
     await subscriber.subscribe(channel);
 
@@ -423,6 +449,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     history?.end();
     for (const step of cleanup) await step().catch(() => undefined);
   }
+}
+
+interface Batch {
+  id: string;
+  first_offset: string;
+  event_ids: Buffer;
+  fence_token: string;
 }
 
 /** The products version Redis holds (what the service last published). */
