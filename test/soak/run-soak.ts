@@ -196,7 +196,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       RETRY_MAX_DELAY_MS: '1000',
       LOG_LEVEL: 'warn',
     };
-    let service = await ServiceProcess.start(world.env, serviceExtra);
+    const service = await ServiceProcess.start(world.env, serviceExtra);
     cleanup.unshift(() => service.stop());
     const shop = await ShopProcess.start({ ...world.env, brokers: [kafkaProxy.address] });
     cleanup.unshift(async () => {
