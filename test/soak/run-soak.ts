@@ -5,6 +5,7 @@ import mysql, { Pool, RowDataPacket } from 'mysql2/promise';
 import { VERSIONS_CHANNEL } from '@invalidator/client';
 import { unpackEvents } from '@invalidator/versioning';
 import { KafkaProxy } from '../support/kafka-proxy';
+import { PrivateCluster } from '../support/private-cluster';
 import { PrivateRedis } from '../support/private-redis';
 import { ServiceProcess } from '../support/service-process';
 import { ShopProcess } from '../support/shop-process';
@@ -29,7 +30,8 @@ export const FAULTS = [
   'broker-restart',
   'rebalance',
 ] as const;
-export type FaultName = (typeof FAULTS)[number];
+/** On the soak's own Redis Cluster (SOAK_REDIS=cluster) the Redis restart is a master failover. */
+export type FaultName = (typeof FAULTS)[number] | 'master-failover';
 
 export interface SoakOptions {
   seconds: number;
@@ -49,6 +51,8 @@ export interface SoakOptions {
   /** A fault starts every this many seconds (the first after one steady window). */
   faultEverySeconds: number;
   faults: readonly FaultName[];
+  /** `single`: a redis-server of the soak's own; `cluster`: a 6-node cluster of its own. */
+  redis: 'single' | 'cluster';
   /** How long MySQL is away, and the broker, ms. */
   mysqlOutageMs: number;
   brokerDownMs: number;
@@ -89,6 +93,7 @@ export function soakOptionsFromEnv(env: Record<string, string | undefined>): Soa
       Math.min(60, Math.max(10, Math.floor(seconds / (FAULTS.length + 1)))),
     ),
     faults: faults as FaultName[],
+    redis: env.SOAK_REDIS === 'cluster' ? 'cluster' : 'single',
     mysqlOutageMs: number('SOAK_MYSQL_OUTAGE_MS', 10000),
     brokerDownMs: number('SOAK_BROKER_DOWN_MS', 5000),
     historyFile: env.SOAK_HISTORY ?? join(ROOT, '.stack', 'soak-history.jsonl'),
@@ -167,20 +172,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     throw new Error('SOAK_LOCAL=1: this libs/client has no in-process tier (its `local` option)');
   }
   const { log } = options;
-  const cluster = Boolean(REDIS_CLUSTER_NODES);
-  const faults = cluster ? options.faults.filter((f) => f !== 'redis-restart') : options.faults;
+  // The soak's own cluster (SOAK_REDIS=cluster), or the stack's (TEST_REDIS_CLUSTER_NODES),
+  // which is shared: its masters are not the soak's to kill, so it gets no Redis fault.
+  const ownCluster = options.redis === 'cluster';
+  const cluster = ownCluster || Boolean(REDIS_CLUSTER_NODES);
+  const faults = options.faults.flatMap((f): FaultName[] =>
+    f !== 'redis-restart' ? [f] : ownCluster ? ['master-failover'] : cluster ? [] : [f],
+  );
   const cleanup: (() => Promise<unknown>)[] = [];
   const readers: Reader[] = [];
   let history: WriteStream | undefined;
   try {
     // A Redis of the soak's own (a single one; on a cluster the cluster's), kept on no disk.
     let redis: PrivateRedis | undefined;
-    if (!cluster) {
+    let privateCluster: PrivateCluster | undefined;
+    if (ownCluster) {
+      privateCluster = await PrivateCluster.start();
+      cleanup.unshift(() => privateCluster!.stop());
+    } else if (!cluster) {
       redis = new PrivateRedis(await freePort());
       await redis.start();
       cleanup.unshift(() => redis!.kill());
     }
-    const world = await World.create('soak', 6, redis ? { redisUrl: redis.url } : {});
+    const clusterNodes = privateCluster?.nodes ?? REDIS_CLUSTER_NODES;
+    const world = await World.create(
+      'soak',
+      6,
+      privateCluster ? { redisClusterNodes: clusterNodes } : redis ? { redisUrl: redis.url } : {},
+    );
     world.redis.on('error', () => undefined);
     cleanup.unshift(() => world.close().catch(() => undefined));
     const mysqlUrl = new URL(world.env.mysqlUrl);
@@ -313,7 +332,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (let reader = 1; reader <= options.readers; reader++) {
       const config: ReaderConfig = {
         reader,
-        ...(cluster ? { clusterNodes: REDIS_CLUSTER_NODES } : { redisUrl: redis!.url }),
+        ...(cluster ? { clusterNodes } : { redisUrl: redis!.url }),
         keyPrefix: world.env.redisPrefix,
         mysqlUrl: `${MYSQL_ROOT_URL}/${shop.database}`,
         products,
@@ -387,6 +406,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         case 'redis-restart':
           await redis!.kill();
           await redis!.start();
+          return;
+        case 'master-failover':
+          await privateCluster!.failover(`${world.env.redisPrefix}shop.version.products`);
           return;
         case 'mysql-outage':
           mysqlProxy.cut();
