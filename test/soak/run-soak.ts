@@ -422,8 +422,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           return;
         case 'rebalance': {
           const second = await ServiceProcess.start(world.env, serviceExtra);
-          await sleep(5000);
-          await second.stop();
+          try {
+            await sleep(5000);
+          } finally {
+            await second.stop();
+          }
           return;
         }
       }
