@@ -47,6 +47,44 @@ export interface RaceResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * A product's floor for a read: the newest revision of the changes whose version the reader's
+ * client had heard announced when the read began (1, the first revision, before any). A read
+ * that returns less is stale. Shared with the soak's checker (test/soak/history.ts).
+ */
+export function announcedFloor(changes: readonly AnnouncedChange[], announced: number): number {
+  return floorIndex(changes)(announced);
+}
+
+/** announcedFloor for many reads of one product: the changes sorted once, each read a search. */
+export function floorIndex(changes: readonly AnnouncedChange[]): (announced: number) => number {
+  const sorted = [...changes].sort((a, b) => a.version - b.version);
+  const floors: number[] = [];
+  for (const change of sorted) floors.push(Math.max(floors.at(-1) ?? 1, change.revision));
+  return (announced) => {
+    let low = 0;
+    let high = sorted.length; // the first change with a version above `announced`
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (sorted[mid].version <= announced) low = mid + 1;
+      else high = mid;
+    }
+    return low === 0 ? 1 : floors[low - 1];
+  };
+}
+
+/**
+ * A web tier's fill with the race forced: the source read, then a wait of up to `delayMs`
+ * before the client stores the value, so changes land between the read and the store.
+ */
+export function delayedFill<T>(read: () => Promise<T>, delayMs: number): () => Promise<T> {
+  return async () => {
+    const value = await read();
+    await sleep(Math.random() * delayMs);
+    return value;
+  };
+}
+
+/**
  * One writer changes products while web servers read them through libs/client with every fill
  * delayed on purpose. A read is stale when it returns a revision older than one whose change was
  * visible to the reader's client (its version announced: written and its tags purged) when the
@@ -57,11 +95,8 @@ export async function stalenessRace(world: World, options: RaceOptions): Promise
   const { ids } = options;
   /** Each product's announced changes: the products version announced with each revision. */
   const changes = new Map<string, AnnouncedChange[]>(ids.map((id) => [id, []]));
-  /** The newest revision whose change the reader's client had heard announced. */
   const floorOf = (id: string, announced: number) =>
-    (changes.get(id) ?? [])
-      .filter((c) => c.version <= announced)
-      .reduce((floor, c) => Math.max(floor, c.revision), 1);
+    announcedFloor(changes.get(id) ?? [], announced);
   const connections = Array.from({ length: WEB_SERVERS }, () => webRedis(world.env.redisPrefix));
   const clients = await Promise.all(
     connections.map((redis) =>
@@ -82,11 +117,11 @@ export async function stalenessRace(world: World, options: RaceOptions): Promise
   };
   const until = Date.now() + options.phaseMs;
 
-  const fill = (id: string) => async (): Promise<Product> => {
-    const revision = await options.read(id);
-    await sleep(Math.random() * options.fillDelayMs);
-    return { id, revision };
-  };
+  const fill = (id: string) =>
+    delayedFill(
+      async (): Promise<Product> => ({ id, revision: await options.read(id) }),
+      options.fillDelayMs,
+    );
 
   const reader = async (client: CacheClient) => {
     while (Date.now() < until) {

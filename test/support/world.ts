@@ -68,15 +68,22 @@ export class World {
       : new Redis(env.redisUrl, { keyPrefix: env.redisPrefix, ...REDIS_SECURITY });
   }
 
-  /** `redisUrl`: a Redis of the test's own (a private redis-server) instead of the stack's. */
+  /**
+   * `redisUrl`: a Redis of the test's own (a private redis-server) instead of the stack's;
+   * `redisClusterNodes`: a Redis Cluster of its own (test/support/private-cluster.ts).
+   */
   static async create(
     name: string,
     partitions = 6,
-    options: { redisUrl?: string } = {},
+    options: { redisUrl?: string; redisClusterNodes?: string } = {},
   ): Promise<World> {
     const env = newTestEnv(name, partitions);
     const world = new World(
-      options.redisUrl ? { ...env, redisUrl: options.redisUrl, redisClusterNodes: undefined } : env,
+      options.redisClusterNodes
+        ? { ...env, redisClusterNodes: options.redisClusterNodes }
+        : options.redisUrl
+          ? { ...env, redisUrl: options.redisUrl, redisClusterNodes: undefined }
+          : env,
     );
     world.root = await mysql.createConnection(mysqlTestOptions(MYSQL_ROOT_URL));
     await world.root.query(`CREATE DATABASE \`${world.env.database}\``);

@@ -1,5 +1,6 @@
 export { CacheRepair } from './cache-repair';
 export { CacheModule } from './cache.module';
+export { freshnessNines } from './freshness-nines';
 export { TagPurger } from './tag-purger';
 export type { PurgeResult } from './tag-purger';
 export { VersionPublisher } from './version-publisher';

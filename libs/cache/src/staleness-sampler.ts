@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { decodeHeader, parseVersion, versionKey } from '@invalidator/client';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { REDIS_CLIENT, RedisClient } from '@invalidator/redis';
+import { freshnessNines } from './freshness-nines';
 import { TagReservoir } from './tag-reservoir';
 
 export interface StalenessSample {
@@ -92,8 +93,7 @@ export class StalenessSampler {
       }
     }
     const ratio = sampled === 0 ? 0 : stale / sampled;
-    const nines = stale === 0 ? Math.log10(Math.max(1, sampled)) : -Math.log10(ratio);
-    return { sampled, stale, skipped, ratio, nines };
+    return { sampled, stale, skipped, ratio, nines: freshnessNines(sampled, stale) };
   }
 }
 
