@@ -21,6 +21,19 @@ export interface OffsetRegression {
   events: number;
 }
 
+/** One SQL statement and its parameters, to be sent alone or with others in one round trip. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/** A partition's ledger row as claim's locking read returns it. */
+export interface LedgerRow {
+  topic: string;
+  partition: number;
+  next_offset: string;
+}
+
 export interface Claim {
   applied: LedgerEvent[];
   regressions: OffsetRegression[];
@@ -142,14 +155,27 @@ export class OffsetLedger {
    * come back as regressions, and record() moves their rows to the new offsets.
    */
   async claim(runner: QueryRunner, events: LedgerEvent[]): Promise<Claim> {
-    if (events.length === 0) return { applied: [], regressions: [] };
+    const read = this.claimRead(events);
+    if (!read) return { applied: [], regressions: [] };
+    return this.claimFrom(runner, events, await runner.query(read.sql, read.params));
+  }
+
+  /** claim()'s locking read, for a caller that sends it with other statements. */
+  claimRead(events: LedgerEvent[]): Statement | undefined {
+    if (events.length === 0) return undefined;
     const parts = slices(events);
-    const rows: { topic: string; partition: number; next_offset: string }[] = await runner.query(
-      `SELECT topic, \`partition\`, next_offset FROM partition_offsets
+    return {
+      sql: `SELECT topic, \`partition\`, next_offset FROM partition_offsets
        WHERE (topic, \`partition\`) IN (${parts.map(() => '(?, ?)').join(', ')})
        ORDER BY topic, \`partition\` FOR UPDATE`,
-      parts.flatMap((s) => [s.topic, s.partition]),
-    );
+      params: parts.flatMap((s) => [s.topic, s.partition]),
+    };
+  }
+
+  /** claim() given the rows of its locking read. */
+  async claimFrom(runner: QueryRunner, events: LedgerEvent[], rows: LedgerRow[]): Promise<Claim> {
+    if (events.length === 0) return { applied: [], regressions: [] };
+    const parts = slices(events);
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
     const applied: LedgerEvent[] = [];
     const regressions: OffsetRegression[] = [];
@@ -225,8 +251,18 @@ export class OffsetLedger {
     fenceToken: bigint,
     regressions: OffsetRegression[] = [],
   ): Promise<void> {
+    for (const { sql, params } of this.recordStatements(applied, fenceToken, regressions))
+      await runner.query(sql, params);
+  }
+
+  /** record()'s writes, for a caller that sends them with other statements. */
+  recordStatements(
+    applied: LedgerEvent[],
+    fenceToken: bigint,
+    regressions: OffsetRegression[] = [],
+  ): Statement[] {
     const parts = slices(applied);
-    if (parts.length === 0) return;
+    if (parts.length === 0) return [];
     const batches = parts.map((part) => {
       const { entries } = part;
       const inOrder = entries.every(
@@ -244,23 +280,24 @@ export class OffsetLedger {
     const regressed = new Set(regressions.map((r) => pairKey(r.topic, r.partition)));
     const isRegressed = (b: (typeof batches)[number]) =>
       regressed.has(pairKey(b.part.topic, b.part.partition));
+    const statements: Statement[] = [];
     for (const [group, update] of [
       [batches.filter((b) => !isRegressed(b)), 'GREATEST(next_offset, VALUES(next_offset))'],
       [batches.filter(isRegressed), 'VALUES(next_offset)'],
     ] as const) {
       if (group.length === 0) continue;
-      await runner.query(
-        `INSERT INTO partition_offsets (topic, \`partition\`, next_offset, updated_at)
+      statements.push({
+        sql: `INSERT INTO partition_offsets (topic, \`partition\`, next_offset, updated_at)
          VALUES ${group.map(() => '(?, ?, ?, NOW(6))').join(', ')}
          ON DUPLICATE KEY UPDATE next_offset = ${update}, updated_at = VALUES(updated_at)`,
-        group.flatMap((b) => [b.part.topic, b.part.partition, b.next.toString()]),
-      );
+        params: group.flatMap((b) => [b.part.topic, b.part.partition, b.next.toString()]),
+      });
     }
-    await runner.query(
-      `INSERT INTO applied_batches
+    statements.push({
+      sql: `INSERT INTO applied_batches
          (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
        VALUES ${batches.map(() => '(?, ?, ?, ?, ?, ?, ?, NOW(6))').join(', ')}`,
-      batches.flatMap((b) => [
+      params: batches.flatMap((b) => [
         b.part.topic,
         b.part.partition,
         b.first.toString(),
@@ -269,6 +306,7 @@ export class OffsetLedger {
         b.packed,
         fenceToken.toString(),
       ]),
-    );
+    });
+    return statements;
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { IdempotencyKeyRaceError, StaleFenceError, typedMysqlError } from './errors';
-import { OffsetLedger, OffsetRegression } from './offset-ledger';
+import { LedgerRow, OffsetLedger, OffsetRegression, Statement } from './offset-ledger';
 import { THROWAWAY_TYPE_PREFIX, versionHash } from './version-hash';
 
 /** One event of a version transaction: a Kafka offset, or a manual bump's idempotency key. */
@@ -94,6 +94,97 @@ const toState = (row: VersionRow): VersionState => ({
   hash: row.hash,
   updatedAt: row.updated_at,
 });
+
+/** A version row read with its lock, and the server's clock (what a bump writes as updated_at). */
+type LockedRow = VersionRow & { now: Date };
+
+/** Every version row, latest committed, locked in primary-key order (the one lock order). */
+const LOCK_ROWS: Statement = {
+  sql: `SELECT data_type, version, hash, fence_token, updated_at, NOW(6) AS now
+        FROM shop_data_versions ORDER BY data_type FOR UPDATE`,
+  params: [],
+};
+
+/**
+ * Statements in one round trip (the pool's connections allow several statements per query,
+ * mysqlOptions): each statement's result, in order. MySQL runs them in order and stops at the
+ * first that fails, which then rejects the whole.
+ */
+async function send(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
+  if (statements.length === 0) return [];
+  const raw: unknown = await runner.query(
+    statements.map((s) => s.sql).join(';\n'),
+    statements.flatMap((s) => s.params),
+  );
+  return statements.length === 1 ? [raw] : (raw as unknown[]);
+}
+
+/**
+ * The bump of `dataTypes` (+1, a new hash, the fence token) as one statement, and every
+ * version row as the commit will leave it. The rows come from the locking read that opened
+ * the transaction: it sees the latest committed rows (not the transaction's snapshot) and
+ * holds them until the commit, so the global string built from them cannot be overtaken.
+ */
+function planBump(rows: LockedRow[], dataTypes: string[], fenceToken: bigint) {
+  const bumped = rows
+    .filter((r) => dataTypes.includes(r.data_type))
+    .map((row) => {
+      const previous = toState(row);
+      const version = previous.version + 1n;
+      const next: VersionState = {
+        dataType: row.data_type,
+        version,
+        hash: versionHash(row.data_type, version, fenceToken),
+        // What NOW(6) writes below, read with the locks (the same to the millisecond).
+        updatedAt: row.now,
+      };
+      return { previous, next };
+    });
+  const byType = `CASE data_type ${bumped.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+  const update: Statement | undefined =
+    bumped.length === 0
+      ? undefined
+      : {
+          sql: `UPDATE shop_data_versions
+                SET version = ${byType}, hash = ${byType}, fence_token = ?, updated_at = NOW(6)
+                WHERE (data_type, version) IN (${bumped.map(() => '(?, ?)').join(', ')})
+                  AND fence_token < ?`,
+          params: [
+            ...bumped.flatMap((b) => [b.next.dataType, String(b.next.version)]),
+            ...bumped.flatMap((b) => [b.next.dataType, b.next.hash]),
+            String(fenceToken),
+            ...bumped.flatMap((b) => [b.previous.dataType, String(b.previous.version)]),
+            String(fenceToken),
+          ],
+        };
+  const next = new Map(bumped.map((b) => [b.next.dataType, b.next]));
+  return { bumped, update, rows: rows.map((r) => next.get(r.data_type) ?? toState(r)) };
+}
+
+/** One audit row per bumped type, naming the manual bumps' keys that caused it. */
+function auditStatement(
+  bumped: { previous: VersionState; next: VersionState }[],
+  keyed: LedgerEvent[],
+  actor: string,
+  fenceToken: bigint,
+): Statement | undefined {
+  if (bumped.length === 0) return undefined;
+  const rows = bumped.map(({ previous, next }) => [
+    next.dataType,
+    String(previous.version),
+    String(next.version),
+    next.hash,
+    String(fenceToken),
+    actor,
+    JSON.stringify(keyed.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId)),
+  ]);
+  return {
+    sql: `INSERT INTO version_audit
+            (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
+          VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, NOW(6))').join(', ')}`,
+    params: rows.flat(),
+  };
+}
 
 /** All SQL of the version transaction lives here, in the order it runs. */
 @Injectable()
@@ -188,14 +279,27 @@ export class VersionRepository {
       await this.createMissingRows(runner, request);
       const sources = bySource(request.events);
       await this.ledger.ensureRows(runner, sources.streamed);
-      await runner.startTransaction('REPEATABLE READ');
+      // One round trip opens the transaction and takes every lock it needs: the partitions'
+      // ledger rows, then every version row (the one lock order). No other bump can commit
+      // until this one does.
+      const claimRead = this.ledger.claimRead(sources.streamed);
       try {
-        const result = await this.bumpInTransaction(runner, request, sources);
+        const opened = await send(runner, [
+          { sql: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] },
+          { sql: 'START TRANSACTION', params: [] },
+          ...(claimRead ? [claimRead] : []),
+          LOCK_ROWS,
+        ]);
+        const locked = {
+          ledger: (claimRead ? opened[2] : []) as LedgerRow[],
+          versions: opened[opened.length - 1] as LockedRow[],
+        };
+        const result = await this.bumpInTransaction(runner, request, sources, locked);
         await request.beforeCommit?.();
-        await runner.commitTransaction();
+        await runner.query('COMMIT');
         return result;
       } catch (error) {
-        await runner.rollbackTransaction().catch(() => undefined);
+        await runner.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     } catch (error) {
@@ -253,9 +357,10 @@ export class VersionRepository {
     runner: QueryRunner,
     request: BumpRequest,
     sources: ReturnType<typeof bySource>,
+    locked: { ledger: LedgerRow[]; versions: LockedRow[] },
   ): Promise<BumpResult> {
     const keyed = await this.insertKeys(runner, sources.keyed);
-    const streamed = await this.ledger.claim(runner, sources.streamed);
+    const streamed = await this.ledger.claimFrom(runner, sources.streamed, locked.ledger);
     // A change event written again at a new offset is new to the ledger: its id tells it.
     const firstSeen = new Set(
       await this.insertKeys(
@@ -267,10 +372,20 @@ export class VersionRepository {
     const applied = [...keyed, ...fresh];
     const dataTypes = typesOf(applied);
     const fenceToken = await request.fenceToken;
-    const { bumped, rows } = await this.bumpFenced(runner, [...dataTypes].sort(), fenceToken);
-    // Kafka events are named by their applied_batches rows (same fence token), not the audit.
-    await this.writeAudit(runner, bumped, keyed, request.actor, fenceToken);
-    await this.ledger.record(runner, fresh, fenceToken, streamed.regressions);
+    const types = [...dataTypes].sort();
+    const versions = await this.withRowsOf(runner, types, locked.versions);
+    const { bumped, rows, update } = planBump(versions, types, fenceToken);
+    // The writes in one round trip: the bump, its audit (Kafka events are named by their
+    // applied_batches rows, same fence token, not by the audit), the ledger's records.
+    const audit = auditStatement(bumped, keyed, request.actor, fenceToken);
+    const written = await send(runner, [
+      ...(update ? [update] : []),
+      ...(audit ? [audit] : []),
+      ...this.ledger.recordStatements(fresh, fenceToken, streamed.regressions),
+    ]);
+    // A row already carrying a newer token: a later lock holder committed first.
+    if (update && (written[0] as { affectedRows: number }).affectedRows !== bumped.length)
+      throw new StaleFenceError(types.join(', '), String(fenceToken));
     return {
       current: rows,
       appliedEventIds: applied.map((e) => e.eventId),
@@ -303,98 +418,28 @@ export class VersionRepository {
   }
 
   /**
-   * Bumps the types (+1, a new hash, the fence token) in one statement and returns every
-   * version row as the commit will leave it. The rows are read with a locking read, which
-   * sees the latest committed rows (not the transaction's snapshot, opened at its first read,
-   * before a concurrent bump of another type may have committed) and holds them until the
-   * commit: the global string is built from these rows, and nothing can change them meanwhile.
+   * The locked version rows, with a row for each of `dataTypes`: rows are created before the
+   * transaction (createMissingRows); one removed since then (a throwaway type) is created
+   * here. INSERT IGNORE on an existing row takes a shared lock, and two of those upgrading to
+   * FOR UPDATE deadlock: never run it blindly.
    */
-  private async bumpFenced(runner: QueryRunner, dataTypes: string[], fenceToken: bigint) {
-    // Every row is locked, not just the bumped ones: the global string is derived from all of
-    // them, the fallback path (no Redis lock) is serialized by MySQL alone, and one lock order
-    // (the primary key) for every transaction means no deadlock.
-    let rows = await this.lockRows(runner);
-    const ofTypes = () => rows.filter((r) => dataTypes.includes(r.data_type));
-    if (ofTypes().length < dataTypes.length) {
-      // Rows are created before the transaction (createMissingRows); one removed since then (a
-      // throwaway type) is created here. INSERT IGNORE on an existing row takes a shared lock,
-      // and two of those upgrading to FOR UPDATE deadlock: never run it blindly.
-      const missing = dataTypes.filter((t) => !rows.some((r) => r.data_type === t));
-      await this.insertRows(runner, missing);
-      rows = await this.lockRows(runner);
-    }
-    const bumped = ofTypes().map((row) => {
-      const previous = toState(row);
-      const version = previous.version + 1n;
-      const next = {
-        dataType: row.data_type,
-        version,
-        hash: versionHash(row.data_type, version, fenceToken),
-        updatedAt: row.now,
-      };
-      return { previous, next };
-    });
-    if (bumped.length > 0) {
-      const byType = `CASE data_type ${bumped.map(() => 'WHEN ? THEN ?').join(' ')} END`;
-      // updated_at is the server's clock, as `now` read with the locks (the same to the ms).
-      const update = await runner.query(
-        `UPDATE shop_data_versions
-         SET version = ${byType}, hash = ${byType}, fence_token = ?, updated_at = NOW(6)
-         WHERE (data_type, version) IN (${bumped.map(() => '(?, ?)').join(', ')})
-           AND fence_token < ?`,
-        [
-          ...bumped.flatMap((b) => [b.next.dataType, String(b.next.version)]),
-          ...bumped.flatMap((b) => [b.next.dataType, b.next.hash]),
-          String(fenceToken),
-          ...bumped.flatMap((b) => [b.previous.dataType, String(b.previous.version)]),
-          String(fenceToken),
-        ],
-        true,
-      );
-      // A row already carrying a newer token: a later lock holder committed first.
-      if (update.affected !== bumped.length)
-        throw new StaleFenceError(dataTypes.join(', '), String(fenceToken));
-    }
-    const next = new Map(bumped.map((b) => [b.next.dataType, b.next]));
-    return { bumped, rows: rows.map((r) => next.get(r.data_type) ?? toState(r)) };
+  private async withRowsOf(
+    runner: QueryRunner,
+    dataTypes: string[],
+    rows: LockedRow[],
+  ): Promise<LockedRow[]> {
+    const missing = dataTypes.filter((t) => !rows.some((r) => r.data_type === t));
+    if (missing.length === 0) return rows;
+    await this.insertRows(runner, missing);
+    return this.lockRows(runner);
   }
 
   /**
    * Every version row, latest committed, locked in primary-key order (the one lock order),
    * with the server's clock (`now`: what a bump writes as updated_at).
    */
-  private lockRows(runner: QueryRunner): Promise<(VersionRow & { now: Date })[]> {
-    return runner.query(
-      `SELECT data_type, version, hash, fence_token, updated_at, NOW(6) AS now
-       FROM shop_data_versions ORDER BY data_type FOR UPDATE`,
-    );
-  }
-
-  private async writeAudit(
-    runner: QueryRunner,
-    bumped: { previous: VersionState; next: VersionState }[],
-    applied: LedgerEvent[],
-    actor: string,
-    fenceToken: bigint,
-  ): Promise<void> {
-    if (bumped.length === 0) return;
-    const rows = bumped.map(({ previous, next }) => [
-      next.dataType,
-      String(previous.version),
-      String(next.version),
-      next.hash,
-      String(fenceToken),
-      actor,
-      JSON.stringify(
-        applied.filter((e) => e.dataTypes.includes(next.dataType)).map((e) => e.eventId),
-      ),
-    ]);
-    await runner.query(
-      `INSERT INTO version_audit
-         (data_type, old_version, new_version, new_hash, fence_token, actor, event_ids, created_at)
-       VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, NOW(6))').join(', ')}`,
-      rows.flat(),
-    );
+  private lockRows(runner: QueryRunner): Promise<LockedRow[]> {
+    return runner.query(LOCK_ROWS.sql);
   }
 
   /**
