@@ -39,16 +39,29 @@ export const PLAN_TABLE: { readonly [T in EventType]: PlanRow<Extract<ShopEvent,
 export const EVENT_TYPES = Object.keys(PLAN_TABLE) as EventType[];
 
 /** The ids an event names, by kind, in the table's order. */
-function* idsOf(event: ShopEvent): Generator<[IdKind, string]> {
-  for (const [kind, field] of Object.entries(PLAN_TABLE[event.type].ids) as [IdKind, string][]) {
+/** Each type's id fields as [kind, field] pairs, once: the hot path reads no table per event. */
+const ID_FIELDS = Object.fromEntries(
+  EVENT_TYPES.map((type) => [type, Object.entries(PLAN_TABLE[type].ids) as [IdKind, string][]]),
+) as Record<EventType, [IdKind, string][]>;
+
+/** Calls `use` with each id the event names, by kind (no array or tuple per event). */
+function eachId(event: ShopEvent, use: (kind: IdKind, id: string) => void): void {
+  for (const [kind, field] of ID_FIELDS[event.type]) {
     const ids = (event as unknown as Record<string, string | string[]>)[field];
-    for (const id of typeof ids === 'string' ? [ids] : ids) yield [kind, id];
+    if (typeof ids === 'string') use(kind, ids);
+    else for (let i = 0; i < ids.length; i++) use(kind, ids[i]);
   }
+}
+
+function idsOf(event: ShopEvent): [IdKind, string][] {
+  const ids: [IdKind, string][] = [];
+  eachId(event, (kind, id) => ids.push([kind, id]));
+  return ids;
 }
 
 export function planFor(event: ShopEvent): InvalidationPlan {
   const { dataTypes, tags } = PLAN_TABLE[event.type];
-  return { dataTypes, tags: [...tags, ...[...idsOf(event)].map(([kind, id]) => `${kind}:${id}`)] };
+  return { dataTypes, tags: [...tags, ...idsOf(event).map(([kind, id]) => `${kind}:${id}`)] };
 }
 
 /**
@@ -58,11 +71,12 @@ export function planFor(event: ShopEvent): InvalidationPlan {
 export class MergedPlan {
   private readonly types = new Set<EventType>();
   private readonly ids: Record<IdKind, Set<string>> = { product: new Set(), category: new Set() };
+  private readonly addId = (kind: IdKind, id: string) => void this.ids[kind].add(id);
 
   /** Adds the event's plan; returns the data types it bumps (shared, read-only). */
   add(event: ShopEvent): readonly string[] {
     this.types.add(event.type);
-    for (const [kind, id] of idsOf(event)) this.ids[kind].add(id);
+    eachId(event, this.addId);
     return PLAN_TABLE[event.type].dataTypes;
   }
 
