@@ -79,16 +79,8 @@ export class BatchCoalescer {
   /** Failed sagas of each partition so far: its rewind generation. */
   private readonly rewinds = new Map<string, number>();
 
-  /** The commits of applied sagas, chained in order; never rejects (failures go to the callers). */
-  private committing: Promise<void> = Promise.resolve();
-
-  /**
-   * `handle` applies a batch; it may resolve with the batch's commit, which then runs after the
-   * commits before it while the next saga is applied (each saga still commits only after its
-   * own locks are released; a crash before the commit redelivers, the ledger skips).
-   */
   constructor(
-    private readonly handle: (batch: IncomingBatch) => Promise<(() => Promise<void>) | void>,
+    private readonly handle: (batch: IncomingBatch) => Promise<void>,
     private readonly maxEvents: number,
   ) {}
 
@@ -126,7 +118,6 @@ export class BatchCoalescer {
     this.closed = true;
     this.refuse(() => true, 'the consumer is stopping');
     await this.running;
-    await this.committing;
   }
 
   /** Starts the next saga on the next turn: the partitions of one fetch arrive in one turn. */
@@ -194,34 +185,23 @@ export class BatchCoalescer {
       taken.push(more);
     }
     this.giveRoom();
-    const applied = this.handle(mergeBatches(taken.map((t) => t.batch)));
-    // The commit runs after the one before it (offsets in order) and beside the next saga.
-    const previous = this.committing;
-    const committed = applied.then(async (commit) => {
-      await previous;
-      await commit?.();
-    });
-    this.committing = committed.catch(() => undefined);
-    committed.then(
-      () => taken.forEach((t) => t.resolve()),
-      (error: unknown) => {
-        const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
-        // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
-        failed.forEach((p) => {
-          this.blocked.add(p);
-          this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
-        });
-        taken.forEach((t) => t.reject(error));
-        this.refuse(
-          (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
-          'an earlier batch of its partition failed',
-        );
-      },
-    );
-    // The next saga starts once this one is applied and the commit before it is done: at
-    // most one commit is in flight beside a saga. A failed saga is known before it starts.
-    this.running = Promise.all([applied.catch(() => undefined), previous])
-      .then(() => undefined)
+    this.running = this.handle(mergeBatches(taken.map((t) => t.batch)))
+      .then(
+        () => taken.forEach((t) => t.resolve()),
+        (error: unknown) => {
+          const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
+          // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
+          failed.forEach((p) => {
+            this.blocked.add(p);
+            this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
+          });
+          taken.forEach((t) => t.reject(error));
+          this.refuse(
+            (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
+            'an earlier batch of its partition failed',
+          );
+        },
+      )
       .finally(() => {
         this.running = undefined;
         this.schedule();
