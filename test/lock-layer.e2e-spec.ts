@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ChildProcess, spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -51,27 +52,42 @@ describe('lock layer against real Redis and MariaDB', () => {
     await world?.close();
   });
 
-  it('fencing tokens strictly increase and survive a Redis kill -9 without persistence', async () => {
+  it("fencing tokens (each bump's own, from MySQL) strictly increase, across a Redis kill -9 without persistence", async () => {
     const port = await freePort();
     let redisServer = await privateRedis(port);
     const redis = new Redis({ port, maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined);
     const locks = new LockService(redis, config, fences);
+    let offset = 1000;
+    const bumpUnder = async () => {
+      const lock = await locks.acquire(['products']);
+      const { fenceToken } = await versions.bumpVersions({
+        events: [
+          {
+            eventId: randomUUID(),
+            topic: 't',
+            partition: 1,
+            offset: String(offset++),
+            dataTypes: ['products'],
+          },
+        ],
+        actor: 'tokens',
+        lockWaitTimeoutMs: 2000,
+        beforeCommit: () => lock.ensureValid(50),
+      });
+      await lock.release();
+      return fenceToken;
+    };
     try {
       const tokens: bigint[] = [];
-      for (let i = 0; i < 3; i++) {
-        const lock = await locks.acquireFenced(['products']);
-        tokens.push(await lock.fenceToken);
-        await lock.release();
-      }
+      for (let i = 0; i < 3; i++) tokens.push(await bumpUnder());
       redisServer.kill('SIGKILL');
       await new Promise((r) => redisServer.once('exit', r));
       redisServer = await privateRedis(port);
       await waitFor('the client to reconnect', async () => (await redis.ping()) === 'PONG');
       expect(await redis.dbsize()).toBe(0);
-      const after = await locks.acquireFenced(['products']);
-      tokens.push(await after.fenceToken);
-      await after.release();
+      tokens.push(await bumpUnder());
+      tokens.push(await locks.nextFenceToken());
       for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
     } finally {
       redis.disconnect();
@@ -79,19 +95,18 @@ describe('lock layer against real Redis and MariaDB', () => {
     }
   });
 
-  it('a holder that stalls past its TTL cannot overwrite a newer version, and cannot commit', async () => {
+  it('a holder that stalls past its TTL cannot commit, and an older token cannot overwrite a newer version', async () => {
     const redis = new Redis(world.env.redisUrl, { keyPrefix: world.env.redisPrefix });
     const locks = new LockService(redis, config, fences);
     try {
-      const stalled = await locks.acquireFenced(['products', 'global']);
+      const stalled = await locks.acquire(['products', 'global']);
       await new Promise((r) => setTimeout(r, 400)); // past the 300 ms TTL: a GC pause, a SIGSTOP
       // The new holder's TTL is long: its lock must outlive the rest of the case however slow
       // the machine (with 300 ms it expired under load before the checks below).
-      const fresh = await new LockService(redis, longConfig, fences).acquireFenced([
+      const fresh = await new LockService(redis, longConfig, fences).acquire([
         'products',
         'global',
       ]);
-      expect(await fresh.fenceToken).toBeGreaterThan(await stalled.fenceToken);
       const entry = (id: string) => ({
         eventId: id,
         topic: 't',
@@ -100,18 +115,28 @@ describe('lock layer against real Redis and MariaDB', () => {
         offset: String(Number(id.slice(-12))),
         dataTypes: ['products', 'global'],
       });
-      await versions.bumpVersions({
+      const committed = await versions.bumpVersions({
         events: [entry('11111111-0000-4000-8000-000000000001')],
-        fenceToken: fresh.fenceToken,
         actor: 'fresh',
         lockWaitTimeoutMs: 2000,
+        beforeCommit: () => fresh.ensureValid(100),
       });
       const newer = await world.versions();
 
+      // The stalled holder's transaction is refused at its commit: its lock is gone.
       await expect(
         versions.bumpVersions({
           events: [entry('11111111-0000-4000-8000-000000000002')],
-          fenceToken: stalled.fenceToken,
+          actor: 'stalled',
+          lockWaitTimeoutMs: 2000,
+          beforeCommit: () => stalled.ensureValid(100),
+        }),
+      ).rejects.toBeInstanceOf(LockLostError);
+      // A token older than the rows' (taken before the fresh bump) never overwrites them.
+      await expect(
+        versions.bumpVersions({
+          events: [entry('11111111-0000-4000-8000-000000000003')],
+          fenceToken: committed.fenceToken - 1n,
           actor: 'stalled',
           lockWaitTimeoutMs: 2000,
         }),

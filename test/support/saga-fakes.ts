@@ -4,7 +4,7 @@
  */
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
 import { AppConfig, parseConfig } from '@invalidator/config';
-import { FencedLock, LockService, LockUnavailableError } from '@invalidator/locking';
+import { HeldLock, LockService, LockUnavailableError } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { BumpRequest, BumpResult, VersionRepository, VersionState } from '@invalidator/versioning';
 // Unit specs reach inside the lib on purpose: they test its rooms, not only its door.
@@ -16,7 +16,7 @@ import { StageClock } from '../../libs/invalidation/src/stage-clock';
 import { BatchRun, SagaReport } from '../../libs/invalidation/src/saga-work';
 
 /** One saga's journal under the Redis lock: every step, in order. */
-export const SAGA_STEPS = ['lock', 'commit-tx fence=7', 'publish', 'purge', 'announce', 'release'];
+export const SAGA_STEPS = ['lock', 'commit-tx', 'publish', 'purge', 'announce', 'release'];
 
 export const fakeConfig = (env: Record<string, string> = {}): AppConfig =>
   parseConfig({ SAGA_RETRY_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '10', ...env });
@@ -46,22 +46,17 @@ export class FakeStores {
   readonly letters: DeadLetter[] = [];
 
   readonly locks = {
-    acquireFenced: async (dataTypes: string[]): Promise<FencedLock> => {
+    acquire: async (dataTypes: string[]): Promise<HeldLock> => {
       this.journal.push('lock');
       if (this.lockUnavailable) throw new LockUnavailableError(dataTypes, 3);
       return {
         dataTypes,
-        fenceToken: Promise.resolve(7n),
         ensureValid: async () => undefined,
         release: async () => {
           this.journal.push('release');
           return 'released';
         },
       };
-    },
-    nextFenceToken: async () => {
-      this.journal.push('fence-token');
-      return 8n;
     },
   } as unknown as LockService;
 
@@ -93,10 +88,11 @@ export class FakeStores {
           bumped.filter((b) => e.dataTypes.includes(b.dataType)),
         );
       }
-      this.journal.push(`commit-tx fence=${await request.fenceToken}`);
+      this.journal.push('commit-tx');
       return {
         current: [...this.versions].map(([t, v]) => state(t, v)),
         appliedEventIds: applied.map((e) => e.eventId),
+        fenceToken: request.fenceToken ?? 7n,
         offsetRegressions: [],
       };
     },

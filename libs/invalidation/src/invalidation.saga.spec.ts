@@ -33,23 +33,16 @@ describe(InvalidationSaga.name, () => {
 
     await expect(sut.apply(work())).rejects.toThrow('redis away');
 
-    expect(stores.journal).toEqual(['lock', 'commit-tx fence=7', 'publish', 'release']);
+    expect(stores.journal).toEqual(['lock', 'commit-tx', 'publish', 'release']);
   });
 
-  it('takes the row-lock fallback when the Redis lock is unavailable: a fence token of its own, same steps', async () => {
+  it('takes the row-lock fallback when the Redis lock is unavailable: the same steps, no lock to release', async () => {
     stores.lockUnavailable = true;
 
     const report = await sut.apply(work());
 
     expect(report.path).toBe('fallback');
-    expect(stores.journal).toEqual([
-      'lock',
-      'fence-token',
-      'commit-tx fence=8',
-      'publish',
-      'purge',
-      'announce',
-    ]);
+    expect(stores.journal).toEqual(['lock', 'commit-tx', 'publish', 'purge', 'announce']);
   });
 
   it('does nothing for work with nothing to bump', async () => {

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { TagPurger, VersionPublisher } from '@invalidator/cache';
 import { dispositionOf } from '@invalidator/contracts';
-import { FencedLock, LockService } from '@invalidator/locking';
+import { HeldLock, LockService } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
 import { VersionRepository, globalVersionString } from '@invalidator/versioning';
 import { BatchLease } from './batch-lease';
@@ -57,7 +57,6 @@ export class InvalidationSaga {
       try {
         await this.versions.bumpVersions({
           events: work.events.map((e) => ({ ...e, eventId: randomUUID() })),
-          fenceToken: this.locks.nextFenceToken(),
           actor: work.actor,
           lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
           sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
@@ -80,18 +79,10 @@ export class InvalidationSaga {
     clock.lap('lock');
     const lockWaitMs = clock.ms.lock ?? 0;
     try {
-      // The token's round trip overlaps the transaction's first reads: `fence` is its own
-      // time, not a step of its own.
-      const fenceToken = lock?.fenceToken ?? this.locks.nextFenceToken();
-      const fenceAsked = performance.now();
-      void fenceToken.then(
-        () => clock.record('fence', performance.now() - fenceAsked),
-        () => undefined,
-      );
       lease?.check();
+      // The fencing token is the transaction's own first statement (lock path and fallback).
       const result = await this.versions.bumpVersions({
         events: work.events,
-        fenceToken,
         actor: work.actor,
         lockWaitTimeoutMs: this.config.VERSION_LOCK_TIMEOUT_MS,
         sessionIdleTimeoutS: this.config.MYSQL_WAIT_TIMEOUT_S,
@@ -128,10 +119,10 @@ export class InvalidationSaga {
     }
   }
 
-  private async lockOrFallback(work: SagaWork): Promise<FencedLock | undefined> {
+  private async lockOrFallback(work: SagaWork): Promise<HeldLock | undefined> {
     const end = this.telemetry.lockAttempt();
     try {
-      const lock = await this.locks.acquireFenced(work.dataTypes);
+      const lock = await this.locks.acquire(work.dataTypes);
       end('acquired');
       return lock;
     } catch (error) {

@@ -34,7 +34,7 @@ describe(LockService.name, () => {
     const { client, calls } = lockedRedis();
     const sut = new LockService(client, config, fences);
 
-    const outcome = sut.acquireFenced(['products', 'global']).catch((e: unknown) => e);
+    const outcome = sut.acquire(['products', 'global']).catch((e: unknown) => e);
     await jest.advanceTimersByTimeAsync(0);
     expect(calls).toEqual([0]);
     await jest.advanceTimersByTimeAsync(99);

@@ -12,14 +12,14 @@ export const lockKey = (dataType: string) => `lock:${versionKey(dataType)}`;
 
 export type ReleaseOutcome = 'released' | 'expired';
 
-export interface FencedLock {
+/**
+ * The Redis locks of a saga's data types. Its fencing token comes from the version transaction
+ * itself (its first statement, version.repository.ts): every bump locks every version row, so
+ * MySQL orders the bumps, and a holder whose lock lapsed is refused at its commit
+ * (`ensureValid`, LockLostError).
+ */
+export interface HeldLock {
   readonly dataTypes: string[];
-  /**
-   * The fencing token, asked for right after the grant and still on its way when the lock is
-   * handed over: the version transaction starts meanwhile and awaits it before its first
-   * fenced write. A token that cannot be had fails that transaction; the lock is released.
-   */
-  readonly fenceToken: Promise<bigint>;
   /** Extends the lock when less than `minRemainingMs` is left; throws LockLostError if it cannot. */
   ensureValid(minRemainingMs: number): Promise<void>;
   release(): Promise<ReleaseOutcome>;
@@ -45,25 +45,16 @@ export class LockService {
 
   /**
    * Takes the locks of all data types at once (sorted, so two instances never wait on each
-   * other in opposite orders) and a fencing token from the durable sequence, asked for once
-   * the locks are granted (so a holder granted later holds a higher token) without waiting for
-   * it: its round trip and commit overlap the version transaction's first reads.
+   * other in opposite orders).
    */
-  async acquireFenced(dataTypes: string[]): Promise<FencedLock> {
+  async acquire(dataTypes: string[]): Promise<HeldLock> {
     const sorted = [...new Set(dataTypes)].sort();
-    const locks = await this.acquireWithRetries(sorted);
-    return this.wrap(sorted, locks, this.nextFenceToken());
+    return this.wrap(sorted, await this.acquireWithRetries(sorted));
   }
 
-  /**
-   * A token from the durable sequence (the fallback path, which serializes on MySQL row locks
-   * instead of Redis, takes one of its own). Whoever does not await it still gets no
-   * unhandled rejection: the transaction that needs it sees the failure.
-   */
+  /** A token from the durable sequence, outside any transaction (operators' tools, tests). */
   nextFenceToken(): Promise<bigint> {
-    const token = this.fences.next();
-    token.catch(() => undefined);
-    return token;
+    return this.fences.next();
   }
 
   private async acquireWithRetries(dataTypes: string[]): Promise<Lock[]> {
@@ -112,13 +103,12 @@ export class LockService {
     );
   }
 
-  private wrap(dataTypes: string[], initial: Lock[], fenceToken: Promise<bigint>): FencedLock {
+  private wrap(dataTypes: string[], initial: Lock[]): HeldLock {
     let locks = initial;
     const ttl = this.config.LOCK_TTL_MS;
     const expiration = () => Math.min(...locks.map((l) => l.expiration));
     return {
       dataTypes,
-      fenceToken,
       ensureValid: async (minRemainingMs: number) => {
         if (expiration() - Date.now() >= minRemainingMs) return;
         try {

@@ -43,7 +43,6 @@ export const SAGA_STAGES = [
   'fetch',
   'queue',
   'lock',
-  'fence',
   'transaction',
   'publish',
   'purge',

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { IdempotencyKeyRaceError, StaleFenceError, typedMysqlError } from './errors';
+import { NEXT_FENCE_TOKEN_SQL, fenceTokenOf } from '@invalidator/locking';
 import { LedgerRow, OffsetLedger, OffsetRegression, Statement } from './offset-ledger';
 import { THROWAWAY_TYPE_PREFIX, versionHash } from './version-hash';
 
@@ -27,10 +28,11 @@ export interface BumpRequest {
    */
   events: LedgerEvent[];
   /**
-   * The lock's fencing token; may still be on its way (taken beside the transaction's first
-   * reads): awaited before the first fenced write, so every row written carries it.
+   * A fencing token taken elsewhere. Without one (the saga), the transaction takes the next
+   * from the durable sequence as its first statement: the sequence row is locked to the
+   * commit, so tokens follow the order in which bumps commit.
    */
-  fenceToken: bigint | Promise<bigint>;
+  fenceToken?: bigint;
   actor: string;
   lockWaitTimeoutMs: number;
   /**
@@ -53,6 +55,8 @@ export interface BumpResult {
   /** Every type's row as this transaction left them: what Redis must show after the saga. */
   current: VersionState[];
   appliedEventIds: string[];
+  /** The token every row written by this transaction carries. */
+  fenceToken: bigint;
   /** Partitions whose offsets went back below the ledger's mark: their new events were applied. */
   offsetRegressions: OffsetRegression[];
 }
@@ -94,6 +98,8 @@ const toState = (row: VersionRow): VersionState => ({
   hash: row.hash,
   updatedAt: row.updated_at,
 });
+
+type FenceResult = { affectedRows?: number; insertId?: number | string };
 
 /** A version row read with its lock, and the server's clock (what a bump writes as updated_at). */
 type LockedRow = VersionRow & { now: Date };
@@ -283,15 +289,18 @@ export class VersionRepository {
       // ledger rows, then every version row (the one lock order). No other bump can commit
       // until this one does.
       const claimRead = this.ledger.claimRead(sources.streamed);
+      const fence = request.fenceToken === undefined;
       try {
         const opened = await send(runner, [
           { sql: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] },
           { sql: 'START TRANSACTION', params: [] },
+          ...(fence ? [{ sql: NEXT_FENCE_TOKEN_SQL, params: [] }] : []),
           ...(claimRead ? [claimRead] : []),
           LOCK_ROWS,
         ]);
         const locked = {
-          ledger: (claimRead ? opened[2] : []) as LedgerRow[],
+          fenceToken: request.fenceToken ?? fenceTokenOf(opened[2] as FenceResult),
+          ledger: (claimRead ? opened[fence ? 3 : 2] : []) as LedgerRow[],
           versions: opened[opened.length - 1] as LockedRow[],
         };
         const result = await this.bumpInTransaction(runner, request, sources, locked);
@@ -357,7 +366,7 @@ export class VersionRepository {
     runner: QueryRunner,
     request: BumpRequest,
     sources: ReturnType<typeof bySource>,
-    locked: { ledger: LedgerRow[]; versions: LockedRow[] },
+    locked: { fenceToken: bigint; ledger: LedgerRow[]; versions: LockedRow[] },
   ): Promise<BumpResult> {
     const keyed = await this.insertKeys(runner, sources.keyed);
     const streamed = await this.ledger.claimFrom(runner, sources.streamed, locked.ledger);
@@ -371,7 +380,7 @@ export class VersionRepository {
     const fresh = streamed.applied.filter((e) => !e.oncePerId || firstSeen.has(e));
     const applied = [...keyed, ...fresh];
     const dataTypes = typesOf(applied);
-    const fenceToken = await request.fenceToken;
+    const { fenceToken } = locked;
     const types = [...dataTypes].sort();
     const versions = await this.withRowsOf(runner, types, locked.versions);
     const { bumped, rows, update } = planBump(versions, types, fenceToken);
@@ -389,6 +398,7 @@ export class VersionRepository {
     return {
       current: rows,
       appliedEventIds: applied.map((e) => e.eventId),
+      fenceToken,
       offsetRegressions: streamed.regressions,
     };
   }
