@@ -34,7 +34,7 @@ describe('a lock holder stalled past its TTL', () => {
       KAFKA_SESSION_TIMEOUT_MS: '20000',
     };
     // The sleeper reaches MySQL through a proxy the test can hold: that pins the sleeper, once
-    // it has taken the Redis lock, just before its fencing token and its transaction.
+    // it has taken the Redis lock, just before its transaction (whose first statement takes the fencing token).
     const mysqlUrl = new URL(world.env.mysqlUrl);
     sleeperMysql = await TcpProxy.start(mysqlUrl.hostname, Number(mysqlUrl.port));
     mysqlUrl.port = String(sleeperMysql.port);
@@ -57,7 +57,7 @@ describe('a lock holder stalled past its TTL', () => {
   /**
    * Makes the sleeper the holder of the global lock: its MySQL held, the worker stopped, a lock
    * value appearing after that can only be the sleeper's, and the sleeper is then stuck right
-   * after the grant (its next statement, the fencing token, waits in the proxy). False if the
+   * after the grant (its transaction, fencing token first, waits in the proxy). False if the
    * sleeper was caught inside a transaction instead (it takes no new lock): try again.
    */
   async function pinSleeperAsHolder(): Promise<boolean> {
