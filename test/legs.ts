@@ -82,8 +82,8 @@ export const SPECS: Record<string, readonly Leg[]> = {
   'test/prometheus.e2e-spec.ts': [...PLAIN, 'cluster'],
   // The long CLI race: no connection of its own to secure.
   'test/cli-race.e2e-spec.ts': [...PLAIN, 'cluster'],
-  // The soak's short version (about 3 minutes: a minute with the check and every fault, a
-  // minute without): once is enough, on Node 20 in the first round of .ci/run, beside the
+  // The soak's short version (about 2.5 minutes: a minute with the check and every fault, the
+  // in-process tier in half the readers, a minute without): once is enough, on Node 20 in the first round of .ci/run, beside the
   // secured leg only (the second round already runs three legs on the two cores). Its faults
   // use its own redis-server and proxies, never the plain stack's stores.
   'test/soak/soak.e2e-spec.ts': ['default'],

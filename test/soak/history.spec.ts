@@ -1,14 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HistoryLine, checkHistory, summaryLine } from './history';
+import { HistoryLine, checkHistory, formatFigures, summaryLine } from './history';
 
 const run: HistoryLine = {
   type: 'run',
   at: 1000,
   seconds: 10,
   versionCheck: true,
-  local: false,
+  localReaders: [],
   readers: 1,
   concurrency: 1,
   products: ['a'],
@@ -30,9 +30,9 @@ const write = (
   version,
   announcedAt,
 });
-const read = (start: number, revision: number, announced: number): HistoryLine => ({
+const read = (start: number, revision: number, announced: number, reader = 1): HistoryLine => ({
   type: 'read',
-  reader: 1,
+  reader,
   product: 'a',
   start,
   end: start + 10,
@@ -59,7 +59,7 @@ describe('the soak history checker', () => {
         read(2300, 2, 5), // fresh
         read(4300, 2, 6), // its client had not heard version 7: not stale (by the clock it is)
         { type: 'fault', fault: 'redis-restart', start: 3000, end: 3200 },
-        { type: 'end', at: 6000 },
+        { type: 'end', at: 6000, localHits: 0 },
       ]),
     );
     expect(figures.reads).toBe(5);
@@ -92,8 +92,26 @@ describe('the soak history checker', () => {
     expect(figures.stale).toBe(0);
     expect(figures.nines).toBe(2);
     expect(figures.windows[0].unannounced).toBe(1);
+    expect(figures.local).toBeNull();
+    expect(formatFigures(figures)).toContain('answered by the in-process tier: off\n');
     expect(summaryLine(figures)).toBe(
       'soak: 100 reads, 0 stale, 2.00 nines vouched, 1 changes, 0 faults',
+    );
+  });
+
+  it("gives the in-process tier's share of its own readers' reads", async () => {
+    const figures = await checkHistory(
+      historyOf([
+        { ...run, readers: 2, localReaders: [1] },
+        ...Array.from({ length: 8 }, (_, i) => read(1100 + i, 1, 0, 1)),
+        ...Array.from({ length: 4 }, (_, i) => read(1100 + i, 1, 0, 2)),
+        { type: 'end', at: 2000, localHits: 6 },
+      ]),
+    );
+    expect(figures.reads).toBe(12);
+    expect(figures.local).toEqual({ reads: 8, hits: 6 });
+    expect(formatFigures(figures)).toContain(
+      "answered by the in-process tier: 6 of its readers' 8 reads (75.0 %)\n",
     );
   });
 });

@@ -17,7 +17,8 @@ export interface RunLine {
   at: number;
   seconds: number;
   versionCheck: boolean;
-  local: boolean;
+  /** The readers with libs/client's in-process tier (SOAK_LOCAL); [] without it. */
+  localReaders: number[];
   readers: number;
   concurrency: number;
   products: string[];
@@ -65,10 +66,11 @@ export interface FaultLine {
   end: number;
 }
 
-/** The last line. */
+/** The last line of the reads: `localHits`, the reads the in-process tier answered (all readers'). */
 export interface EndLine {
   type: 'end';
   at: number;
+  localHits: number;
 }
 
 /** What one window (the steady start, or a fault until the next one) shows. */
@@ -95,6 +97,11 @@ export interface SoakFigures {
   changes: number;
   faults: number;
   readsPerSecond: number;
+  /**
+   * The in-process tier, null when no reader had it: the reads of its readers, and how many of
+   * them it answered (the readers' `cache_client_local_hits_total`, from the end line).
+   */
+  local: { reads: number; hits: number } | null;
   windows: WindowFigures[];
 }
 
@@ -116,12 +123,15 @@ async function* lines(file: string): AsyncGenerator<HistoryLine> {
 export async function checkHistory(file: string): Promise<SoakFigures> {
   let run: RunLine | undefined;
   let endAt = 0;
+  let localHits = 0;
   const faults: FaultLine[] = [];
   const byProduct = new Map<string, Change[]>();
   for await (const line of lines(file)) {
     if (line.type === 'run') run = line;
-    else if (line.type === 'end') endAt = line.at;
-    else if (line.type === 'fault') faults.push(line);
+    else if (line.type === 'end') {
+      endAt = line.at;
+      localHits = line.localHits;
+    } else if (line.type === 'fault') faults.push(line);
     else if (line.type === 'write') {
       const list = byProduct.get(line.product) ?? [];
       list.push({ ...line });
@@ -159,6 +169,8 @@ export async function checkHistory(file: string): Promise<SoakFigures> {
     );
   }
 
+  const localReaders = new Set(run.localReaders);
+  let localReads = 0;
   let reads = 0;
   let stale = 0;
   let staleByClock = 0;
@@ -166,6 +178,7 @@ export async function checkHistory(file: string): Promise<SoakFigures> {
   for await (const line of lines(file)) {
     if (line.type !== 'read') continue;
     reads++;
+    if (localReaders.has(line.reader)) localReads++;
     lastEnd = Math.max(lastEnd, line.end);
     const window = windows[windowOf(line.start)];
     window.reads++;
@@ -204,6 +217,7 @@ export async function checkHistory(file: string): Promise<SoakFigures> {
     changes: allChanges.length,
     faults: faults.length,
     readsPerSecond: reads / seconds,
+    local: localReaders.size > 0 ? { reads: localReads, hits: localHits } : null,
     windows: figures,
   };
 }
@@ -274,9 +288,14 @@ export function formatFigures(figures: SoakFigures): string {
       .join('  ')
       .trimEnd(),
   );
+  const local = figures.local
+    ? `${figures.local.hits} of its readers' ${figures.local.reads} reads ` +
+      `(${((100 * figures.local.hits) / Math.max(1, figures.local.reads)).toFixed(1)} %)`
+    : 'off';
   return [
     ...table,
     `reads/s ${figures.readsPerSecond.toFixed(0)}; stale by the soak's own clock (begun after it heard the announcement): ${figures.staleByClock}`,
+    `answered by the in-process tier: ${local}`,
     summaryLine(figures),
   ].join('\n');
 }

@@ -5,7 +5,7 @@
  */
 import Redis, { Cluster } from 'ioredis';
 import mysql from 'mysql2/promise';
-import { CLIENT_METRICS, CacheClient, CacheClientOptions } from '@invalidator/client';
+import { CacheClient, CacheClientOptions } from '@invalidator/client';
 import { delayedFill } from '../support/staleness-race';
 import { REDIS_SECURITY, clusterNodes, mysqlTestOptions } from '../support/test-env';
 
@@ -23,28 +23,32 @@ export interface ReaderConfig {
   /** Pause of each loop between two reads, ms. */
   pauseMs: number;
   versionCheck: boolean;
-  /** The client's in-process tier (SOAK_LOCAL=1), when the client has one. */
+  /** The client's in-process tier (SOAK_LOCAL=1); a single Redis only (refused on a Cluster). */
   local: boolean;
 }
 
 /** A read as sent to the soak: product index, start, end, revision, products version announced. */
 export type ReadTuple = [number, number, number, number, number];
 
-export type ReaderMessage =
-  | { ready: true }
-  | { reads: ReadTuple[] }
-  | { done: { errors: number; staleFillsRejected: number; hits: number; misses: number } };
+export type ReaderMessage = { ready: true } | { reads: ReadTuple[] } | { done: ReaderStats };
 
-/** Whether this client has the in-process tier (its hit counter is the issue's metric name). */
-export const CLIENT_HAS_LOCAL_TIER = (Object.values(CLIENT_METRICS) as string[]).includes(
-  'cache_client_local_hits_total',
-);
+/** A reader's counts at its end; `localHits`: reads the in-process tier answered. */
+export interface ReaderStats {
+  errors: number;
+  staleFillsRejected: number;
+  hits: number;
+  localHits: number;
+  misses: number;
+}
 
-/** SOAK_LOCAL's switch: the client's `local` option, passed only to a client that has one. */
-export const localOption = (on: boolean): Partial<CacheClientOptions> =>
-  on && CLIENT_HAS_LOCAL_TIER
-    ? ({ local: { maxEntries: 10000, maxBytes: 1 << 24 } } as Partial<CacheClientOptions>)
-    : {};
+/**
+ * SOAK_LOCAL's tier: bounds far above the soak's few products, so that only the announcements
+ * (never the bounds) drop its entries.
+ */
+export const SOAK_LOCAL_TIER: CacheClientOptions['local'] = {
+  maxEntries: 10000,
+  maxBytes: 1 << 24,
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   const client = await CacheClient.connect({
     redis,
     versionCheck: config.versionCheck,
-    ...localOption(config.local),
+    ...(config.local ? { local: SOAK_LOCAL_TIER } : {}),
   });
 
   let stopping = false;
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
       errors,
       staleFillsRejected: stats.staleFillsRejected,
       hits: stats.hits,
+      localHits: stats.localHits,
       misses: stats.misses,
     },
   });

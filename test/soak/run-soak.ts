@@ -20,7 +20,7 @@ import {
 } from '../support/test-env';
 import { World } from '../support/world';
 import { HistoryLine, SoakFigures, WriteLine, checkHistory } from './history';
-import { CLIENT_HAS_LOCAL_TIER, ReaderConfig, ReaderMessage } from './reader';
+import { ReaderConfig, ReaderMessage, ReaderStats } from './reader';
 
 /** The faults of the schedule, in the order they come round (README "Soak"). */
 export const FAULTS = [
@@ -36,8 +36,11 @@ export type FaultName = (typeof FAULTS)[number] | 'master-failover';
 export interface SoakOptions {
   seconds: number;
   versionCheck: boolean;
-  /** The client's in-process tier in every reader (refused when the client has none). */
-  local: boolean;
+  /**
+   * The client's in-process tier (SOAK_LOCAL): in no reader, in every one (`1`), or in the odd
+   * ones (`half`: readers 1, 3, …; the others read Redis only, beside them). A single Redis only.
+   */
+  local: 'off' | 'all' | 'half';
   readers: number;
   /** Read loops per reader process. */
   concurrency: number;
@@ -78,10 +81,18 @@ export function soakOptionsFromEnv(env: Record<string, string | undefined>): Soa
   if (unknown.length) throw new Error(`SOAK_FAULTS: unknown ${unknown} (known: ${FAULTS})`);
   const check = (env.SOAK_CHECK ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(check)) throw new Error('SOAK_CHECK must be on or off');
+  const locals: Record<string, SoakOptions['local']> = {
+    '': 'off',
+    0: 'off',
+    1: 'all',
+    half: 'half',
+  };
+  const local = locals[env.SOAK_LOCAL ?? ''];
+  if (!local) throw new Error('SOAK_LOCAL must be 1 (every reader), half (the odd ones) or unset');
   return {
     seconds,
     versionCheck: check === 'on',
-    local: env.SOAK_LOCAL === '1',
+    local,
     readers: number('SOAK_READERS', 4),
     concurrency: number('SOAK_CONCURRENCY', 12),
     readPauseMs: number('SOAK_READ_PAUSE_MS', 20),
@@ -108,11 +119,15 @@ export interface SoakResult {
   readErrors: number;
 }
 
+/** Whether reader `reader` (from 1) has the in-process tier. */
+export const hasLocalTier = (local: SoakOptions['local'], reader: number): boolean =>
+  local === 'all' || (local === 'half' && reader % 2 === 1);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A reader process: forked with ts-node, its reads handed to `onReads` as they come. */
 class Reader {
-  private done?: Promise<Extract<ReaderMessage, { done: unknown }>['done']>;
+  private done?: Promise<ReaderStats>;
 
   private constructor(private readonly child: ChildProcess) {}
 
@@ -144,7 +159,7 @@ class Reader {
     return reader;
   }
 
-  async stop(): Promise<Extract<ReaderMessage, { done: unknown }>['done']> {
+  async stop(): Promise<ReaderStats> {
     if (this.child.connected) this.child.send('stop');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 30000);
     try {
@@ -168,14 +183,23 @@ class Reader {
  * service's and the shop's way to them), the soak's own service instances.
  */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
-  if (options.local && !CLIENT_HAS_LOCAL_TIER) {
-    throw new Error('SOAK_LOCAL=1: this libs/client has no in-process tier (its `local` option)');
-  }
   const { log } = options;
   // The soak's own cluster (SOAK_REDIS=cluster), or the stack's (TEST_REDIS_CLUSTER_NODES),
   // which is shared: its masters are not the soak's to kill, so it gets no Redis fault.
   const ownCluster = options.redis === 'cluster';
   const cluster = ownCluster || Boolean(REDIS_CLUSTER_NODES);
+  // The client refuses its in-process tier on a Cluster client: said here, before anything starts.
+  if (options.local !== 'off' && cluster) {
+    throw new Error(
+      `SOAK_LOCAL=${options.local === 'all' ? '1' : 'half'} with ` +
+        `${ownCluster ? 'SOAK_REDIS=cluster' : "TEST_REDIS_CLUSTER_NODES (the stack's cluster)"}: ` +
+        "libs/client's in-process tier needs a single Redis (it refuses a Cluster client); " +
+        'unset one of the two',
+    );
+  }
+  const localReaders = Array.from({ length: options.readers }, (_, i) => i + 1).filter((r) =>
+    hasLocalTier(options.local, r),
+  );
   const faults = options.faults.flatMap((f): FaultName[] =>
     f !== 'redis-restart' ? [f] : ownCluster ? ['master-failover'] : cluster ? [] : [f],
   );
@@ -321,7 +345,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       at: startedAt,
       seconds: options.seconds,
       versionCheck: options.versionCheck,
-      local: options.local,
+      localReaders,
       readers: options.readers,
       concurrency: options.concurrency,
       products,
@@ -340,7 +364,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         fillDelayMs: options.fillDelayMs,
         pauseMs: options.readPauseMs,
         versionCheck: options.versionCheck,
-        local: options.local,
+        local: localReaders.includes(reader),
       };
       readers.push(
         await Reader.start(config, (reads) => {
@@ -361,6 +385,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     log(
       `soak: ${options.readers} readers × ${options.concurrency} loops, ${products.length} products, ` +
         `fills delayed ≤ ${options.fillDelayMs} ms, version check ${options.versionCheck ? 'on' : 'off'}, ` +
+        `in-process tier in ${localReaders.length ? `readers ${localReaders.join(', ')}` : 'none'}, ` +
         `faults every ${options.faultEverySeconds} s: ${faults.join(', ') || 'none'}; history ${options.historyFile}`,
     );
 
@@ -451,7 +476,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await Promise.all([schedule(), ...products.map(writer)]);
     if (service.exited()) await service.spawn();
     const stats = await Promise.all(readers.map((r) => r.stop()));
-    write({ type: 'end', at: Date.now() });
+    write({
+      type: 'end',
+      at: Date.now(),
+      localHits: stats.reduce((sum, s) => sum + s.localHits, 0),
+    });
     // Every change announced, or written as never announced once the service had time to.
     await waitFor('every change announced', async () => pending.size === 0, 60000, 100).catch(
       () => undefined,
