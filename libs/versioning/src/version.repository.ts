@@ -285,23 +285,26 @@ export class VersionRepository {
       await this.createMissingRows(runner, request);
       const sources = bySource(request.events);
       await this.ledger.ensureRows(runner, sources.streamed);
-      // One round trip opens the transaction and takes every lock it needs: the partitions'
-      // ledger rows, then every version row (the one lock order). No other bump can commit
-      // until this one does.
+      // One round trip opens the transaction, takes the next fencing token (its sequence row
+      // stays locked to the commit, so tokens follow the commit order) and every lock it needs:
+      // the partitions' ledger rows, then every version row (the one lock order). No other
+      // bump can commit until this one does.
       const claimRead = this.ledger.claimRead(sources.streamed);
-      const fence = request.fenceToken === undefined;
+      const fence =
+        request.fenceToken === undefined ? { sql: NEXT_FENCE_TOKEN_SQL, params: [] } : undefined;
+      const reads = [fence, claimRead, LOCK_ROWS];
+      const sent = reads.filter((r) => r !== undefined);
       try {
         const opened = await send(runner, [
           { sql: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] },
           { sql: 'START TRANSACTION', params: [] },
-          ...(fence ? [{ sql: NEXT_FENCE_TOKEN_SQL, params: [] }] : []),
-          ...(claimRead ? [claimRead] : []),
-          LOCK_ROWS,
+          ...sent,
         ]);
+        const answer = (read: Statement | undefined) => read && opened[2 + sent.indexOf(read)];
         const locked = {
-          fenceToken: request.fenceToken ?? fenceTokenOf(opened[2] as FenceResult),
-          ledger: (claimRead ? opened[fence ? 3 : 2] : []) as LedgerRow[],
-          versions: opened[opened.length - 1] as LockedRow[],
+          fenceToken: request.fenceToken ?? fenceTokenOf(answer(fence) as FenceResult),
+          ledger: (answer(claimRead) ?? []) as LedgerRow[],
+          versions: answer(LOCK_ROWS) as LockedRow[],
         };
         const result = await this.bumpInTransaction(runner, request, sources, locked);
         await request.beforeCommit?.();
