@@ -7,11 +7,8 @@ import { World } from '../support/world';
 jest.setTimeout(300000);
 
 const SESSION_TIMEOUT_MS = 6000;
-/**
- * Each way, per chunk. Since the version transaction takes three round trips (not ten), 400 ms
- * made sagas of 4 s, under the session; a saga costs about ten times this.
- */
-const LATENCY_MS = 1000;
+/** Each way, per chunk: a statement costs about twice this, a saga about 20 statements. */
+const LATENCY_MS = 400;
 const WAVES = 2;
 const PER_WAVE = 40;
 

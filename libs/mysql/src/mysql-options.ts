@@ -97,9 +97,5 @@ export function mysqlOptions(
     supportBigNumbers: true,
     bigNumberStrings: true,
     timezone: 'Z',
-    // The version transaction sends its statements in three round trips, not ten
-    // (version.repository.ts `send`). Every statement is parameterized, never concatenated
-    // from input, so several per query open no injection the parameters did not already close.
-    multipleStatements: true,
   };
 }

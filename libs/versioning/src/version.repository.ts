@@ -112,17 +112,15 @@ const LOCK_ROWS: Statement = {
 };
 
 /**
- * Statements in one round trip (the pool's connections allow several statements per query,
- * mysqlOptions): each statement's result, in order. MySQL runs them in order and stops at the
- * first that fails, which then rejects the whole.
+ * Statements in order on the transaction's connection, each statement's result in order; the
+ * first that fails rejects the whole. One statement per query: with mysql2's
+ * multipleStatements (one round trip for all) the SIGSTOP fault spec's instance stopped
+ * consuming for good under load, a query that never settled.
  */
 async function send(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
-  if (statements.length === 0) return [];
-  const raw: unknown = await runner.query(
-    statements.map((s) => s.sql).join(';\n'),
-    statements.flatMap((s) => s.params),
-  );
-  return statements.length === 1 ? [raw] : (raw as unknown[]);
+  const results: unknown[] = [];
+  for (const { sql, params } of statements) results.push(await runner.query(sql, params));
+  return results;
 }
 
 /**
