@@ -21,7 +21,7 @@ export interface OffsetRegression {
   events: number;
 }
 
-/** One SQL statement and its parameters, to be sent alone or with others in one round trip. */
+/** One SQL statement and its parameters, sent with the others of its step (version.repository.ts `send`). */
 export interface Statement {
   sql: string;
   params: unknown[];

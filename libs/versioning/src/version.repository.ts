@@ -283,7 +283,7 @@ export class VersionRepository {
       await this.createMissingRows(runner, request);
       const sources = bySource(request.events);
       await this.ledger.ensureRows(runner, sources.streamed);
-      // One round trip opens the transaction, takes the next fencing token (its sequence row
+      // The opening statements start the transaction, takes the next fencing token (its sequence row
       // stays locked to the commit, so tokens follow the commit order) and every lock it needs:
       // the partitions' ledger rows, then every version row (the one lock order). No other
       // bump can commit until this one does.
@@ -385,7 +385,7 @@ export class VersionRepository {
     const types = [...dataTypes].sort();
     const versions = await this.withRowsOf(runner, types, locked.versions);
     const { bumped, rows, update } = planBump(versions, types, fenceToken);
-    // The writes in one round trip: the bump, its audit (Kafka events are named by their
+    // The writes, in order: the bump, its audit (Kafka events are named by their
     // applied_batches rows, same fence token, not by the audit), the ledger's records.
     const audit = auditStatement(bumped, keyed, request.actor, fenceToken);
     const written = await send(runner, [
