@@ -283,10 +283,10 @@ export class VersionRepository {
       await this.createMissingRows(runner, request);
       const sources = bySource(request.events);
       await this.ledger.ensureRows(runner, sources.streamed);
-      // The opening statements start the transaction, takes the next fencing token (its sequence row
-      // stays locked to the commit, so tokens follow the commit order) and every lock it needs:
-      // the partitions' ledger rows, then every version row (the one lock order). No other
-      // bump can commit until this one does.
+      // The opening statements start the transaction, take the next fencing token (its sequence
+      // row stays locked to the commit, so tokens follow the commit order) and every lock it
+      // needs: the partitions' ledger rows, then every version row (the one lock order). No
+      // other bump can commit until this one does.
       const claimRead = this.ledger.claimRead(sources.streamed);
       const fence =
         request.fenceToken === undefined ? { sql: NEXT_FENCE_TOKEN_SQL, params: [] } : undefined;
