@@ -151,4 +151,98 @@ describe(BatchCoalescer.name, () => {
     await d;
     expect(given).toEqual(['A', 'B', 'C', 'D']);
   });
+
+  it("starts the next saga while the last ones' commits are in flight, asking for them in saga order", async () => {
+    const journal: string[] = [];
+    const commits: (() => void)[] = [];
+    const sut = new BatchCoalescer(async (merged) => {
+      const offsets = merged.messages.map((m) => m.offset).join(',');
+      journal.push(`saga ${offsets}`);
+      // The saga is done; its commit runs when the coalescer calls it, and is held here.
+      return async () => {
+        journal.push(`commit asked ${offsets}`);
+        await new Promise<void>((resolve) => commits.push(resolve));
+        await merged.commit();
+      };
+    }, 1);
+
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    const second = submit(sut, batch(0, [1], journal));
+    await flush();
+    const third = submit(sut, batch(0, [2], journal));
+    await flush();
+    await flush();
+    // No saga waits for a commit: all three ran, their commits asked for in order, none done.
+    expect(journal).toEqual([
+      'saga 0',
+      'commit asked 0',
+      'saga 1',
+      'commit asked 1',
+      'saga 2',
+      'commit asked 2',
+    ]);
+    let settled = false;
+    void first.then(() => (settled = true));
+    await flush();
+    // A caller's promise settles with its batch's commit, not with its saga.
+    expect(settled).toBe(false);
+    commits.forEach((release) => release());
+    await Promise.all([first, second, third]);
+    expect(journal.slice(6)).toEqual(['commit p0@0', 'commit p0@1', 'commit p0@2']);
+  });
+
+  it('waits for the commits in flight when it closes', async () => {
+    const journal: string[] = [];
+    let release: () => void = () => undefined;
+    const sut = new BatchCoalescer(async (merged) => {
+      return async () => {
+        await new Promise<void>((r) => (release = r));
+        await merged.commit();
+      };
+    }, 10);
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    await flush();
+    let closed = false;
+    const closing = sut.close().then(() => (closed = true));
+    await flush();
+    expect(closed).toBe(false);
+    release();
+    await Promise.all([first, closing]);
+    expect(journal).toEqual(['commit p0@0']);
+  });
+
+  it("a failed commit refuses its partition's waiting batches, as a failed saga does", async () => {
+    const journal: string[] = [];
+    let failFirstCommit: () => void = () => undefined;
+    let holdSaga: () => void = () => undefined;
+    const sut = new BatchCoalescer(async (merged) => {
+      const offset = merged.messages[0].offset;
+      if (offset === '1') await new Promise<void>((r) => (holdSaga = r));
+      journal.push(`saga ${offset}`);
+      return async () => {
+        if (offset === '0') {
+          await new Promise<void>((r) => (failFirstCommit = r));
+          throw new Error('commit failed');
+        }
+        await merged.commit();
+      };
+    }, 1);
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    const second = submit(sut, batch(0, [1], journal));
+    await flush();
+    const third = submit(sut, batch(0, [2], journal));
+    await flush();
+    failFirstCommit();
+    await expect(first).rejects.toThrow('commit failed');
+    await expect(third).rejects.toBeInstanceOf(BatchSupersededError);
+    expect(sut.isBlocked('t', 0)).toBe(true);
+    // The saga already running when the commit failed finishes and commits (its offset covers
+    // the failed batch, which was applied; the refetch after the rewind is skipped by the ledger).
+    holdSaga();
+    await second;
+    expect(journal).toEqual(['saga 0', 'saga 1', 'commit p0@1']);
+  });
 });

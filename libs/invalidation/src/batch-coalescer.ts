@@ -79,8 +79,16 @@ export class BatchCoalescer {
   /** Failed sagas of each partition so far: its rewind generation. */
   private readonly rewinds = new Map<string, number>();
 
+  /** The commits in flight of applied sagas; they never reject (failures go to the callers). */
+  private readonly committing = new Set<Promise<void>>();
+
+  /**
+   * `handle` applies a batch; it may resolve with the batch's commit, which is then called at
+   * once, while the next saga is applied (each saga still commits only after its own locks are
+   * released; a crash before the commit redelivers, the ledger skips).
+   */
   constructor(
-    private readonly handle: (batch: IncomingBatch) => Promise<void>,
+    private readonly handle: (batch: IncomingBatch) => Promise<(() => Promise<void>) | void>,
     private readonly maxEvents: number,
   ) {}
 
@@ -118,6 +126,7 @@ export class BatchCoalescer {
     this.closed = true;
     this.refuse(() => true, 'the consumer is stopping');
     await this.running;
+    await Promise.all(this.committing);
   }
 
   /** Starts the next saga on the next turn: the partitions of one fetch arrive in one turn. */
@@ -185,27 +194,47 @@ export class BatchCoalescer {
       taken.push(more);
     }
     this.giveRoom();
-    this.running = this.handle(mergeBatches(taken.map((t) => t.batch)))
+    const applied = this.handle(mergeBatches(taken.map((t) => t.batch)));
+    // The next saga starts once this one is applied; its commit runs beside the next saga.
+    // Commits are asked for in saga order (the caller keeps one request in flight and sends
+    // the ones asked for meanwhile together, so offsets never go out of order).
+    this.running = applied
       .then(
-        () => taken.forEach((t) => t.resolve()),
-        (error: unknown) => {
-          const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
-          // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
-          failed.forEach((p) => {
-            this.blocked.add(p);
-            this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
-          });
-          taken.forEach((t) => t.reject(error));
-          this.refuse(
-            (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
-            'an earlier batch of its partition failed',
+        (commit) => {
+          const committed = (commit ? commit() : Promise.resolve()).then(
+            () => taken.forEach((t) => t.resolve()),
+            (error: unknown) => this.failed(taken, error),
           );
+          this.committing.add(committed);
+          void committed.finally(() => this.committing.delete(committed));
         },
+        // Known before the next saga starts: none of its partitions' batches slips in.
+        (error: unknown) => this.failed(taken, error),
       )
       .finally(() => {
         this.running = undefined;
         this.schedule();
       });
+  }
+
+  /**
+   * A saga or its commit failed: its partitions are blocked (refused until the caller's rewind
+   * unblocks them), its callers hear of it, and the waiting batches of those partitions are
+   * refused. A later saga already applied when a commit fails still commits: its offsets cover
+   * the failed batch, which was applied too (the refetch after the rewind is skipped by the ledger).
+   */
+  private failed(taken: Waiting[], error: unknown): void {
+    const failed = new Set(taken.flatMap((t) => [...partitionsOf(t.batch)]));
+    // Blocked before anyone hears of the failure: no later batch slips in meanwhile.
+    failed.forEach((p) => {
+      this.blocked.add(p);
+      this.rewinds.set(p, (this.rewinds.get(p) ?? 0) + 1);
+    });
+    taken.forEach((t) => t.reject(error));
+    this.refuse(
+      (batch) => [...partitionsOf(batch)].some((p) => failed.has(p)),
+      'an earlier batch of its partition failed',
+    );
   }
 
   private refuse(which: (batch: IncomingBatch) => boolean, reason: string): void {

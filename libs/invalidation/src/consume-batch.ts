@@ -9,7 +9,7 @@ import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
 import { OffsetCommitError, StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { BatchRun, SagaWork, coalesce, validate } from './saga-work';
+import { BatchRun, SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
 
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
@@ -29,6 +29,15 @@ export class ConsumeBatch {
   ) {}
 
   async execute(batch: IncomingBatch): Promise<void> {
+    const commit = await this.apply(batch);
+    await commit();
+  }
+
+  /**
+   * Everything before the commit; resolves with the commit (and the report), which the
+   * coalescer runs after the commits before it while the next saga is applied.
+   */
+  async apply(batch: IncomingBatch): Promise<() => Promise<void>> {
     const started = performance.now();
     const waits = batchWaits(batch, Date.now());
     let lease: BatchLease | undefined;
@@ -37,13 +46,36 @@ export class ConsumeBatch {
       this.telemetry.validated(valid, copies, skipped);
       const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
       // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.
-      lease = new BatchLease(
+      const held = new BatchLease(
         batch,
         () => run.events.map((e) => e.event.eventId),
         heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
         (error) => this.telemetry.heartbeatFailed(error, run.events.length),
       );
-      const report = await this.applyWithRetries(run, invalid, lease);
+      lease = held;
+      const report = await this.applyWithRetries(run, invalid, held);
+      return () => this.commit(batch, held, { report, run, copies, started, waits });
+    } catch (error) {
+      this.telemetry.batchFailed(error, batch.messages);
+      lease?.end();
+      throw error;
+    }
+  }
+
+  /** The offsets, once the saga released its locks; then the report. */
+  private async commit(
+    batch: IncomingBatch,
+    lease: BatchLease,
+    done: {
+      report: SagaReport;
+      run: BatchRun;
+      copies: ValidEvent[];
+      started: number;
+      waits: ReturnType<typeof batchWaits>;
+    },
+  ): Promise<void> {
+    const { report, run, copies, started, waits } = done;
+    try {
       lease.check();
       report.stages.restart();
       await batch.commit().catch((error: unknown) => {
@@ -60,7 +92,7 @@ export class ConsumeBatch {
       this.telemetry.batchFailed(error, batch.messages);
       throw error;
     } finally {
-      lease?.end();
+      lease.end();
     }
   }
 

@@ -111,16 +111,42 @@ const LOCK_ROWS: Statement = {
   params: [],
 };
 
+/** What the pooled connection (mysql2's callback API) offers: queries queued in call order. */
+interface QueuedConnection {
+  query(sql: string, params: unknown[], done: (error: unknown, result: unknown) => void): void;
+}
+
 /**
  * Statements in order on the transaction's connection, each statement's result in order; the
- * first that fails rejects the whole. One statement per query: with mysql2's
- * multipleStatements (one round trip for all) the SIGSTOP fault spec's instance stopped
- * consuming for good under load, a query that never settled.
+ * first that fails rejects the whole. One statement per query (with mysql2's
+ * multipleStatements the SIGSTOP fault spec's instance stopped consuming for good under load,
+ * a query that never settled), one after another.
  */
 async function send(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
   const results: unknown[] = [];
   for (const { sql, params } of statements) results.push(await runner.query(sql, params));
   return results;
+}
+
+/**
+ * The same, all handed to the connection at once: mysql2 queues them and writes each as the
+ * one before is answered, so neither side waits for the other between them. Only for locking
+ * reads and the statements that open the transaction: a statement after one that failed still
+ * runs, and after a deadlock (which ends the transaction) it runs on its own, autocommitted; a
+ * read so run takes and drops its locks at once, a write would be kept.
+ */
+async function sendReads(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
+  const connection = (await runner.connect()) as QueuedConnection;
+  return Promise.all(
+    statements.map(
+      ({ sql, params }) =>
+        new Promise((resolve, reject) =>
+          connection.query(sql, params, (error, result) =>
+            error ? reject(error) : resolve(result),
+          ),
+        ),
+    ),
+  );
 }
 
 /**
@@ -293,12 +319,12 @@ export class VersionRepository {
       const reads = [fence, claimRead, LOCK_ROWS];
       const sent = reads.filter((r) => r !== undefined);
       try {
-        const opened = await send(runner, [
-          { sql: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', params: [] },
+        // REPEATABLE READ is the session's level (setSessionTimeouts).
+        const opened = await sendReads(runner, [
           { sql: 'START TRANSACTION', params: [] },
           ...sent,
         ]);
-        const answer = (read: Statement | undefined) => read && opened[2 + sent.indexOf(read)];
+        const answer = (read: Statement | undefined) => read && opened[1 + sent.indexOf(read)];
         const locked = {
           fenceToken: request.fenceToken ?? fenceTokenOf(answer(fence) as FenceResult),
           ledger: (answer(claimRead) ?? []) as LedgerRow[],
@@ -344,7 +370,10 @@ export class VersionRepository {
     );
   }
 
-  /** Once per pooled connection, not once per saga: it is a session setting. */
+  /**
+   * Once per pooled connection, not once per saga: they are session settings. The isolation
+   * level too (REPEATABLE READ, what the version transaction needs whatever the server's default).
+   */
   private async setSessionTimeouts(
     runner: QueryRunner,
     connection: object,
@@ -360,6 +389,7 @@ export class VersionRepository {
         lockWaitS,
         waitTimeoutS,
       ]);
+    await runner.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     this.sessionTimeouts.set(connection, wanted);
   }
 

@@ -19,6 +19,7 @@ import { BreakerPause } from './breaker-pause';
 import { KAFKA } from './kafka.provider';
 import { isCoordinatorNotReady } from './kafka-log';
 import { TopicProvisioning, consumedTopics } from './kafka-topics';
+import { OffsetCommits } from './offset-commits';
 
 export const KAFKA_LOG = {
   crashed: 'consumer crashed',
@@ -54,6 +55,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     { topic: string; partition: number; offset: string; isActive: () => boolean }
   >();
   private seekSoon?: NodeJS.Immediate;
+  /** One commit request in flight; the sagas done meanwhile share the next one. */
+  private readonly commits = new OffsetCommits((offsets) => this.consumer.commitOffsets(offsets));
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -65,7 +68,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ) {
     super();
     this.consumedTopics = consumedTopics(config);
-    this.coalescer = new BatchCoalescer((b) => consumeBatch.execute(b), config.SAGA_MAX_EVENTS);
+    this.coalescer = new BatchCoalescer((b) => consumeBatch.apply(b), config.SAGA_MAX_EVENTS);
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -191,10 +194,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         heartbeat,
         isActive,
         // The committed offset is the next one to read, not the last one handled.
-        commit: () =>
-          this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last) + 1n) },
-          ]),
+        commit: () => this.commits.commit({ ...where, offset: String(BigInt(last) + 1n) }),
       };
       // Back-pressure: at most one saga's worth of events waits behind the one running.
       const room = await this.coalescer.reserve(chunk.length);
