@@ -10,12 +10,19 @@ const QUERY_TIMED_OUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
  * its connection instead (the server rolls its transaction back when it notices, at the
  * latest after the session's wait_timeout).
  */
+export function destroyIfTimedOut(
+  error: unknown,
+  connection: { destroy?: () => void } | undefined,
+): void {
+  if ((error as { code?: unknown } | undefined)?.code === QUERY_TIMED_OUT) connection?.destroy?.();
+}
+
+/** The same for every statement sent through TypeORM. */
 @EventSubscriber()
 export class QueryTimeoutSubscriber implements EntitySubscriberInterface {
   afterQuery(event: AfterQueryEvent): void {
-    const code = (event.error as { code?: unknown } | undefined)?.code;
-    if (event.success || code !== QUERY_TIMED_OUT) return;
+    if (event.success) return;
     const runner = event.queryRunner as { databaseConnection?: { destroy?: () => void } };
-    runner.databaseConnection?.destroy?.();
+    destroyIfTimedOut(event.error, runner.databaseConnection);
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { IdempotencyKeyRaceError, StaleFenceError, typedMysqlError } from './errors';
 import { NEXT_FENCE_TOKEN_SQL, fenceTokenOf } from '@invalidator/locking';
+import { destroyIfTimedOut } from '@invalidator/mysql';
 import { LedgerRow, OffsetLedger, OffsetRegression, Statement } from './offset-ledger';
 import { THROWAWAY_TYPE_PREFIX, versionHash } from './version-hash';
 
@@ -113,41 +114,58 @@ const LOCK_ROWS: Statement = {
 
 /** What the pooled connection (mysql2's callback API) offers: queries queued in call order. */
 interface QueuedConnection {
-  query(sql: string, params: unknown[], done: (error: unknown, result: unknown) => void): void;
+  query(
+    options: { sql: string; timeout?: number },
+    params: unknown[],
+    done: (error: unknown, result: unknown) => void,
+  ): void;
+  destroy(): void;
 }
 
 /**
  * Statements in order on the transaction's connection, each statement's result in order; the
- * first that fails rejects the whole. One statement per query (with mysql2's
- * multipleStatements the SIGSTOP fault spec's instance stopped consuming for good under load,
- * a query that never settled), one after another.
+ * first that fails rejects the whole. All are handed to the connection at once: mysql2 queues
+ * them and writes each as the one before is answered, so neither side waits for the other
+ * between them. One statement per query all the same (with mysql2's multipleStatements the
+ * SIGSTOP fault spec's instance stopped consuming for good under load, a query that never
+ * settled). A statement after one that failed still runs: the version transaction runs with
+ * autocommit off (AUTOCOMMIT_OFF), so after a deadlock, which ends the transaction, what
+ * follows opens another that is never committed (the failure rolls it back).
  */
 async function send(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
-  const results: unknown[] = [];
-  for (const { sql, params } of statements) results.push(await runner.query(sql, params));
-  return results;
-}
-
-/**
- * The same, all handed to the connection at once: mysql2 queues them and writes each as the
- * one before is answered, so neither side waits for the other between them. Only for locking
- * reads and the statements that open the transaction: a statement after one that failed still
- * runs, and after a deadlock (which ends the transaction) it runs on its own, autocommitted; a
- * read so run takes and drops its locks at once, a write would be kept.
- */
-async function sendReads(runner: QueryRunner, statements: Statement[]): Promise<unknown[]> {
   const connection = (await runner.connect()) as QueuedConnection;
+  // Bounded as TypeORM bounds every statement (mysqlOptions), a timed-out one's connection gone.
+  const { maxQueryExecutionTime: timeout } = runner.connection.options as {
+    maxQueryExecutionTime?: number;
+  };
   return Promise.all(
     statements.map(
       ({ sql, params }) =>
         new Promise((resolve, reject) =>
-          connection.query(sql, params, (error, result) =>
-            error ? reject(error) : resolve(result),
-          ),
+          connection.query({ sql, timeout }, params, (error, result) => {
+            if (!error) return resolve(result);
+            destroyIfTimedOut(error, connection);
+            reject(error);
+          }),
         ),
     ),
   );
 }
+
+/**
+ * The version transaction opens with autocommit off instead of START TRANSACTION: it begins
+ * with its first statement, and nothing sent after a failure can commit on its own. Set back
+ * with its commit or rollback, before the connection goes back to the pool.
+ */
+const AUTOCOMMIT_OFF: Statement = { sql: 'SET autocommit = 0', params: [] };
+const COMMIT: Statement[] = [
+  { sql: 'COMMIT', params: [] },
+  { sql: 'SET autocommit = 1', params: [] },
+];
+const ROLLBACK: Statement[] = [
+  { sql: 'ROLLBACK', params: [] },
+  { sql: 'SET autocommit = 1', params: [] },
+];
 
 /**
  * The bump of `dataTypes` (+1, a new hash, the fence token) as one statement, and every
@@ -320,10 +338,7 @@ export class VersionRepository {
       const sent = reads.filter((r) => r !== undefined);
       try {
         // REPEATABLE READ is the session's level (setSessionTimeouts).
-        const opened = await sendReads(runner, [
-          { sql: 'START TRANSACTION', params: [] },
-          ...sent,
-        ]);
+        const opened = await send(runner, [AUTOCOMMIT_OFF, ...sent]);
         const answer = (read: Statement | undefined) => read && opened[1 + sent.indexOf(read)];
         const locked = {
           fenceToken: request.fenceToken ?? fenceTokenOf(answer(fence) as FenceResult),
@@ -332,10 +347,10 @@ export class VersionRepository {
         };
         const result = await this.bumpInTransaction(runner, request, sources, locked);
         await request.beforeCommit?.();
-        await runner.query('COMMIT');
+        await send(runner, COMMIT);
         return result;
       } catch (error) {
-        await runner.query('ROLLBACK').catch(() => undefined);
+        await send(runner, ROLLBACK).catch(() => undefined);
         throw error;
       }
     } catch (error) {
