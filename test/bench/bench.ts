@@ -201,7 +201,9 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
   const ticks = Math.round((LATENCY_SECONDS * 1000) / tickMs);
   const pending = new Map<string, number>();
+  const sentAt = new Map<string, number>();
   const samples: number[] = [];
+  let slowest = { ms: 0, sentAtMs: 0 };
   let polling = true;
   const poller = (async () => {
     while (polling || pending.size > 0) {
@@ -212,7 +214,9 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
         const now = performance.now();
         keys.forEach((k, i) => {
           if (replies[i] === 0) {
-            samples.push(now - (pending.get(k) ?? now));
+            const ms = now - (pending.get(k) ?? now);
+            samples.push(ms);
+            if (ms > slowest.ms) slowest = { ms, sentAtMs: sentAt.get(k) ?? 0 };
             pending.delete(k);
           }
         });
@@ -220,6 +224,7 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
       await new Promise((r) => setTimeout(r, 1));
     }
   })();
+  const gc = watchGc();
   const started = performance.now();
   let sent = 0;
   for (let tick = 0; tick < ticks; tick++) {
@@ -229,6 +234,7 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
       await world.tag(`product:${id}`, [`page:${id}`]);
       await world.publish(events);
       pending.set(`page:${id}`, performance.now());
+      sentAt.set(`page:${id}`, Date.now());
       await world.publish([productUpdated({ productId: id })]);
     } else {
       await world.publish(events);
@@ -240,6 +246,7 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
   const achieved = Math.round(sent / ((performance.now() - started) / 1000));
   polling = false;
   await Promise.race([poller, new Promise((r) => setTimeout(r, 60000))]);
+  gc.stop();
   samples.sort((a, b) => a - b);
   const sagas = service.logLines('invalidation saga completed').slice(sagasBefore);
   return {
@@ -253,7 +260,53 @@ async function latencyUnderLoad(world: World, service: ServiceProcess, rate: num
     sagas: sagas.length,
     eventsPerSaga: Math.round(sagas.reduce((n, l) => n + Number(l.events), 0) / sagas.length),
     stages: stageFigures(sagas),
+    slowest: explainProbe(service, slowest, gc.pauses),
   };
+}
+
+/** The bench process' own garbage collections (its pauses delay the poller, not the service). */
+function watchGc() {
+  const pauses: { atMs: number; ms: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      pauses.push({ atMs: performance.timeOrigin + e.startTime, ms: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { pauses, stop: () => observer.disconnect() };
+}
+
+/**
+ * What ran while the slowest probe waited: the sagas that ended in its window (their longest
+ * stages), the service's other log lines there (housekeeping, warnings, rebalances) and the
+ * bench process' own GC pauses. One line, so that an outlier names its cause.
+ */
+function explainProbe(
+  service: ServiceProcess,
+  probe: { ms: number; sentAtMs: number },
+  gcPauses: { atMs: number; ms: number }[],
+): string {
+  const from = probe.sentAtMs;
+  const to = probe.sentAtMs + probe.ms + 2;
+  const lines = service
+    .logs()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => typeof l.time === 'number' && l.time >= from && l.time <= to);
+  const sagas = lines.filter((l) => l.msg === 'invalidation saga completed');
+  const others = [...new Set(lines.filter((l) => !sagas.includes(l)).map((l) => String(l.msg)))];
+  const sagaText = sagas.map((l) => {
+    const stages = Object.entries((l.stages_ms ?? {}) as Record<string, number>)
+      .filter(([, ms]) => ms >= 5)
+      .map(([stage, ms]) => `${stage} ${Math.round(ms)}`);
+    return `${String(l.events)} ev${stages.length ? ` (${stages.join(', ')})` : ''}`;
+  });
+  const gc = gcPauses.filter((g) => g.atMs + g.ms >= from && g.atMs <= to);
+  const gcMs = Math.round(gc.reduce((n, g) => n + g.ms, 0));
+  return (
+    `slowest probe ${Math.round(probe.ms)} ms: sagas ended meanwhile ${sagaText.join('; ') || 'none'}` +
+    `; other log lines: ${others.join('; ') || 'none'}; bench GC ${gcMs} ms`
+  );
 }
 
 /** p50/p99 of each stage over the sagas' log lines (stages_ms), in ms to 0.1. */
@@ -322,6 +375,7 @@ function latencyRows(latency: Awaited<ReturnType<typeof latencyUnderLoad>>[]) {
         .join(', '),
       '',
     ],
+    [`  ${l.slowest}`, '', ''],
   ]);
 }
 
