@@ -147,6 +147,37 @@ describe('VersionRepository against a real MariaDB', () => {
     expect(await world.inboxCount(['00000000-0000-4000-8000-000000000020'])).toBe(0);
   });
 
+  it('hands its connection back to the pool in autocommit, after a commit and after a rollback', async () => {
+    // One pooled connection: the one the bumps ran on is the one asked afterwards.
+    const single = await migratedDataSource(world.env.mysqlUrl, 1);
+    try {
+      const onItsPool = new VersionRepository(single);
+      const autocommit = async () =>
+        Number((await single.query<{ a: number }[]>('SELECT @@autocommit AS a'))[0].a);
+      const request = (eventId: string, fenceToken: bigint) => ({
+        events: [entry(eventId)],
+        fenceToken,
+        actor: 'test',
+        lockWaitTimeoutMs: 2000,
+      });
+      const before = await world.versions();
+      await onItsPool.bumpVersions(request('00000000-0000-4000-8000-000000000040', 40n));
+      expect(await autocommit()).toBe(1);
+      // Committed: another connection sees it.
+      expect((await world.versions()).products).toBe(before.products + 1);
+      await expect(
+        onItsPool.bumpVersions({
+          ...request('00000000-0000-4000-8000-000000000041', 41n),
+          beforeCommit: () => Promise.reject(new Error('lock lost')),
+        }),
+      ).rejects.toThrow('lock lost');
+      expect(await autocommit()).toBe(1);
+      expect((await world.versions()).products).toBe(before.products + 1);
+    } finally {
+      await single.destroy();
+    }
+  });
+
   it('the schema itself refuses two bumps of a type with the same version or hash', async () => {
     const [last] = await world.query<{ new_version: string; new_hash: string }>(
       "SELECT new_version, new_hash FROM version_audit WHERE data_type = 'products' ORDER BY id DESC LIMIT 1",

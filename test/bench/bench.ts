@@ -276,8 +276,8 @@ function watchGc() {
 }
 
 /**
- * What ran while the slowest probe waited: the sagas that ended in its window (their longest
- * stages), the service's other log lines there (housekeeping, warnings, rebalances) and the
+ * What ran while the slowest probe waited: the sagas that ran in its window (their stages of
+ * 5 ms or more), the service's other log lines there (housekeeping, warnings, rebalances) and the
  * bench process' own GC pauses. One line, so that an outlier names its cause.
  */
 function explainProbe(
@@ -292,9 +292,17 @@ function explainProbe(
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => typeof l.time === 'number' && l.time >= from && l.time <= to);
-  const sagas = lines.filter((l) => l.msg === 'invalidation saga completed');
-  const others = [...new Set(lines.filter((l) => !sagas.includes(l)).map((l) => String(l.msg)))];
+    .filter((l) => typeof l.time === 'number' && l.time >= from);
+  // A saga's line is written at its offset commit, after the purge: those that overlap the wait.
+  const sagas = lines.filter(
+    (l) =>
+      l.msg === 'invalidation saga completed' && (l.time as number) - Number(l.duration_ms) <= to,
+  );
+  const others = [
+    ...new Set(
+      lines.filter((l) => !sagas.includes(l) && (l.time as number) <= to).map((l) => String(l.msg)),
+    ),
+  ];
   const sagaText = sagas.map((l) => {
     const stages = Object.entries((l.stages_ms ?? {}) as Record<string, number>)
       .filter(([, ms]) => ms >= 5)
@@ -304,7 +312,7 @@ function explainProbe(
   const gc = gcPauses.filter((g) => g.atMs + g.ms >= from && g.atMs <= to);
   const gcMs = Math.round(gc.reduce((n, g) => n + g.ms, 0));
   return (
-    `slowest probe ${Math.round(probe.ms)} ms: sagas ended meanwhile ${sagaText.join('; ') || 'none'}` +
+    `slowest probe ${Math.round(probe.ms)} ms: sagas running meanwhile ${sagaText.join('; ') || 'none'}` +
     `; other log lines: ${others.join('; ') || 'none'}; bench GC ${gcMs} ms`
   );
 }

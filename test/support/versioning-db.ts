@@ -13,12 +13,12 @@ export const MIGRATIONS = [
 ];
 
 /** A migrated TypeORM DataSource on a test database, for repository-level tests. */
-export async function migratedDataSource(url: string): Promise<DataSource> {
+export async function migratedDataSource(url: string, poolSize = 4): Promise<DataSource> {
   const dataSource = new DataSource(
     mysqlOptions(
       {
         MYSQL_URL: url,
-        MYSQL_POOL_SIZE: 4,
+        MYSQL_POOL_SIZE: poolSize,
         MYSQL_MIGRATIONS_RUN: true,
         ...mysqlTestSecurity(),
       },

@@ -155,13 +155,12 @@ async function send(runner: QueryRunner, statements: Statement[]): Promise<unkno
 /**
  * The version transaction opens with autocommit off instead of START TRANSACTION: it begins
  * with its first statement, and nothing sent after a failure can commit on its own. Set back
- * with its commit or rollback, before the connection goes back to the pool.
+ * before the connection goes back to the pool: turning autocommit on commits the open
+ * transaction (MySQL and MariaDB both document the implicit commit), so one statement is the
+ * commit; a failed one fails the saga, which is then retried (the ledger skips what committed).
  */
 const AUTOCOMMIT_OFF: Statement = { sql: 'SET autocommit = 0', params: [] };
-const COMMIT: Statement[] = [
-  { sql: 'COMMIT', params: [] },
-  { sql: 'SET autocommit = 1', params: [] },
-];
+const COMMIT: Statement[] = [{ sql: 'SET autocommit = 1', params: [] }];
 const ROLLBACK: Statement[] = [
   { sql: 'ROLLBACK', params: [] },
   { sql: 'SET autocommit = 1', params: [] },
