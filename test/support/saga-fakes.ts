@@ -2,7 +2,7 @@
  * Fakes for the saga's unit specs: no Kafka, MySQL or Redis. Every store call is written to one
  * shared journal, so a spec can state the order of the steps.
  */
-import { TagPurger, VersionPublisher } from '@invalidator/cache';
+import { CacheStep, CacheUpdate } from '@invalidator/cache';
 import { AppConfig, parseConfig } from '@invalidator/config';
 import { HeldLock, LockService, LockUnavailableError } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
@@ -99,19 +99,25 @@ export class FakeStores {
     auditedOutcome: async (eventId: string) => this.audit.get(eventId) ?? [],
   } as unknown as VersionRepository;
 
-  readonly publisher = {
-    publish: async () => void this.journal.push('publish'),
-    announce: async () => void this.journal.push('announce'),
-  } as unknown as VersionPublisher;
-
-  readonly purger = {
-    purge: async (tags: string[]) => {
+  /** The Redis steps in their order; the purge fails as `failPurge` says. */
+  readonly cache = {
+    apply: async (
+      _versions: unknown,
+      _global: string,
+      tags: string[],
+      done: (step: CacheStep) => void,
+    ) => {
+      this.journal.push('publish');
+      done('publish');
       const failure = this.failPurge();
       if (failure !== undefined) throw failure;
       this.journal.push('purge');
+      done('purge');
+      this.journal.push('announce');
+      done('announce');
       return { tags: tags.length, keys: tags.length };
     },
-  } as unknown as TagPurger;
+  } as unknown as CacheUpdate;
 
   readonly deadLetters: DeadLetterSink = {
     publish: async (letters) => {
@@ -166,8 +172,7 @@ export class FakeStores {
       config,
       this.locks,
       this.repository,
-      this.publisher,
-      this.purger,
+      this.cache,
       this.breaker,
       this.telemetry,
     );

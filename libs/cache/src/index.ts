@@ -1,4 +1,6 @@
 export { CacheRepair } from './cache-repair';
+export { CacheUpdate } from './cache-update';
+export type { CacheStep } from './cache-update';
 export { CacheModule } from './cache.module';
 export { freshnessNines } from './freshness-nines';
 export { TagPurger } from './tag-purger';

@@ -18,21 +18,25 @@ const purgingKey = (hashTag: string, tag: string) => `shop.purging.{${hashTag}}.
 
 // One atomic step per script call: a key the web tier adds to a set cannot slip between
 // reading the members and unlinking the set. UNLINK frees memory off the main thread.
-const PURGE_TAGS_SCRIPT = `
-local n = 0
-for k = 1, #KEYS do
-  local members = redis.call('SMEMBERS', KEYS[k])
-  local m = #members
-  for i = 1, m, 1000 do
-    redis.call('UNLINK', unpack(members, i, math.min(i + 999, m)))
+// A Lua function of the tag sets' keys, so that CacheUpdate can run it in a script of its own.
+export const PURGE_TAGS_LUA = `
+local function purge_tags(keys)
+  local n = 0
+  for k = 1, #keys do
+    local members = redis.call('SMEMBERS', keys[k])
+    local m = #members
+    for i = 1, m, 1000 do
+      redis.call('UNLINK', unpack(members, i, math.min(i + 999, m)))
+    end
+    n = n + m
   end
-  n = n + m
+  for i = 1, #keys, 1000 do
+    redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
+  end
+  return n
 end
-for i = 1, #KEYS, 1000 do
-  redis.call('UNLINK', unpack(KEYS, i, math.min(i + 999, #KEYS)))
-end
-return n
 `;
+const PURGE_TAGS_SCRIPT = `${PURGE_TAGS_LUA} return purge_tags(KEYS)`;
 
 // A cluster: in one step in the tag set's slot, its members move to the purge's holding set
 // (KEYS[2], same slot; its expiry raised to the set's, never lowered), and the set is gone. The
@@ -53,7 +57,7 @@ return redis.call('SMEMBERS', KEYS[2])
 `;
 
 /** Tag sets per script call: bounded, so one call never holds Redis for long. */
-const TAGS_PER_CALL = 1000;
+export const TAGS_PER_CALL = 1000;
 
 /** Members unlinked or removed from a set per command. */
 const CHUNK = 1000;

@@ -18,28 +18,32 @@ export interface PublishedVersion {
 // Compare-and-set: a key is written only when the new version is higher than the stored one,
 // so a late writer (a stalled process, the fallback path) can never move Redis backwards.
 // The global string goes with the `global` version; it is also written when it is missing
-// (a failover lost it) and the stored `global` version is the one it derives from.
-const PUBLISH_SCRIPT = `
-local n = tonumber(ARGV[1])
-local globalWritten = false
-for i = 1, n do
-  local version = tonumber(ARGV[2 * i])
-  local current = redis.call('GET', KEYS[i])
-  if (not current) or tonumber(cjson.decode(current).version) < version then
-    redis.call('SET', KEYS[i], ARGV[2 * i + 1])
-    if ARGV[2 * n + 2] == tostring(i) then globalWritten = true end
+// (a failover lost it) and the stored `global` version is the one it derives from. A Lua
+// function of its keys and arguments, so that CacheUpdate can run it in a script of its own.
+export const PUBLISH_VERSIONS_LUA = `
+local function publish_versions(keys, argv)
+  local n = tonumber(argv[1])
+  local globalWritten = false
+  for i = 1, n do
+    local version = tonumber(argv[2 * i])
+    local current = redis.call('GET', keys[i])
+    if (not current) or tonumber(cjson.decode(current).version) < version then
+      redis.call('SET', keys[i], argv[2 * i + 1])
+      if argv[2 * n + 2] == tostring(i) then globalWritten = true end
+    end
   end
-end
-local gi = tonumber(ARGV[2 * n + 2])
-if (not globalWritten) and gi > 0 and redis.call('EXISTS', KEYS[n + 1]) == 0 then
-  local stored = redis.call('GET', KEYS[gi])
-  if stored and tonumber(cjson.decode(stored).version) == tonumber(ARGV[2 * gi]) then
-    globalWritten = true
+  local gi = tonumber(argv[2 * n + 2])
+  if (not globalWritten) and gi > 0 and redis.call('EXISTS', keys[n + 1]) == 0 then
+    local stored = redis.call('GET', keys[gi])
+    if stored and tonumber(cjson.decode(stored).version) == tonumber(argv[2 * gi]) then
+      globalWritten = true
+    end
   end
+  if globalWritten then redis.call('SET', keys[n + 1], argv[2 * n + 3]) end
+  return globalWritten and 1 or 0
 end
-if globalWritten then redis.call('SET', KEYS[n + 1], ARGV[2 * n + 3]) end
-return globalWritten and 1 or 0
 `;
+const PUBLISH_SCRIPT = `${PUBLISH_VERSIONS_LUA} return publish_versions(KEYS, ARGV)`;
 
 // On a cluster every key is in a slot of its own: the same compare-and-set, one key per call.
 // Answers 1 written, 2 already at this version, 0 Redis holds a newer one.
@@ -65,6 +69,29 @@ end
 return 0
 `;
 
+/** PUBLISH_VERSIONS_LUA's keys and arguments for these versions. */
+export function publishArguments(versions: PublishedVersion[], globalVersion: string) {
+  const globalIndex = versions.findIndex((v) => v.dataType === 'global') + 1;
+  const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
+  const args = [String(versions.length)];
+  for (const v of versions) args.push(v.version.toString(), versionValue(v));
+  args.push(String(globalIndex), globalVersion);
+  return { keys, args };
+}
+
+/** The versions channel's message (libs/client hears it) and the channel, with the key prefix. */
+export function announcement(
+  redis: RedisClient,
+  versions: PublishedVersion[],
+  globalVersion: string,
+) {
+  const payload = JSON.stringify({
+    versions: Object.fromEntries(versions.map((v) => [v.dataType, Number(v.version)])),
+    global: globalVersion,
+  });
+  return { channel: `${redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`, payload };
+}
+
 @Injectable()
 export class VersionPublisher {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
@@ -73,11 +100,7 @@ export class VersionPublisher {
   async publish(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     if (versions.length === 0) return;
     if (isCluster(this.redis)) return this.publishPerSlot(versions, globalVersion);
-    const globalIndex = versions.findIndex((v) => v.dataType === 'global') + 1;
-    const keys = [...versions.map((v) => versionKey(v.dataType)), GLOBAL_VERSION_KEY];
-    const args = [String(versions.length)];
-    for (const v of versions) args.push(v.version.toString(), versionValue(v));
-    args.push(String(globalIndex), globalVersion);
+    const { keys, args } = publishArguments(versions, globalVersion);
     await this.redis.eval(PUBLISH_SCRIPT, keys.length, ...keys, ...args);
   }
 
@@ -88,11 +111,7 @@ export class VersionPublisher {
    */
   async announce(versions: PublishedVersion[], globalVersion: string): Promise<void> {
     if (versions.length === 0) return;
-    const payload = JSON.stringify({
-      versions: Object.fromEntries(versions.map((v) => [v.dataType, Number(v.version)])),
-      global: globalVersion,
-    });
-    const channel = `${this.redis.options.keyPrefix ?? ''}${VERSIONS_CHANNEL}`;
+    const { channel, payload } = announcement(this.redis, versions, globalVersion);
     await this.redis.publish(channel, payload).catch(() => undefined);
   }
 

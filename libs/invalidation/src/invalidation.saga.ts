@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { TagPurger, VersionPublisher } from '@invalidator/cache';
+import { CacheUpdate } from '@invalidator/cache';
 import { dispositionOf } from '@invalidator/contracts';
 import { HeldLock, LockService } from '@invalidator/locking';
 import { CircuitBreakerService } from '@invalidator/monitoring';
@@ -22,8 +22,7 @@ export class InvalidationSaga {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly locks: LockService,
     private readonly versions: VersionRepository,
-    private readonly publisher: VersionPublisher,
-    private readonly purger: TagPurger,
+    private readonly cache: CacheUpdate,
     private readonly breaker: CircuitBreakerService,
     private readonly telemetry: SagaTelemetry,
   ) {}
@@ -95,15 +94,13 @@ export class InvalidationSaga {
       clock.lap('transaction');
       this.telemetry.offsetRegressed(result.offsetRegressions);
       // Versions go out before the purge: the web tier keys on them, so every older entry is
-      // unreachable from here on even if the purge below fails and is retried.
-      await this.publisher.publish(result.current, globalVersionString(result.current));
-      clock.lap('publish');
+      // unreachable from there on even if the purge fails and is retried. Announced only after
+      // the purge: a web server that hears it may trust that older fills are gone.
+      const global = globalVersionString(result.current);
+      const purged = await this.cache.apply(result.current, global, work.tags, (step) =>
+        clock.lap(step),
+      );
       this.telemetry.versionsPublished(result.current);
-      const purged = await this.purger.purge(work.tags);
-      clock.lap('purge');
-      // Announced only now: a web server that hears it may trust that older fills are gone.
-      await this.publisher.announce(result.current, globalVersionString(result.current));
-      clock.lap('announce');
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,
