@@ -28,6 +28,7 @@ export class ConsumeBatch {
     private readonly telemetry: SagaTelemetry,
   ) {}
 
+  /** The batch and its commit, one after the other (manual use, tests). */
   async execute(batch: IncomingBatch): Promise<void> {
     const commit = await this.apply(batch);
     await commit();
@@ -35,7 +36,8 @@ export class ConsumeBatch {
 
   /**
    * Everything before the commit; resolves with the commit (and the report), which the
-   * coalescer runs after the commits before it while the next saga is applied.
+   * coalescer calls at once, in saga order, while the next saga is applied (the transport
+   * sends the commits asked for meanwhile together: OffsetCommits).
    */
   async apply(batch: IncomingBatch): Promise<() => Promise<void>> {
     const started = performance.now();
