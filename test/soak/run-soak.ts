@@ -389,7 +389,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         `faults every ${options.faultEverySeconds} s: ${faults.join(', ') || 'none'}; history ${options.historyFile}`,
     );
 
-    const until = Date.now() + options.seconds * 1000;
+    // The run proper starts once the readers are up (that can take seconds): the faults' schedule
+    // counts from here too, so a slow start never fits one fault more into the run.
+    const begun = Date.now();
+    const until = begun + options.seconds * 1000;
     let writeErrors = 0;
     const writer = async (id: string) => {
       for (let revision = 2; Date.now() < until;) {
@@ -459,7 +462,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const schedule = async () => {
       const every = options.faultEverySeconds * 1000;
       for (let n = 0; faults.length > 0; n++) {
-        const next = startedAt + (n + 1) * every;
+        const next = begun + (n + 1) * every;
         // A fault starts only with time left to see it and what follows it.
         if (next + every / 2 > until) return;
         await sleep(Math.max(0, next - Date.now()));
