@@ -23,6 +23,16 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 const submit = (sut: BatchCoalescer, b: IncomingBatch) =>
   sut.reserve(b.messages.length).then((room) => room.submit(b));
 
+/** Batches of partition 0 at these offsets, each handed in on a turn of its own. */
+async function oneByOne(sut: BatchCoalescer, journal: string[], offsets: number[]) {
+  const settled: Promise<void>[] = [];
+  for (const offset of offsets) {
+    settled.push(submit(sut, batch(0, [offset], journal)));
+    await flush();
+  }
+  return settled;
+}
+
 describe(BatchCoalescer.name, () => {
   it('merges the batches handed in during one turn into one saga, committing each in order', async () => {
     const journal: string[] = [];
@@ -166,12 +176,7 @@ describe(BatchCoalescer.name, () => {
       };
     }, 1);
 
-    const first = submit(sut, batch(0, [0], journal));
-    await flush();
-    const second = submit(sut, batch(0, [1], journal));
-    await flush();
-    const third = submit(sut, batch(0, [2], journal));
-    await flush();
+    const [first, second, third] = await oneByOne(sut, journal, [0, 1, 2]);
     await flush();
     // No saga waits for a commit: all three ran, their commits asked for in order, none done.
     expect(journal).toEqual([
@@ -229,12 +234,7 @@ describe(BatchCoalescer.name, () => {
         await merged.commit();
       };
     }, 1);
-    const first = submit(sut, batch(0, [0], journal));
-    await flush();
-    const second = submit(sut, batch(0, [1], journal));
-    await flush();
-    const third = submit(sut, batch(0, [2], journal));
-    await flush();
+    const [first, second, third] = await oneByOne(sut, journal, [0, 1, 2]);
     failFirstCommit();
     await expect(first).rejects.toThrow('commit failed');
     await expect(third).rejects.toBeInstanceOf(BatchSupersededError);

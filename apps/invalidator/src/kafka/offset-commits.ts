@@ -1,3 +1,5 @@
+import { partitionKey } from '@invalidator/invalidation';
+
 /** The offset to commit for one partition: the next one to read, not the last one handled. */
 export interface PartitionOffset {
   topic: string;
@@ -27,7 +29,7 @@ export class OffsetCommits {
 
   /** Settles when a request carrying this offset (or a higher one of its partition) is done. */
   commit(offset: PartitionOffset): Promise<void> {
-    const key = `${offset.topic}\u0000${offset.partition}`;
+    const key = partitionKey(offset.topic, offset.partition);
     const earlier = this.asked.get(key);
     if (earlier === undefined || BigInt(offset.offset) > BigInt(earlier.offset))
       this.asked.set(key, offset);
