@@ -8,8 +8,9 @@
  *             (SAGA_MAX_EVENTS=1), on a smaller backlog;
  *  history    the same drain with 10 million events already applied (ledger rows seeded);
  *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s
- *             (BENCH_LATENCY_RUNS runs, 3 by default) and under half the service's measured
- *             rate; with each run the p50/p99 of every saga stage (the saga log's stages_ms);
+ *             (BENCH_LATENCY_RUNS runs, 3 by default, after BENCH_SETTLE_SECONDS unmeasured) and
+ *             under half the service's measured rate; with each run the p50/p99 of every saga
+ *             stage (the saga log's stages_ms);
  *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not);
  *  cdc        commit → purged for SQL UPDATEs at 100 and 1,000 rows/s through Debezium (cdc.ts;
  *             needs `npm run stack:up -- --cdc`, checked first; BENCH_CDC=0: not).
@@ -50,6 +51,12 @@ const QUICK = Boolean(process.env.BENCH_QUICK);
 /** BENCH_ONLY=latency: the raw ceiling, the drain and the latency runs, nothing after them. */
 const LATENCY_ONLY = process.env.BENCH_ONLY === 'latency';
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
+/**
+ * Seconds of the same 1,000 events/s before the latency runs, not measured: for about 3 s
+ * after the drain, V8's helper threads sweep and compact its heap (measured per thread: 20-25 %
+ * of a core beside the service's own 36 %), and a run started at once had p50 9-10 ms, not 8.
+ */
+const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 4);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
 
 function backlog(n: number) {
@@ -191,15 +198,20 @@ async function seedHistory(world: World, events: number) {
 }
 
 /**
- * A steady load at `rate` events/s for LATENCY_SECONDS; every 50 ms one of them is a probe
+ * A steady load at `rate` events/s for `seconds`; every 50 ms one of them is a probe
  * whose tag set holds a key. A probe's latency runs from its send to its key being gone: the
  * purge follows the version publish in the saga, so the new version was visible by then.
  */
-async function latencyUnderLoad(world: World, service: ServiceProcess, rate: number) {
+async function latencyUnderLoad(
+  world: World,
+  service: ServiceProcess,
+  rate: number,
+  seconds = LATENCY_SECONDS,
+) {
   const sagasBefore = service.logLines('invalidation saga completed').length;
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-  const ticks = Math.round((LATENCY_SECONDS * 1000) / tickMs);
+  const ticks = Math.round((seconds * 1000) / tickMs);
   const pending = new Map<string, number>();
   const sentAt = new Map<string, number>();
   const samples: number[] = [];
@@ -407,6 +419,7 @@ async function main() {
     try {
       if (QUICK) return { raw, service: drained.result, latency: [] };
       const latency = [];
+      if (SETTLE_SECONDS > 0) await latencyUnderLoad(world, drained.service, 1000, SETTLE_SECONDS);
       for (let run = 0; run < LATENCY_RUNS; run++)
         latency.push(await latencyUnderLoad(world, drained.service, 1000));
       latency.push(
