@@ -150,7 +150,7 @@ async function drain(
   if (process.env.BENCH_DEBUG) {
     for (const saga of service.logLines('invalidation saga completed'))
       console.log(
-        `saga done at +${Number(saga.time) - Number(joined.time)} ms: ${saga.events} events in ${saga.duration_ms} ms`,
+        `saga done at +${Number(saga.time) - Number(joined.time)} ms: ${saga.events} events in ${saga.duration_ms} ms, stages ${JSON.stringify(saga.stages_ms)}`,
       );
   }
   const commits = (await globalStatus('Handler_commit')) - commitsBefore;
