@@ -53,8 +53,8 @@ const LATENCY_ONLY = process.env.BENCH_ONLY === 'latency';
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
 /**
  * Seconds of the same 1,000 events/s before the latency runs, not measured: for about 3 s
- * after the drain, V8's helper threads sweep and compact its heap (measured per thread: 20-25 %
- * of a core beside the service's own 36 %), and a run started at once had p50 9-10 ms, not 8.
+ * after the drain, V8's helper threads sweep and compact its heap (measured per thread: 15-25 %
+ * of a core beside the main thread's 40-48 %), and a run started at once had p50 9-10 ms, not 8.
  */
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 4);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
