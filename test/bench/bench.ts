@@ -272,6 +272,8 @@ async function latencyUnderLoad(
     sagas: sagas.length,
     eventsPerSaga: Math.round(sagas.reduce((n, l) => n + Number(l.events), 0) / sagas.length),
     stages: stageFigures(sagas),
+    // The sagas that purged a probe's key (only probes' products are tagged): a probe's path.
+    probeStages: stageFigures(sagas.filter((l) => Number(l.invalidated_keys) > 0)),
     slowest: explainProbe(service, slowest, gc.pauses),
   };
 }
@@ -391,6 +393,13 @@ function latencyRows(latency: Awaited<ReturnType<typeof latencyUnderLoad>>[]) {
     [
       `  stages p50/p99 ms, ${l.sagas} sagas of ${l.eventsPerSaga} events`,
       Object.entries(l.stages)
+        .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
+        .join(', '),
+      '',
+    ],
+    [
+      `  the probes' own sagas`,
+      Object.entries(l.probeStages)
         .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
         .join(', '),
       '',
