@@ -10,7 +10,7 @@
  *  latency    publish -> new version visible in Redis, under a steady 1,000 events/s
  *             (BENCH_LATENCY_RUNS runs, 3 by default, after BENCH_SETTLE_SECONDS unmeasured) and
  *             under half the service's measured rate; with each run the p50/p99 of every saga
- *             stage (the saga log's stages_ms);
+ *             stage (the saga log's stages_ms), over all sagas and over the probes' own;
  *  scale-out  1, 2 and 3 instances of one group over 12 partitions (BENCH_SCALE_OUT=0: not);
  *  cdc        commit → purged for SQL UPDATEs at 100 and 1,000 rows/s through Debezium (cdc.ts;
  *             needs `npm run stack:up -- --cdc`, checked first; BENCH_CDC=0: not).
