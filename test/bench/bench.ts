@@ -54,7 +54,8 @@ const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
 /**
  * Seconds of the same 1,000 events/s before the latency runs, not measured: for about 3 s
  * after the drain, V8's helper threads sweep and compact its heap (measured per thread: 15-25 %
- * of a core beside the main thread's 40-48 %), and a run started at once had p50 9-10 ms, not 8.
+ * of a core beside the main thread's 40-48 %): runs started at once had p50 9-10 ms, later
+ * ones 8.
  */
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 4);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
@@ -382,6 +383,11 @@ async function scaleOut(instances: number) {
   }
 }
 
+const stageText = (figures: ReturnType<typeof stageFigures>) =>
+  Object.entries(figures)
+    .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
+    .join(', ');
+
 /** Each latency run's probes, then its sagas' stages (p50/p99 ms). */
 function latencyRows(latency: Awaited<ReturnType<typeof latencyUnderLoad>>[]) {
   return latency.flatMap((l): [string, string, string][] => [
@@ -390,20 +396,8 @@ function latencyRows(latency: Awaited<ReturnType<typeof latencyUnderLoad>>[]) {
       `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`,
       '',
     ],
-    [
-      `  stages p50/p99 ms, ${l.sagas} sagas of ${l.eventsPerSaga} events`,
-      Object.entries(l.stages)
-        .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
-        .join(', '),
-      '',
-    ],
-    [
-      `  the probes' own sagas`,
-      Object.entries(l.probeStages)
-        .map(([stage, f]) => `${stage} ${f.p50}/${f.p99}`)
-        .join(', '),
-      '',
-    ],
+    [`  stages p50/p99 ms, ${l.sagas} sagas of ${l.eventsPerSaga} events`, stageText(l.stages), ''],
+    [`  the probes' own sagas`, stageText(l.probeStages), ''],
     [`  ${l.slowest}`, '', ''],
   ]);
 }
