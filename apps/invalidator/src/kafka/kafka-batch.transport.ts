@@ -55,8 +55,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     { topic: string; partition: number; offset: string; isActive: () => boolean }
   >();
   private seekSoon?: NodeJS.Immediate;
+  /** This member's partitions since its last join (undefined before the first). */
+  private assignment?: Record<string, number[]>;
   /** One commit request in flight; the sagas done meanwhile share the next one. */
-  private readonly commits = new OffsetCommits((offsets) => this.consumer.commitOffsets(offsets));
+  private readonly commits = new OffsetCommits(
+    (offsets) => this.consumer.commitOffsets(offsets),
+    (topic, partition) => this.owns(topic, partition),
+  );
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -83,6 +88,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.consumer.on(GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       this.everJoined = true;
+      this.assignment = payload.memberAssignment;
       this.forgetRevokedLag(payload.memberAssignment);
       this.log.info({ member_id: payload.memberId }, 'consumer joined its group');
       this.pause.joined();
@@ -114,6 +120,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.metrics.consumerLag.remove(labels);
       this.lagLabels.delete(key);
     }
+  }
+
+  /** Whether the partition was assigned to this member at its last join. */
+  private owns(topic: string, partition: number): boolean {
+    return this.assignment?.[topic]?.includes(partition) ?? this.assignment === undefined;
   }
 
   /** True while the consumer is a member of its group: one of the readiness conditions. */
@@ -235,7 +246,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.seekSoon = undefined;
       for (const seek of this.seeks.values()) {
         const { topic: t, partition: p, offset: o } = seek;
-        if (seek.isActive() && !this.closing) {
+        if (seek.isActive() && !this.closing && this.owns(t, p)) {
           try {
             this.consumer.seek({ topic: t, partition: p, offset: o });
           } catch (error) {

@@ -1,3 +1,4 @@
+import { BatchRevokedError } from '@invalidator/invalidation';
 import { OffsetCommits, PartitionOffset } from './offset-commits';
 
 const at = (partition: number, offset: number): PartitionOffset => ({
@@ -56,5 +57,30 @@ describe(OffsetCommits.name, () => {
     expect(broker.requests[2].offsets).toEqual([at(0, 3)]);
     broker.requests[2].answer();
     await next;
+  });
+
+  it('leaves out a partition this member no longer owns when the request goes out: its commits fail as revoked, the rest go out', async () => {
+    const broker = heldBroker();
+    const owned = new Set([0, 1]);
+    const sut = new OffsetCommits(broker.send, (_topic, partition) => owned.has(partition));
+    const first = sut.commit(at(0, 1));
+    await flush();
+    // Asked for while partition 1 was ours; a rebalance gives it to another member meanwhile.
+    const kept = sut.commit(at(0, 4));
+    const moved = [sut.commit(at(1, 7)), sut.commit(at(1, 9))];
+    owned.delete(1);
+    broker.requests[0].answer();
+    await first;
+    for (const m of moved) await expect(m).rejects.toThrow(BatchRevokedError);
+    await flush();
+    expect(broker.requests.map((r) => r.offsets)).toEqual([[at(0, 1)], [at(0, 4)]]);
+    broker.requests[1].answer();
+    await kept;
+
+    // Nothing of its own left to send: no request at all.
+    const alone = sut.commit(at(1, 12));
+    await expect(alone).rejects.toThrow(BatchRevokedError);
+    await flush();
+    expect(broker.requests).toHaveLength(2);
   });
 });
