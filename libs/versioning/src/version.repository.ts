@@ -119,6 +119,12 @@ interface QueuedConnection {
     params: unknown[],
     done: (error: unknown, result: unknown) => void,
   ): void;
+  /** A prepared statement (prepared once per connection and SQL text), its values as bytes. */
+  execute(
+    options: { sql: string; timeout?: number },
+    params: unknown[],
+    done: (error: unknown, result: unknown) => void,
+  ): void;
   destroy(): void;
 }
 
@@ -140,9 +146,9 @@ async function send(runner: QueryRunner, statements: Statement[]): Promise<unkno
   };
   return Promise.all(
     statements.map(
-      ({ sql, params }) =>
+      ({ sql, params, prepared }) =>
         new Promise((resolve, reject) =>
-          connection.query({ sql, timeout }, params, (error, result) => {
+          connection[prepared ? 'execute' : 'query']({ sql, timeout }, params, (error, result) => {
             if (!error) return resolve(result);
             destroyIfTimedOut(error, connection);
             reject(error);
