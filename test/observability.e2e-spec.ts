@@ -44,7 +44,12 @@ describe('observability', () => {
     await waitFor(
       'all offsets committed',
       async () => (await world.committedOffsets(world.env.topics.product)) === 1010,
-    );
+    ).catch(async (error: Error) => {
+      const committed = await world.committedOffsets(world.env.topics.product);
+      throw new Error(
+        `${error.message} (${committed} of 1010); the service's warnings:\n${service.warnings()}`,
+      );
+    });
 
     expect(await service.metric('invalidator_events_total', { outcome: 'applied' })).toBe(1000);
     expect(await service.metric('invalidator_events_total', { outcome: 'dead_lettered' })).toBe(10);

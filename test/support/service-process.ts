@@ -63,6 +63,14 @@ export class ServiceProcess {
     return this.output.join('');
   }
 
+  /** The last warnings and errors it logged (pino level 40 and up), for a failing wait's message. */
+  warnings(limit = 20): string {
+    const lines = this.logs()
+      .split('\n')
+      .filter((line) => /^\{"level":(4|5|6)\d/.test(line));
+    return lines.slice(-limit).join('\n') || '(none)';
+  }
+
   /** Parsed JSON log lines whose msg matches. */
   logLines(msg: string): Record<string, unknown>[] {
     return this.logs()

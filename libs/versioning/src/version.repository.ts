@@ -119,12 +119,6 @@ interface QueuedConnection {
     params: unknown[],
     done: (error: unknown, result: unknown) => void,
   ): void;
-  /** A prepared statement (prepared once per connection and SQL text), its values as bytes. */
-  execute(
-    options: { sql: string; timeout?: number },
-    params: unknown[],
-    done: (error: unknown, result: unknown) => void,
-  ): void;
   destroy(): void;
 }
 
@@ -146,9 +140,9 @@ async function send(runner: QueryRunner, statements: Statement[]): Promise<unkno
   };
   return Promise.all(
     statements.map(
-      ({ sql, params, prepared }) =>
+      ({ sql, params }) =>
         new Promise((resolve, reject) =>
-          connection[prepared ? 'execute' : 'query']({ sql, timeout }, params, (error, result) => {
+          connection.query({ sql, timeout }, params, (error, result) => {
             if (!error) return resolve(result);
             destroyIfTimedOut(error, connection);
             reject(error);
