@@ -48,24 +48,19 @@ export interface SagaReport {
   stages: StageClock;
 }
 
-/** A batch's messages checked one by one: its events (an id's copies included), in order. */
-export interface CheckedMessages {
-  events: ValidEvent[];
-  invalid: DeadLetter[];
-  skipped: SkipReason[];
-}
-
 /**
- * Parses and validates each message: an event, a letter for the dead-letter topic, or a change
- * event skipped. Throws only for what is not a message's fault (a bug): never a letter.
+ * Splits a batch into events to apply, letters for the dead-letter topic, and copies of an
+ * event already in the batch (applied once; counted as duplicates).
  */
-export function check(
-  messages: readonly IncomingMessage[],
+export function validate(
+  messages: IncomingMessage[],
   config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
-): CheckedMessages {
-  const events: ValidEvent[] = [];
+): { valid: ValidEvent[]; invalid: DeadLetter[]; copies: ValidEvent[]; skipped: SkipReason[] } {
+  const valid: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
+  const copies: ValidEvent[] = [];
   const skipped: SkipReason[] = [];
+  const seen = new Set<string>();
   const mapping = config.CDC_MAPPING_FILE;
   const cdcTopics = new Set(mapping?.topics);
   for (const message of messages) {
@@ -81,7 +76,7 @@ export function check(
       }
       // Fields, not a spread: this runs once per event of a drain.
       const { event, committedAtMs } = outcome;
-      events.push({
+      const entry: ValidEvent = {
         message,
         event,
         committedAtMs,
@@ -91,46 +86,16 @@ export function check(
         offset: message.offset,
         dataTypes: PLAN_TABLE[event.type].dataTypes,
         oncePerId: committedAtMs !== undefined,
-      });
+      };
+      if (seen.has(entry.eventId)) copies.push(entry);
+      else valid.push(entry);
+      seen.add(entry.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
-  return { events, invalid, skipped };
-}
-
-/**
- * The checked batches of one saga, in order, split into events to apply, letters for the
- * dead-letter topic, and copies of an event already in the saga (applied once; counted as
- * duplicates).
- */
-export function dedupe(parts: readonly CheckedMessages[]): {
-  valid: ValidEvent[];
-  invalid: DeadLetter[];
-  copies: ValidEvent[];
-  skipped: SkipReason[];
-} {
-  const valid: ValidEvent[] = [];
-  const copies: ValidEvent[] = [];
-  const seen = new Set<string>();
-  for (const part of parts)
-    for (const entry of part.events) {
-      if (seen.has(entry.event.eventId)) copies.push(entry);
-      else valid.push(entry);
-      seen.add(entry.event.eventId);
-    }
-  const invalid = parts.flatMap((p) => p.invalid);
-  const skipped = parts.flatMap((p) => p.skipped);
   return { valid, invalid, copies, skipped };
-}
-
-/** check and dedupe of one batch. */
-export function validate(
-  messages: readonly IncomingMessage[],
-  config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
-) {
-  return dedupe([check(messages, config)]);
 }
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
