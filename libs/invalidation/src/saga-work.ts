@@ -1,17 +1,12 @@
 import { AppConfig } from '@invalidator/config';
-import { InvalidEventError, MergedPlan, PLAN_TABLE, ShopEvent } from '@invalidator/contracts';
-import { parseEvent } from '@invalidator/contracts';
+import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
 import { ChangeOutcome, EVENT_TYPES, convertChange } from '@invalidator/contracts';
 import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
 import type { StageClock } from './stage-clock';
 
-/**
- * An event to apply, which is also its own entry in the ledger (its id, partition and offset,
- * the types it bumps): one object per event of a drain, not two.
- */
-export interface ValidEvent extends LedgerEvent {
+export interface ValidEvent {
   message: IncomingMessage;
   event: ShopEvent;
   /** A change event's commit time (source.ts_ms): its lag is observed after the purge. */
@@ -75,21 +70,14 @@ export function validate(
         continue;
       }
       // Fields, not a spread: this runs once per event of a drain.
-      const { event, committedAtMs } = outcome;
       const entry: ValidEvent = {
         message,
-        event,
-        committedAtMs,
-        eventId: event.eventId,
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        dataTypes: PLAN_TABLE[event.type].dataTypes,
-        oncePerId: committedAtMs !== undefined,
+        event: outcome.event,
+        committedAtMs: outcome.committedAtMs,
       };
-      if (seen.has(entry.eventId)) copies.push(entry);
+      if (seen.has(entry.event.eventId)) copies.push(entry);
       else valid.push(entry);
-      seen.add(entry.eventId);
+      seen.add(entry.event.eventId);
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
@@ -101,8 +89,19 @@ export function validate(
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
   const plan = new MergedPlan();
-  for (let i = 0; i < valid.length; i++) plan.add(valid[i].event);
-  return { events: valid, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
+  const events = new Array<LedgerEvent>(valid.length);
+  for (let i = 0; i < valid.length; i++) {
+    const { message, event, committedAtMs } = valid[i];
+    events[i] = {
+      eventId: event.eventId,
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      dataTypes: plan.add(event),
+      oncePerId: committedAtMs !== undefined,
+    };
+  }
+  return { events, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
 }
 
 /** The event type of a message for metrics: one of the contract's, or 'unknown'. */
