@@ -16,7 +16,8 @@ function busyBroker(unknownFor: number) {
     listTopics: () => Promise.resolve(created.map((t) => t.topic)),
     createTopics: (options: { topics: ITopicConfig[]; waitForLeaders?: boolean }) => {
       created.push(...options.topics);
-      if (options.waitForLeaders)
+      // kafkajs' default is to wait for leaders (`waitForLeaders` left out means true).
+      if (options.waitForLeaders !== false)
         return Promise.reject(new Error('This server does not host this topic-partition'));
       return Promise.resolve(true);
     },

@@ -21,6 +21,7 @@ const DEFAULT_WAIT: TopicWait = { timeoutMs: 30_000, pollMs: 100 };
  * Creates topics and returns once each answers for its offsets (its leaders are elected).
  * kafkajs' `waitForLeaders` retries only LEADER_NOT_AVAILABLE, and a KRaft broker under load
  * answers UNKNOWN_TOPIC_OR_PARTITION for a moment after the create: that failed start-ups in CI.
+ * So it is turned off (it is on unless `false` is passed) and the leaders are waited for here.
  * A topic another instance created meanwhile is fine (kafkajs resolves `false` for it).
  */
 export async function createTopicsAndWait(
@@ -28,7 +29,7 @@ export async function createTopicsAndWait(
   topics: ITopicConfig[],
   wait: TopicWait = DEFAULT_WAIT,
 ): Promise<void> {
-  await admin.createTopics({ topics });
+  await admin.createTopics({ topics, waitForLeaders: false });
   const deadline = Date.now() + wait.timeoutMs;
   for (const { topic } of topics) {
     for (;;) {
