@@ -1,4 +1,4 @@
-import { BatchRevokedError } from '@invalidator/invalidation';
+import { BatchCoalescer, BatchRevokedError } from '@invalidator/invalidation';
 import { OffsetCommits, PartitionOffset } from './offset-commits';
 
 const at = (partition: number, offset: number): PartitionOffset => ({
@@ -82,5 +82,46 @@ describe(OffsetCommits.name, () => {
     await expect(alone).rejects.toThrow(BatchRevokedError);
     await flush();
     expect(broker.requests).toHaveLength(2);
+  });
+
+  it("a merged saga's parts and the next saga's batch of one of them: that partition's committed offset never goes back", async () => {
+    const broker = heldBroker();
+    const sut = new OffsetCommits(broker.send);
+    // Each saga resolves with its batch's commit, as ConsumeBatch does.
+    const coalescer = new BatchCoalescer(async (batch) => () => batch.commit(), 100);
+    const queue = async (offset: PartitionOffset) =>
+      (await coalescer.reserve(1)).submit({
+        messages: [
+          {
+            topic: 't',
+            partition: offset.partition,
+            offset: '0',
+            key: null,
+            value: null,
+            timestamp: '0',
+          },
+        ],
+        heartbeat: () => Promise.resolve(),
+        isActive: () => true,
+        commit: () => sut.commit(offset),
+      });
+    // Saga 1 carries partitions 0, 1 and 5 (up to 176); saga 2, applied while saga 1's commit
+    // is out, carries partition 5's next batch (up to 178). Seen on the real stack: the
+    // committed offset of partition 5 went 178, then 176, and stayed there.
+    const first = [queue(at(0, 161)), queue(at(1, 171)), queue(at(5, 176))];
+    await flush();
+    await flush();
+    const second = queue(at(5, 178));
+    // The broker answers each request in turn, until nothing more is sent.
+    for (let answered = 0; answered < 10; answered++) {
+      await flush();
+      broker.requests[answered]?.answer();
+    }
+    await Promise.all([...first, second]);
+    const sent = broker.requests.flatMap((r) => r.offsets).filter((o) => o.partition === 5);
+    expect(sent.map((o) => Number(o.offset))).toEqual(
+      [...sent.map((o) => Number(o.offset))].sort((a, b) => a - b),
+    );
+    expect(sent[sent.length - 1]).toEqual(at(5, 178));
   });
 });
