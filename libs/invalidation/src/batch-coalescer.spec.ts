@@ -52,6 +52,33 @@ describe(BatchCoalescer.name, () => {
     expect(journal).toEqual(['commit p0@1', 'commit p1@0', 'commit p0@3']);
   });
 
+  it('prepares each batch as it is queued, while the saga ahead of it still runs', async () => {
+    const journal: string[] = [];
+    let finish = () => undefined as void;
+    let sagas = 0;
+    const sut = new BatchCoalescer(
+      (merged) => {
+        journal.push(`saga of ${merged.messages.length}`);
+        return ++sagas === 1
+          ? new Promise<void>((resolve) => (finish = resolve))
+          : Promise.resolve();
+      },
+      100,
+      (queued) => journal.push(`prepare p${queued.messages[0].partition}`),
+    );
+
+    const first = submit(sut, batch(0, [0], journal));
+    await flush();
+    await flush();
+    const second = submit(sut, batch(1, [0, 1], journal));
+    await flush();
+    expect(journal).toEqual(['prepare p0', 'saga of 1', 'prepare p1']);
+    finish();
+    await Promise.all([first, second]);
+
+    expect(journal).toEqual(['prepare p0', 'saga of 1', 'prepare p1', 'saga of 2']);
+  });
+
   it('runs one saga at a time, at most maxEvents each, in the order the batches came', async () => {
     const order: string[] = [];
     let running = 0;

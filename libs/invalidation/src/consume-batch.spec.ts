@@ -5,6 +5,7 @@ import {
   fakeConfig,
   productUpdated,
 } from '../../../test/support/saga-fakes';
+import { mergeBatches } from './batch-coalescer';
 import { ConsumeBatch } from './consume-batch';
 import { BatchAbandonedError, OffsetCommitError, StoreRefusedError } from './saga-errors';
 
@@ -35,6 +36,22 @@ describe(ConsumeBatch.name, () => {
       { after: ORDER, applied: 2, events: 2, deadLettered: ['not_json'] },
     ]);
     expect(stores.failures).toEqual([]);
+  });
+
+  it('a merged saga takes each part as prepare checked it when queued, and applies an event id found in two parts once', async () => {
+    const repeated = productUpdated('1');
+    const first = stores.batch([repeated, 'not json']);
+    const second = stores.batch([repeated, productUpdated('2')]);
+    sut.prepare(first);
+    sut.prepare(second);
+    // Checked already: the saga does not parse the bytes again (now blanks: not JSON).
+    first.messages[0].value?.fill(0x20);
+
+    await sut.execute(mergeBatches([first, second]));
+
+    expect(stores.reports).toEqual([
+      { after: [...ORDER, 'commit-offsets'], applied: 2, events: 2, deadLettered: ['not_json'] },
+    ]);
   });
 
   it('a dead letter that cannot go out holds everything back: no saga, no commit, until it is out', async () => {

@@ -9,7 +9,8 @@ import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
 import { OffsetCommitError, StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { BatchRun, SagaReport, SagaWork, ValidEvent, coalesce, validate } from './saga-work';
+import { BatchRun, CheckedMessages, SagaReport, SagaWork, ValidEvent } from './saga-work';
+import { check, coalesce, dedupe } from './saga-work';
 
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
@@ -21,6 +22,9 @@ import { BatchRun, SagaReport, SagaWork, ValidEvent, coalesce, validate } from '
  */
 @Injectable()
 export class ConsumeBatch {
+  /** Batches checked as they were queued (prepare), until their saga takes them. */
+  private readonly checked = new WeakMap<IncomingBatch, CheckedMessages>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly saga: InvalidationSaga,
@@ -35,6 +39,20 @@ export class ConsumeBatch {
   }
 
   /**
+   * Checks a batch's messages as it is queued behind the running saga (BatchCoalescer's
+   * prepare), so that its saga starts with them checked: in a drain, the check of the next
+   * saga's events runs while this one waits on MySQL. A message whose check throws (a bug,
+   * not a letter) is left for apply, which checks again and fails the batch as before.
+   */
+  prepare(batch: IncomingBatch): void {
+    try {
+      this.checked.set(batch, check(batch.messages, this.config));
+    } catch {
+      this.checked.delete(batch);
+    }
+  }
+
+  /**
    * Everything before the commit; resolves with the commit (and the report), which the
    * coalescer calls at once, in saga order, while the next saga is applied (the transport
    * sends the commits asked for meanwhile together: OffsetCommits).
@@ -44,7 +62,10 @@ export class ConsumeBatch {
     const waits = batchWaits(batch, Date.now());
     let lease: BatchLease | undefined;
     try {
-      const { valid, invalid, copies, skipped } = validate(batch.messages, this.config);
+      const parts = (batch.parts ?? [batch]).map(
+        (part) => this.checked.get(part) ?? check(part.messages, this.config),
+      );
+      const { valid, invalid, copies, skipped } = dedupe(parts);
       this.telemetry.validated(valid, copies, skipped);
       const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
       // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.

@@ -12,6 +12,8 @@ export interface IncomingBatch {
   readonly messages: IncomingMessage[];
   /** Epoch ms at which the consumer handed the batch over (the end of its fetch wait). */
   readonly receivedAtMs?: number;
+  /** The batches merged into this one (BatchCoalescer), as they were handed in. */
+  readonly parts?: readonly IncomingBatch[];
   /**
    * Keeps the consumer's group membership alive during a long saga or back-off. Rejects with
    * BatchRevokedError when the group rebalances (the batch is being taken away).

@@ -1,12 +1,17 @@
 import { AppConfig } from '@invalidator/config';
-import { InvalidEventError, MergedPlan, ShopEvent, parseEvent } from '@invalidator/contracts';
+import { InvalidEventError, MergedPlan, PLAN_TABLE, ShopEvent } from '@invalidator/contracts';
+import { parseEvent } from '@invalidator/contracts';
 import { ChangeOutcome, EVENT_TYPES, convertChange } from '@invalidator/contracts';
 import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
 import { IncomingMessage } from './incoming-batch';
 import type { StageClock } from './stage-clock';
 
-export interface ValidEvent {
+/**
+ * An event to apply, which is also its own entry in the ledger (its id, partition and offset,
+ * the types it bumps): one object per event of a drain, not two.
+ */
+export interface ValidEvent extends LedgerEvent {
   message: IncomingMessage;
   event: ShopEvent;
   /** A change event's commit time (source.ts_ms): its lag is observed after the purge. */
@@ -43,19 +48,24 @@ export interface SagaReport {
   stages: StageClock;
 }
 
+/** A batch's messages checked one by one: its events (an id's copies included), in order. */
+export interface CheckedMessages {
+  events: ValidEvent[];
+  invalid: DeadLetter[];
+  skipped: SkipReason[];
+}
+
 /**
- * Splits a batch into events to apply, letters for the dead-letter topic, and copies of an
- * event already in the batch (applied once; counted as duplicates).
+ * Parses and validates each message: an event, a letter for the dead-letter topic, or a change
+ * event skipped. Throws only for what is not a message's fault (a bug): never a letter.
  */
-export function validate(
-  messages: IncomingMessage[],
+export function check(
+  messages: readonly IncomingMessage[],
   config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
-): { valid: ValidEvent[]; invalid: DeadLetter[]; copies: ValidEvent[]; skipped: SkipReason[] } {
-  const valid: ValidEvent[] = [];
+): CheckedMessages {
+  const events: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
-  const copies: ValidEvent[] = [];
   const skipped: SkipReason[] = [];
-  const seen = new Set<string>();
   const mapping = config.CDC_MAPPING_FILE;
   const cdcTopics = new Set(mapping?.topics);
   for (const message of messages) {
@@ -70,38 +80,64 @@ export function validate(
         continue;
       }
       // Fields, not a spread: this runs once per event of a drain.
-      const entry: ValidEvent = {
+      const { event, committedAtMs } = outcome;
+      events.push({
         message,
-        event: outcome.event,
-        committedAtMs: outcome.committedAtMs,
-      };
-      if (seen.has(entry.event.eventId)) copies.push(entry);
-      else valid.push(entry);
-      seen.add(entry.event.eventId);
+        event,
+        committedAtMs,
+        eventId: event.eventId,
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset,
+        dataTypes: PLAN_TABLE[event.type].dataTypes,
+        oncePerId: committedAtMs !== undefined,
+      });
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
+  return { events, invalid, skipped };
+}
+
+/**
+ * The checked batches of one saga, in order, split into events to apply, letters for the
+ * dead-letter topic, and copies of an event already in the saga (applied once; counted as
+ * duplicates).
+ */
+export function dedupe(parts: readonly CheckedMessages[]): {
+  valid: ValidEvent[];
+  invalid: DeadLetter[];
+  copies: ValidEvent[];
+  skipped: SkipReason[];
+} {
+  const valid: ValidEvent[] = [];
+  const copies: ValidEvent[] = [];
+  const seen = new Set<string>();
+  for (const part of parts)
+    for (const entry of part.events) {
+      if (seen.has(entry.event.eventId)) copies.push(entry);
+      else valid.push(entry);
+      seen.add(entry.event.eventId);
+    }
+  const invalid = parts.flatMap((p) => p.invalid);
+  const skipped = parts.flatMap((p) => p.skipped);
   return { valid, invalid, copies, skipped };
+}
+
+/** check and dedupe of one batch. */
+export function validate(
+  messages: readonly IncomingMessage[],
+  config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
+) {
+  return dedupe([check(messages, config)]);
 }
 
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
   const plan = new MergedPlan();
-  const events = new Array<LedgerEvent>(valid.length);
-  for (let i = 0; i < valid.length; i++) {
-    const { message, event, committedAtMs } = valid[i];
-    events[i] = {
-      eventId: event.eventId,
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      dataTypes: plan.add(event),
-      oncePerId: committedAtMs !== undefined,
-    };
-  }
-  return { events, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
+  for (let i = 0; i < valid.length; i++) plan.add(valid[i].event);
+  return { events: valid, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
 }
 
 /** The event type of a message for metrics: one of the contract's, or 'unknown'. */

@@ -97,7 +97,12 @@ function heldSagas() {
       await turn();
     }
   };
-  return { ledger, held, succeedAll, batches: { apply: handle } as unknown as ConsumeBatch };
+  return {
+    ledger,
+    held,
+    succeedAll,
+    batches: { apply: handle, prepare: () => undefined } as unknown as ConsumeBatch,
+  };
 }
 
 const crash = (restart: boolean) => ({
@@ -156,7 +161,10 @@ describe(KafkaBatchTransport.name, () => {
   it('hands a batch over and returns (kafkajs fetches on); a failed saga seeks its partition back to it', async () => {
     let fail: (error: Error) => void = () => undefined;
     const handle = jest.fn(() => new Promise<void>((_, reject) => (fail = reject)));
-    const { sut, consumer } = setup({ apply: handle } as unknown as ConsumeBatch);
+    const { sut, consumer } = setup({
+      apply: handle,
+      prepare: () => undefined,
+    } as unknown as ConsumeBatch);
     const resolveOffset = jest.fn();
     const message = (offset: string) => ({ offset, key: null, value: null, timestamp: '0' });
     const payload = {

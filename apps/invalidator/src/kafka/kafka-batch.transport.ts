@@ -73,7 +73,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ) {
     super();
     this.consumedTopics = consumedTopics(config);
-    this.coalescer = new BatchCoalescer((b) => consumeBatch.apply(b), config.SAGA_MAX_EVENTS);
+    this.coalescer = new BatchCoalescer(
+      (b) => consumeBatch.apply(b),
+      config.SAGA_MAX_EVENTS,
+      (b) => consumeBatch.prepare(b),
+    );
     this.consumer = kafka.consumer({
       groupId: config.KAFKA_GROUP_ID,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
