@@ -9,8 +9,16 @@ import { POISON_BUDGET, isolatePoison } from './poison';
 import { withRetries } from './retry';
 import { OffsetCommitError, StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { BatchRun, CheckedMessages, SagaReport, SagaWork, ValidEvent } from './saga-work';
-import { check, coalesce, dedupe } from './saga-work';
+import {
+  BatchRun,
+  CheckedMessages,
+  SagaReport,
+  SagaWork,
+  ValidEvent,
+  check,
+  coalesce,
+  dedupe,
+} from './saga-work';
 
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →

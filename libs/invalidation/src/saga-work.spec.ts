@@ -1,6 +1,6 @@
 import { parseCdcMapping } from '@invalidator/contracts';
 import { IncomingMessage } from './incoming-batch';
-import { validate } from './saga-work';
+import { check, dedupe } from './saga-work';
 
 const CDC = 'catalog.example_shop.products';
 const mapping = parseCdcMapping({
@@ -32,9 +32,9 @@ const contract = {
   occurredAt: '2026-01-01T00:00:00Z',
 };
 
-describe('validate routes by topic', () => {
+describe('check routes by topic', () => {
   it('converts a mapped CDC topic, parses the others as contract events', () => {
-    const { valid, invalid, copies, skipped } = validate(
+    const checked = check(
       [
         message(CDC, change('u')),
         message(CDC, change('u')),
@@ -46,6 +46,7 @@ describe('validate routes by topic', () => {
       ],
       config,
     );
+    const { valid, invalid, copies, skipped } = dedupe([checked]);
     expect(valid.map((v) => [v.event.type, v.committedAtMs])).toEqual([
       ['ProductUpdated', 1000],
       ['ProductUpdated', undefined],
@@ -56,7 +57,7 @@ describe('validate routes by topic', () => {
   });
 
   it('without a mapping, a CDC topic is nothing special', () => {
-    const { invalid } = validate([message(CDC, change('u'))], {
+    const { invalid } = check([message(CDC, change('u'))], {
       CDC_MAPPING_FILE: undefined,
       CDC_SNAPSHOT_EVENTS: 'skip',
     });

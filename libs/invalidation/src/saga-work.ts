@@ -125,14 +125,6 @@ export function dedupe(parts: readonly CheckedMessages[]): {
   return { valid, invalid, copies, skipped };
 }
 
-/** check and dedupe of one batch. */
-export function validate(
-  messages: readonly IncomingMessage[],
-  config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
-) {
-  return dedupe([check(messages, config)]);
-}
-
 /** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
 export function coalesce(valid: ValidEvent[]): SagaWork {
   const plan = new MergedPlan();
