@@ -3,7 +3,11 @@ import { waitFor } from './support/test-env';
 import { productUpdated } from './support/events';
 import { World } from './support/world';
 
-describe('dead-letter topic', () => {
+// Checked on the main thread (a batch this small), and on the check thread (every batch).
+describe.each([
+  ['main', '1000'],
+  ['check', '1'],
+])('dead-letter topic, messages checked on the %s thread', (thread, minMessages) => {
   let world: World;
   let service: ServiceProcess;
 
@@ -12,6 +16,7 @@ describe('dead-letter topic', () => {
     service = await ServiceProcess.start(world.env, {
       RETRY_MAX_DELAY_MS: '200',
       LOCK_RETRY_DELAY_MS: '20',
+      CHECK_THREAD_MIN_MESSAGES: minMessages,
     });
   });
 
@@ -90,5 +95,10 @@ describe('dead-letter topic', () => {
     expect(await service.metric('invalidator_dead_letters_total')).toBe(5);
     expect(await service.metric('invalidator_dead_letters_total', { reason: 'poison' })).toBe(1);
     expect(await service.metric('invalidator_events_total', { outcome: 'applied' })).toBe(3);
+    expect(await service.metric('invalidator_batches_checked_total', { thread })).toBeGreaterThan(
+      0,
+    );
+    const other = thread === 'main' ? 'check' : 'main';
+    expect(await service.metric('invalidator_batches_checked_total', { thread: other })).toBe(0);
   });
 });

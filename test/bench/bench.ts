@@ -59,6 +59,13 @@ const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
  */
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 4);
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
+/** BENCH_SERVICE_ENV="NAME=value ...": settings for every service the bench starts (A/B runs). */
+const SERVICE_ENV = Object.fromEntries(
+  (process.env.BENCH_SERVICE_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 
 function backlog(n: number) {
   return Array.from({ length: n }, (_, i) =>
@@ -117,7 +124,7 @@ async function rawCeiling(world: World, events: number) {
 async function idleStartupCpu(): Promise<number> {
   const world = await World.create('bench_idle', PARTITIONS);
   try {
-    const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' });
+    const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn', ...SERVICE_ENV });
     await new Promise((r) => setTimeout(r, 1000));
     const cpu = await service.metric('process_cpu_seconds_total');
     await service.stop();
@@ -136,7 +143,11 @@ async function drain(
   history = 0,
 ) {
   const commitsBefore = await globalStatus('Handler_commit');
-  const service = await ServiceProcess.start(world.env, { LOG_LEVEL: 'info', ...extra });
+  const service = await ServiceProcess.start(world.env, {
+    LOG_LEVEL: 'info',
+    ...SERVICE_ENV,
+    ...extra,
+  });
   const [joined] = service.logLines('consumer joined its group');
   await waitFor(
     'the backlog applied',
@@ -355,7 +366,7 @@ async function scaleOut(instances: number) {
   const services: ServiceProcess[] = [];
   try {
     for (let i = 0; i < instances; i++) {
-      services.push(await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' }));
+      services.push(await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn', ...SERVICE_ENV }));
     }
     await new Promise((r) => setTimeout(r, 3000));
     const events = backlog(SCALE_EVENTS);
@@ -464,7 +475,7 @@ async function main() {
   });
   const history = await withWorld('bench_history', async (world) => {
     // The service creates the tables; stop it, seed, then drain the backlog with history.
-    const first = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn' });
+    const first = await ServiceProcess.start(world.env, { LOG_LEVEL: 'warn', ...SERVICE_ENV });
     await first.stop();
     const historyEvents = await seedHistory(world, HISTORY_EVENTS);
     // The seed's pages are written out first (FOR EXPORT flushes a table's dirty pages): the

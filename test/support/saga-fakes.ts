@@ -150,6 +150,8 @@ export class FakeStores {
     manualBumpRetrying: () => undefined,
     poison: () => undefined,
     validated: () => undefined,
+    checked: (thread: string) => void this.checks.push(thread),
+    checkThreadFailed: (error: unknown) => void this.failures.push(error),
     heartbeatFailed: () => undefined,
     batchFailed: (error: unknown) => void this.failures.push(error),
     completed: (report: SagaReport, run: BatchRun) =>
@@ -164,6 +166,8 @@ export class FakeStores {
   /** What the use case reported of each committed batch, and the journal as it stood then. */
   readonly reports: { after: string[]; applied: number; events: number; deadLettered: string[] }[] =
     [];
+  /** The thread each batch was checked on (SagaTelemetry.checked). */
+  readonly checks: string[] = [];
   /** The errors of the batches it left uncommitted. */
   readonly failures: unknown[] = [];
 

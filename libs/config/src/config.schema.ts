@@ -149,6 +149,8 @@ const configFields = z.object({
   STALENESS_SAMPLE_INTERVAL_MS: intIn(0, 86400000).default(60000),
   STALENESS_SAMPLES: intIn(1, 100000).default(100),
   SAGA_MAX_EVENTS: intIn(1, 1000000).default(50000),
+  /** A batch of this many messages or more is checked on the check thread; 0: never. */
+  CHECK_THREAD_MIN_MESSAGES: intIn(0, 1000000).default(1000),
   KAFKA_PARTITIONS_CONCURRENCY: intIn(1, 1024).default(64),
   INBOX_RETENTION_HOURS: intIn(1, 87600).default(168),
   /** `GET /events/{id}` scans the packed ids of the batches applied this many minutes back. */

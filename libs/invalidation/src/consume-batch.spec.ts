@@ -18,14 +18,24 @@ const storeError = () => Object.assign(new Error('connect ECONNREFUSED'), { code
 /** The order of a batch with an invalid message, start to commit. */
 const ORDER = ['dead-letter 1', ...SAGA_STEPS, 'commit-offsets'];
 
-describe(ConsumeBatch.name, () => {
+// Every case with each batch checked on the main thread, and on the check thread (a worker).
+describe.each([
+  ['main', '0'],
+  ['check', '1'],
+])(`${ConsumeBatch.name}, batches checked on the %s thread`, (thread, minMessages) => {
   let stores: FakeStores;
   let sut: ConsumeBatch;
 
   beforeEach(() => {
     stores = new FakeStores();
-    const config = fakeConfig();
+    const config = fakeConfig({ CHECK_THREAD_MIN_MESSAGES: minMessages });
     sut = new ConsumeBatch(config, stores.saga(config), stores.deadLetters, stores.telemetry);
+  });
+
+  afterEach(async () => {
+    await sut.onModuleDestroy();
+    // Each batch's check counted on the thread it ran on, none on the other.
+    expect(stores.checks.every((t) => t === thread)).toBe(true);
   });
 
   it('runs the order: dead letters, lock, transaction, publish, purge, announce, release, commit, then reports', async () => {

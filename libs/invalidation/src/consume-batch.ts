@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf } from '@invalidator/contracts';
 import { BatchLease } from './batch-lease';
+import { CheckThread } from './check-thread';
 import { DEAD_LETTER_SINK, DeadLetter, DeadLetterSink } from './dead-letters';
 import { IncomingBatch, batchWaits, heartbeatIntervalMs } from './incoming-batch';
 import { InvalidationSaga } from './invalidation.saga';
@@ -20,6 +21,9 @@ import {
   dedupe,
 } from './saga-work';
 
+/** A batch's check under way or done; undefined when it threw or the check thread failed. */
+type Check = CheckedMessages | Promise<CheckedMessages | undefined> | undefined;
+
 /**
  * A consumer batch, in the order of docs/ARCHITECTURE.md: validate → coalesce → dead letters →
  * lock → transaction → publish → purge → announce → release (the saga, invalidation.saga.ts)
@@ -29,16 +33,26 @@ import {
  * fetched again): when it is no longer its own ('abandon'), or when the commit failed.
  */
 @Injectable()
-export class ConsumeBatch {
-  /** Batches checked as they were queued (prepare), until their saga takes them. */
-  private readonly checked = new WeakMap<IncomingBatch, CheckedMessages>();
+export class ConsumeBatch implements OnModuleDestroy {
+  /**
+   * Batches checked as they were queued (prepare), until their saga takes them; undefined when
+   * the check thread failed (apply checks again on the main thread).
+   */
+  private readonly checked = new WeakMap<IncomingBatch, Check>();
+  private readonly thread: CheckThread;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly saga: InvalidationSaga,
     @Inject(DEAD_LETTER_SINK) private readonly deadLetters: DeadLetterSink,
     private readonly telemetry: SagaTelemetry,
-  ) {}
+  ) {
+    this.thread = new CheckThread(config);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.thread.close();
+  }
 
   /** The batch and its commit, one after the other (manual use, tests). */
   async execute(batch: IncomingBatch): Promise<void> {
@@ -49,15 +63,37 @@ export class ConsumeBatch {
   /**
    * Checks a batch's messages as it is queued behind the running saga (BatchCoalescer's
    * prepare), so that its saga starts with them checked: in a drain, the check of the next
-   * saga's events runs while this one waits on MySQL. A message whose check throws (a bug,
-   * not a letter) is left for apply, which checks again and fails the batch as before.
+   * saga's events runs while this one waits on MySQL. A batch of CHECK_THREAD_MIN_MESSAGES
+   * or more is checked on the check thread (check-thread.ts), on the other core. A message
+   * whose check throws (a bug, not a letter), or a thread that failed, leaves the batch for
+   * apply, which checks it on this thread and fails the batch as before.
    */
   prepare(batch: IncomingBatch): void {
-    try {
-      this.checked.set(batch, check(batch.messages, this.config));
-    } catch {
-      this.checked.delete(batch);
+    this.checked.set(batch, this.startCheck(batch));
+  }
+
+  /** A batch's check, on the check thread when it is big enough; undefined when it threw. */
+  private startCheck(batch: IncomingBatch): Check {
+    const min = this.config.CHECK_THREAD_MIN_MESSAGES;
+    if (min > 0 && batch.messages.length >= min) {
+      return this.thread.check(batch.messages).catch((error: unknown) => {
+        this.telemetry.checkThreadFailed(error, batch.messages.length);
+        return undefined;
+      });
     }
+    try {
+      return check(batch.messages, this.config);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A batch's check: as prepared, or now; on the main thread when that failed (it throws again). */
+  private async checkedOf(batch: IncomingBatch): Promise<CheckedMessages> {
+    const started = this.checked.has(batch) ? this.checked.get(batch) : this.startCheck(batch);
+    const checked = await started;
+    this.telemetry.checked(checked && started instanceof Promise ? 'check' : 'main');
+    return checked ?? check(batch.messages, this.config);
   }
 
   /**
@@ -70,16 +106,19 @@ export class ConsumeBatch {
     const waits = batchWaits(batch, Date.now());
     let lease: BatchLease | undefined;
     try {
-      const parts = (batch.parts ?? [batch]).map(
-        (part) => this.checked.get(part) ?? check(part.messages, this.config),
-      );
-      const { valid, invalid, copies, skipped } = dedupe(parts);
+      const parts = await Promise.all((batch.parts ?? [batch]).map((p) => this.checkedOf(p)));
+      const { valid, invalid, copies, skipped, plan } = dedupe(parts);
       this.telemetry.validated(valid, copies, skipped);
-      const run: BatchRun = { events: valid, deadLettered: [...invalid], appliedAlone: new Set() };
+      const run: BatchRun = {
+        events: valid,
+        deadLettered: [...invalid],
+        appliedAlone: new Set(),
+        plan,
+      };
       // Heartbeats on a timer for the whole saga: no step, wait or back-off outlives the session.
       const held = new BatchLease(
         batch,
-        () => run.events.map((e) => e.event.eventId),
+        () => run.events.map((e) => e.eventId),
         heartbeatIntervalMs(this.config.KAFKA_SESSION_TIMEOUT_MS),
         (error) => this.telemetry.heartbeatFailed(error, run.events.length),
       );
@@ -137,7 +176,7 @@ export class ConsumeBatch {
     return withRetries(
       this.config,
       async () => {
-        work = coalesce(run.events);
+        work = coalesce(run.events, run.plan);
         lease.check();
         if (storeRefused) {
           await this.saga.trial(work);
@@ -150,6 +189,8 @@ export class ConsumeBatch {
             await isolatePoison(run, lease, { saga, deadLetters, telemetry });
             messageFaults = 0;
           } finally {
+            // The search took events out: their plan is merged again from those left.
+            run.plan = undefined;
             work = coalesce(run.events);
           }
         }

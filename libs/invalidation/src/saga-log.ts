@@ -6,6 +6,7 @@ export const SAGA_LOG = {
   poison: 'event keeps failing with a data error; sent to the dead-letter topic',
   abandoned: 'batch abandoned before commit; it will be redelivered',
   heartbeatFailed: 'consumer heartbeat failed; the session may expire if this persists',
+  checkThreadFailed: 'the check thread failed; the batch is checked on the main thread',
   failed: 'invalidation saga failed before its commit; the batch will be fetched again',
   commitFailed:
     'offset commit failed; the batch will be redelivered and deduplicated by the offset ledger',

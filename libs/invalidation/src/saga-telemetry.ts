@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
-import { planFor } from '@invalidator/contracts';
 import {
   AlertService,
   CircuitBreakerService,
@@ -125,9 +124,18 @@ export class SagaTelemetry {
 
   poison(event: ValidEvent, error: unknown): void {
     this.logger.error(
-      { event_ids: [event.event.eventId], data_types: planFor(event.event).dataTypes, err: error },
+      { event_ids: [event.eventId], data_types: event.dataTypes, err: error },
       SAGA_LOG.poison,
     );
+  }
+
+  /** A batch checked: on the main thread, or on the check thread (check-thread.ts). */
+  checked(thread: 'main' | 'check'): void {
+    this.metrics.batchesChecked.inc({ thread });
+  }
+
+  checkThreadFailed(error: unknown, events: number): void {
+    this.logger.warn({ err: error, events }, SAGA_LOG.checkThreadFailed);
   }
 
   heartbeatFailed(error: unknown, events: number): void {
@@ -165,8 +173,8 @@ export class SagaTelemetry {
     // After the purge: from each applied change's commit to now (a change Connect delivered
     // again is not purged by this saga: its lag would be the replay's, not the change's).
     const now = Date.now();
-    for (const { event, committedAtMs } of valid)
-      if (committedAtMs !== undefined && report.appliedEventIds.has(event.eventId))
+    for (const { eventId, committedAtMs } of valid)
+      if (committedAtMs !== undefined && report.appliedEventIds.has(eventId))
         this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
     // What the transactions applied, of the batch's valid events; the rest were duplicates.
     const applied = report.appliedEventIds.size;
@@ -182,9 +190,9 @@ export class SagaTelemetry {
       this.metrics.deadLetters.inc({ reason: letter.kind });
       count(eventTypeOf(letter.message), 'dead_lettered');
     }
-    for (const { event } of valid)
-      count(event.type, report.appliedEventIds.has(event.eventId) ? 'applied' : 'duplicate');
-    for (const { event } of copies) count(event.type, 'duplicate');
+    for (const { type, eventId } of valid)
+      count(type, report.appliedEventIds.has(eventId) ? 'applied' : 'duplicate');
+    for (const { type } of copies) count(type, 'duplicate');
     for (const [type, byOutcome] of counts)
       for (const [outcome, n] of Object.entries(byOutcome))
         this.metrics.events.inc({ type, outcome }, n);
@@ -206,7 +214,7 @@ export class SagaTelemetry {
           duration_ms: Math.round(durationMs),
           data_types: report.dataTypes,
           events: valid.length,
-          event_ids: valid.slice(0, 20).map((v) => v.event.eventId),
+          event_ids: valid.slice(0, 20).map((v) => v.eventId),
           path: report.path,
         },
       });

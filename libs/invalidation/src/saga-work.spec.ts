@@ -47,7 +47,7 @@ describe('check routes by topic', () => {
       config,
     );
     const { valid, invalid, copies, skipped } = dedupe([checked]);
-    expect(valid.map((v) => [v.event.type, v.committedAtMs])).toEqual([
+    expect(valid.map((v) => [v.type, v.committedAtMs])).toEqual([
       ['ProductUpdated', 1000],
       ['ProductUpdated', undefined],
     ]);

@@ -1,6 +1,6 @@
 import { AppConfig } from '@invalidator/config';
-import { InvalidEventError, MergedPlan, PLAN_TABLE, ShopEvent } from '@invalidator/contracts';
-import { parseEvent } from '@invalidator/contracts';
+import { EventType, InvalidEventError, MergedPlan, PLAN_TABLE } from '@invalidator/contracts';
+import { ShopEvent, parseEvent } from '@invalidator/contracts';
 import { ChangeOutcome, EVENT_TYPES, convertChange } from '@invalidator/contracts';
 import { LedgerEvent, VersionState } from '@invalidator/versioning';
 import { DeadLetter } from './dead-letters';
@@ -13,9 +13,24 @@ import type { StageClock } from './stage-clock';
  */
 export interface ValidEvent extends LedgerEvent {
   message: IncomingMessage;
-  event: ShopEvent;
+  type: EventType;
+  /**
+   * The parsed event; undefined when the batch was checked on the check thread (check-thread.ts),
+   * which hands back only the columns below: `shopEvent` parses the message again when needed.
+   */
+  event: ShopEvent | undefined;
   /** A change event's commit time (source.ts_ms): its lag is observed after the purge. */
-  committedAtMs?: number;
+  committedAtMs: number | undefined;
+  /** Parses the message again (the same check as the batch's). */
+  recheck: (message: IncomingMessage) => ShopEvent;
+}
+
+/** The checks' settings: which topics carry change events, and how their snapshots count. */
+export type CheckConfig = Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>;
+
+/** An event's parsed form, parsed again from its message if it was checked on the check thread. */
+export function shopEvent(valid: ValidEvent): ShopEvent {
+  return (valid.event ??= valid.recheck(valid.message));
 }
 
 /** Why a change event was neither applied nor dead-lettered (its offset is committed). */
@@ -27,6 +42,14 @@ export interface BatchRun {
   deadLettered: DeadLetter[];
   /** Applied alone by the poison search: in the report, not applied again by the batch. */
   appliedAlone: Set<string>;
+  /** The plan of `events`, merged on the check thread; dropped once the poison search changes them. */
+  plan?: PlanParts;
+}
+
+/** What a batch's events ask for, merged (MergedPlan's data types and tags). */
+export interface PlanParts {
+  dataTypes: string[];
+  tags: string[];
 }
 
 /** A batch coalesced into one unit of work: one lock set, one transaction, one purge. */
@@ -53,45 +76,86 @@ export interface CheckedMessages {
   events: ValidEvent[];
   invalid: DeadLetter[];
   skipped: SkipReason[];
+  /** The plan of `events` (copies included), when the check thread merged it. */
+  plan?: PlanParts;
+}
+
+/**
+ * One message's check: its event (with a change's commit time) or a change event skipped;
+ * throws InvalidEventError for a letter, anything else for what is not the message's fault.
+ * A mapped CDC topic's messages are Debezium change events (libs/contracts change-event.ts).
+ */
+export function checkMessage(
+  value: Buffer | null,
+  changeTopic: boolean,
+  config: CheckConfig,
+): ChangeOutcome | { event: ShopEvent; committedAtMs: undefined } {
+  const mapping = config.CDC_MAPPING_FILE;
+  return mapping && changeTopic
+    ? convertChange(value, mapping, config.CDC_SNAPSHOT_EVENTS)
+    : { event: parseEvent(value), committedAtMs: undefined };
+}
+
+/** Tells whether a topic carries change events (one set per config, not per batch). */
+export function changeTopics(config: CheckConfig): (topic: string) => boolean {
+  const topics = new Set(config.CDC_MAPPING_FILE?.topics);
+  return (topic) => topics.has(topic);
+}
+
+/** A message's event again, for a ValidEvent checked elsewhere (ValidEvent.recheck). */
+export function rechecker(config: CheckConfig): (message: IncomingMessage) => ShopEvent {
+  const isChange = changeTopics(config);
+  return (message) => {
+    const outcome = checkMessage(message.value, isChange(message.topic), config);
+    if ('skipped' in outcome) throw new Error(`a checked event became a skip: ${outcome.skipped}`);
+    return outcome.event;
+  };
+}
+
+/** The ledger entry and event of a message that passed the check. */
+export function validEvent(
+  message: IncomingMessage,
+  type: EventType,
+  eventId: string,
+  event: ShopEvent | undefined,
+  committedAtMs: number | undefined,
+  recheck: ValidEvent['recheck'],
+): ValidEvent {
+  // Fields, not a spread, and in one order on every path: this runs once per event of a drain.
+  return {
+    message,
+    type,
+    event,
+    committedAtMs,
+    recheck,
+    eventId,
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    dataTypes: PLAN_TABLE[type].dataTypes,
+    oncePerId: committedAtMs !== undefined,
+  };
 }
 
 /**
  * Parses and validates each message: an event, a letter for the dead-letter topic, or a change
  * event skipped. Throws only for what is not a message's fault (a bug): never a letter.
  */
-export function check(
-  messages: readonly IncomingMessage[],
-  config: Pick<AppConfig, 'CDC_MAPPING_FILE' | 'CDC_SNAPSHOT_EVENTS'>,
-): CheckedMessages {
+export function check(messages: readonly IncomingMessage[], config: CheckConfig): CheckedMessages {
   const events: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
   const skipped: SkipReason[] = [];
-  const mapping = config.CDC_MAPPING_FILE;
-  const cdcTopics = new Set(mapping?.topics);
+  const isChange = changeTopics(config);
+  const recheck = rechecker(config);
   for (const message of messages) {
     try {
-      // A mapped CDC topic's messages are Debezium change events (libs/contracts change-event.ts).
-      const outcome =
-        mapping && cdcTopics.has(message.topic)
-          ? convertChange(message.value, mapping, config.CDC_SNAPSHOT_EVENTS)
-          : { event: parseEvent(message.value), committedAtMs: undefined };
+      const outcome = checkMessage(message.value, isChange(message.topic), config);
       if ('skipped' in outcome) {
         skipped.push(outcome.skipped);
         continue;
       }
-      // Fields, not a spread: this runs once per event of a drain.
       const { event, committedAtMs } = outcome;
-      events.push({
-        message,
-        event,
-        committedAtMs,
-        eventId: event.eventId,
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        dataTypes: PLAN_TABLE[event.type].dataTypes,
-        oncePerId: committedAtMs !== undefined,
-      });
+      events.push(validEvent(message, event.type, event.eventId, event, committedAtMs, recheck));
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
@@ -110,25 +174,42 @@ export function dedupe(parts: readonly CheckedMessages[]): {
   invalid: DeadLetter[];
   copies: ValidEvent[];
   skipped: SkipReason[];
+  /** The parts' plans merged, when every part has one (checked on the check thread). */
+  plan?: PlanParts;
 } {
   const valid: ValidEvent[] = [];
   const copies: ValidEvent[] = [];
   const seen = new Set<string>();
   for (const part of parts)
     for (const entry of part.events) {
-      if (seen.has(entry.event.eventId)) copies.push(entry);
+      if (seen.has(entry.eventId)) copies.push(entry);
       else valid.push(entry);
-      seen.add(entry.event.eventId);
+      seen.add(entry.eventId);
     }
   const invalid = parts.flatMap((p) => p.invalid);
   const skipped = parts.flatMap((p) => p.skipped);
-  return { valid, invalid, copies, skipped };
+  const plans = parts.map((p) => p.plan);
+  const plan = plans.every((p) => p !== undefined) ? mergePlans(plans) : undefined;
+  return { valid, invalid, copies, skipped, plan };
 }
 
-/** The events' data types and tags, merged: sorted types, so locks are always taken in one order. */
-export function coalesce(valid: ValidEvent[]): SagaWork {
+/** Plans merged: the union of their data types (sorted: the one lock order) and tags. */
+export function mergePlans(plans: readonly PlanParts[]): PlanParts {
+  if (plans.length === 1) return plans[0];
+  const dataTypes = new Set(plans.flatMap((p) => p.dataTypes));
+  const tags = new Set<string>();
+  for (const plan of plans) for (const tag of plan.tags) tags.add(tag);
+  return { dataTypes: [...dataTypes].sort(), tags: [...tags] };
+}
+
+/**
+ * The events' data types and tags, merged: sorted types, so locks are always taken in one order.
+ * `planned` is their plan when it is known already (merged on the check thread).
+ */
+export function coalesce(valid: ValidEvent[], planned?: PlanParts): SagaWork {
+  if (planned) return { events: valid, ...planned, actor: 'consumer' };
   const plan = new MergedPlan();
-  for (let i = 0; i < valid.length; i++) plan.add(valid[i].event);
+  for (let i = 0; i < valid.length; i++) plan.add(shopEvent(valid[i]));
   return { events: valid, dataTypes: plan.dataTypes(), tags: plan.tags(), actor: 'consumer' };
 }
 

@@ -27,6 +27,7 @@ export const METRIC = {
   eventsBySource: 'invalidator_events_by_source_total',
   cdcSkipped: 'invalidator_cdc_skipped_total',
   cdcLag: 'invalidator_cdc_lag_seconds',
+  batchesChecked: 'invalidator_batches_checked_total',
 } as const;
 
 /** Why an admin request (the bump route, the dashboard's data) was accepted or refused. */
@@ -80,6 +81,7 @@ export class InvalidatorMetrics {
   readonly eventsBySource: Counter<'source'>;
   readonly cdcSkipped: Counter<'reason'>;
   readonly cdcLag: Histogram;
+  readonly batchesChecked: Counter<'thread'>;
 
   constructor(readonly registry: Registry) {
     collectDefaultMetrics({ register: registry });
@@ -126,6 +128,12 @@ export class InvalidatorMetrics {
       name: METRIC.cdcSkipped,
       help: 'Change events neither applied nor dead-lettered, by reason: tombstone or snapshot',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.batchesChecked = new Counter({
+      name: METRIC.batchesChecked,
+      help: 'Batches parsed and validated, by thread: main, or check (CHECK_THREAD_MIN_MESSAGES)',
+      labelNames: ['thread'],
       registers: [registry],
     });
     this.cdcLag = new Histogram({

@@ -1,0 +1,115 @@
+import { parseCdcMapping, parseEvent } from '@invalidator/contracts';
+import { CheckThread, checkPacked, packMessages, unpackOutcome } from './check-thread';
+import { IncomingMessage } from './incoming-batch';
+import { CheckedMessages, changeTopics, check, coalesce, rechecker, shopEvent } from './saga-work';
+
+const CDC = 'catalog.example_shop.products';
+const config = {
+  CDC_MAPPING_FILE: parseCdcMapping({
+    topics: [CDC],
+    tables: { 'example_shop.products': { event: 'ProductUpdated', id: 'id' } },
+  }),
+  CDC_SNAPSHOT_EVENTS: 'skip' as const,
+};
+
+let offset = 0;
+const message = (topic: string, value: string | object | null): IncomingMessage => ({
+  topic,
+  partition: 0,
+  offset: String(offset++),
+  key: null,
+  value:
+    value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+  timestamp: '0',
+});
+const change = (op: string, pos: number, table = 'products') => ({
+  op,
+  before: null,
+  after: { id: pos },
+  source: { name: 'catalog', db: 'example_shop', table, file: 'b.1', pos, row: 0, ts_ms: 1000 },
+});
+const product = (n: number, extra: object = {}) => ({
+  eventId: `8C1F1B0E-6F64-4D0E-9B7C-2F2F6C5F${String(n).padStart(4, '0')}`,
+  type: 'ProductUpdated',
+  action: 'updated',
+  productId: `p${n}`,
+  categoryIds: [(n % 3) + 1],
+  occurredAt: '2026-01-01T00:00:00Z',
+  ...extra,
+});
+const category = (n: number) => ({
+  eventId: `9c1f1b0e-6f64-4d0e-9b7c-2f2f6c5f${String(n).padStart(4, '0')}`,
+  type: 'CategoryUpdated',
+  action: 'deleted',
+  categoryId: n,
+  occurredAt: '2026-01-01T00:00:00Z',
+});
+
+/** Every kind of message: contract events of both types, copies, letters, changes, skips. */
+const batch = (): IncomingMessage[] => [
+  message('shop.product-updated', product(1)),
+  message('shop.product-updated', null),
+  message('shop.product-updated', '{not json'),
+  message('shop.category-updated', category(7)),
+  message(CDC, change('u', 11)),
+  message(CDC, null),
+  message(CDC, change('r', 12)),
+  message(CDC, change('c', 13, 'orders')),
+  message('shop.product-updated', product(1)),
+  message('shop.product-updated', product(2, { productId: undefined })),
+  message('shop.product-updated', product(3, { type: 'PriceChanged' })),
+  message('shop.product-updated', 'x'.repeat(70 * 1024)),
+  message('shop.product-updated', product(4, { categoryIds: [5, 'c6'] })),
+];
+
+/** What a check holds, without the functions and the parsed events (the thread parses none). */
+const columns = (checked: CheckedMessages) => ({
+  events: checked.events.map(({ event: _event, recheck: _recheck, ...entry }) => entry),
+  invalid: checked.invalid,
+  skipped: checked.skipped,
+});
+
+describe('the check thread', () => {
+  it('answers in columns what check answers: events, letters and skips alike', () => {
+    const messages = batch();
+    const packed = packMessages(messages, changeTopics(config));
+    const viaThread = unpackOutcome(messages, checkPacked(packed, config), rechecker(config));
+    const here = check(messages, config);
+
+    expect(columns(viaThread)).toEqual(columns(here));
+    expect(viaThread.events.map((e) => e.message)).toEqual(here.events.map((e) => e.message));
+    expect(viaThread.invalid.map((l) => l.kind)).toEqual([
+      'empty',
+      'not_json',
+      'unmapped_table',
+      'schema',
+      'unknown_type',
+      'oversized',
+    ]);
+    // Its merged plan is the plan of the events, merged here again.
+    const { tags, dataTypes } = coalesce(here.events);
+    expect(viaThread.plan?.dataTypes).toEqual(dataTypes);
+    expect([...(viaThread.plan?.tags ?? [])].sort()).toEqual([...tags].sort());
+    // And each event parses again, when needed, to what check parsed.
+    expect(viaThread.events.map(shopEvent)).toEqual(here.events.map((e) => e.event));
+  });
+
+  it('checks on a worker thread, and a thread that is gone rejects what it had; the next check starts another', async () => {
+    const thread = new CheckThread(config);
+    try {
+      const messages = batch();
+      expect(columns(await thread.check(messages))).toEqual(columns(check(messages, config)));
+
+      const lost = thread.check(messages);
+      await thread.close();
+      await expect(lost).rejects.toThrow(/the check thread exited/);
+
+      const again = await thread.check([message('shop.product-updated', product(9))]);
+      expect(again.events.map(shopEvent)).toEqual([
+        parseEvent(Buffer.from(JSON.stringify(product(9)))),
+      ]);
+    } finally {
+      await thread.close();
+    }
+  });
+});

@@ -1,0 +1,218 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { EVENT_TYPES, EventType, InvalidEventError, MergedPlan } from '@invalidator/contracts';
+import { InvalidEventKind, ShopEvent } from '@invalidator/contracts';
+import { IncomingMessage } from './incoming-batch';
+import { CheckConfig, CheckedMessages, PlanParts, SkipReason, ValidEvent } from './saga-work';
+import { changeTopics, checkMessage, rechecker, validEvent } from './saga-work';
+
+/**
+ * A batch's messages as the check thread takes them: their values end to end in one buffer
+ * (moved to the thread, not copied again), where each ends, whether it is a change event.
+ * A null value travels as an empty one: both checks take the two alike.
+ */
+export interface PackedMessages {
+  values: ArrayBuffer;
+  ends: Int32Array<ArrayBuffer>;
+  changeTopic: Uint8Array<ArrayBuffer>;
+}
+
+/** The check of packed messages, in columns: no object per event crosses the threads. */
+export interface PackedOutcome {
+  /** The index of each valid event's message, in order. */
+  valid: Int32Array<ArrayBuffer>;
+  /** Their event ids, lower case, joined by a newline. */
+  ids: string;
+  /** Their types, as indexes into EVENT_TYPES. */
+  types: Uint8Array<ArrayBuffer>;
+  /** A change event's commit time; NaN for a contract event. */
+  committedAt: Float64Array<ArrayBuffer>;
+  invalid: { index: number; kind: InvalidEventKind; reason: string }[];
+  skipped: SkipReason[];
+  /** The valid events' plan, merged (copies of an id included). */
+  plan: PlanParts;
+}
+
+export function packMessages(
+  messages: readonly IncomingMessage[],
+  isChange: (topic: string) => boolean,
+): PackedMessages {
+  let total = 0;
+  for (const m of messages) total += m.value?.length ?? 0;
+  // Its own memory (never the Buffer pool's), as it is moved to the thread.
+  const values = new Uint8Array(total);
+  const ends = new Int32Array(messages.length);
+  const changeTopic = new Uint8Array(messages.length);
+  let at = 0;
+  let topic: string | undefined;
+  let change = false;
+  for (let i = 0; i < messages.length; i++) {
+    const { value } = messages[i];
+    if (value) {
+      values.set(value, at);
+      at += value.length;
+    }
+    ends[i] = at;
+    // A batch's messages come a partition at a time: the topic is looked up once per run.
+    if (messages[i].topic !== topic) {
+      topic = messages[i].topic;
+      change = isChange(topic);
+    }
+    changeTopic[i] = change ? 1 : 0;
+  }
+  return { values: values.buffer, ends, changeTopic };
+}
+
+/** The check thread's work: `check` over packed messages, answered in columns. */
+export function checkPacked(packed: PackedMessages, config: CheckConfig): PackedOutcome {
+  const { ends, changeTopic } = packed;
+  const values = Buffer.from(packed.values);
+  const valid: number[] = [];
+  const ids: string[] = [];
+  const types: number[] = [];
+  const committedAt: number[] = [];
+  const invalid: PackedOutcome['invalid'] = [];
+  const skipped: SkipReason[] = [];
+  const plan = new MergedPlan();
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const value = values.subarray(start, ends[i]);
+    start = ends[i];
+    try {
+      const outcome = checkMessage(value, changeTopic[i] === 1, config);
+      if ('skipped' in outcome) {
+        skipped.push(outcome.skipped);
+        continue;
+      }
+      const { event, committedAtMs } = outcome;
+      plan.add(event);
+      valid.push(i);
+      ids.push(event.eventId);
+      types.push(EVENT_TYPES.indexOf(event.type));
+      committedAt.push(committedAtMs ?? NaN);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      invalid.push({ index: i, kind: error.kind, reason: error.reason });
+    }
+  }
+  return {
+    valid: Int32Array.from(valid),
+    ids: ids.join('\n'),
+    types: Uint8Array.from(types),
+    committedAt: Float64Array.from(committedAt),
+    invalid,
+    skipped,
+    plan: { dataTypes: plan.dataTypes(), tags: plan.tags() },
+  };
+}
+
+/** The messages' check from its columns: what `check` returns, the events not parsed again. */
+export function unpackOutcome(
+  messages: readonly IncomingMessage[],
+  outcome: PackedOutcome,
+  recheck: (message: IncomingMessage) => ShopEvent,
+): CheckedMessages {
+  const { valid, types, committedAt } = outcome;
+  const ids = valid.length > 0 ? outcome.ids.split('\n') : [];
+  const events: ValidEvent[] = new Array<ValidEvent>(valid.length);
+  for (let k = 0; k < valid.length; k++) {
+    const at = committedAt[k];
+    const type: EventType = EVENT_TYPES[types[k]];
+    const committed = Number.isNaN(at) ? undefined : at;
+    events[k] = validEvent(messages[valid[k]], type, ids[k], undefined, committed, recheck);
+  }
+  const invalid = outcome.invalid.map(({ index, kind, reason }) => ({
+    message: messages[index],
+    kind,
+    reason,
+  }));
+  return { events, invalid, skipped: outcome.skipped, plan: outcome.plan };
+}
+
+type Reply = { id: number; outcome: PackedOutcome } | { id: number; error: string };
+
+/**
+ * The thread's script: the compiled one beside this file; from the sources (unit tests under
+ * ts-jest, the bench's ts-node), the TypeScript one through ts-node, a development dependency.
+ */
+function workerScript(): { file: string; execArgv: string[] } {
+  const compiled = join(__dirname, 'check-thread.worker.js');
+  if (existsSync(compiled)) return { file: compiled, execArgv: [] };
+  return {
+    file: join(__dirname, 'check-thread.worker.ts'),
+    execArgv: [
+      '--require',
+      'ts-node/register/transpile-only',
+      '--require',
+      'tsconfig-paths/register',
+    ],
+  };
+}
+
+/**
+ * Checks big batches on a worker thread, so that a drain's parsing and validation (a quarter
+ * of the main thread's time, and much of its garbage) runs on the second core, beside the
+ * main thread's fetches and sagas. One thread, started at its first batch, answering in
+ * order. A thread that fails or exits rejects what it had; the next batch starts another.
+ */
+interface Waiting {
+  messages: readonly IncomingMessage[];
+  resolve: (checked: CheckedMessages) => void;
+  reject: (error: Error) => void;
+}
+
+export class CheckThread {
+  private thread?: { worker: Worker; pending: Map<number, Waiting> };
+  private nextId = 0;
+  private readonly isChange: (topic: string) => boolean;
+  private readonly recheck: (message: IncomingMessage) => ShopEvent;
+
+  constructor(private readonly config: CheckConfig) {
+    this.isChange = changeTopics(config);
+    this.recheck = rechecker(config);
+  }
+
+  check(messages: readonly IncomingMessage[]): Promise<CheckedMessages> {
+    const { worker, pending } = this.thread ?? this.start();
+    const id = this.nextId++;
+    const packed = packMessages(messages, this.isChange);
+    return new Promise((resolve, reject) => {
+      pending.set(id, { messages, resolve, reject });
+      const moved = [packed.values, packed.ends.buffer, packed.changeTopic.buffer];
+      worker.postMessage({ id, packed }, moved);
+    });
+  }
+
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    if (thread) await thread.worker.terminate();
+  }
+
+  private start() {
+    const { file, execArgv } = workerScript();
+    const { CDC_MAPPING_FILE, CDC_SNAPSHOT_EVENTS } = this.config;
+    const workerData: CheckConfig = { CDC_MAPPING_FILE, CDC_SNAPSHOT_EVENTS };
+    const worker = new Worker(file, { execArgv, workerData });
+    // Never what keeps the process alive.
+    worker.unref();
+    const thread = { worker, pending: new Map<number, Waiting>() };
+    worker.on('message', (reply: Reply) => {
+      const waiting = thread.pending.get(reply.id);
+      if (!waiting) return;
+      thread.pending.delete(reply.id);
+      if ('error' in reply) waiting.reject(new Error(`the check thread failed: ${reply.error}`));
+      else waiting.resolve(unpackOutcome(waiting.messages, reply.outcome, this.recheck));
+    });
+    const fail = (error: Error) => {
+      if (this.thread === thread) this.thread = undefined;
+      for (const waiting of thread.pending.values()) waiting.reject(error);
+      thread.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the check thread exited (${code})`)));
+    this.thread = thread;
+    return thread;
+  }
+}
