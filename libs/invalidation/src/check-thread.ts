@@ -5,7 +5,7 @@ import { EVENT_TYPES, EventType, InvalidEventError, MergedPlan } from '@invalida
 import { InvalidEventKind, ShopEvent } from '@invalidator/contracts';
 import { IncomingMessage } from './incoming-batch';
 import { CheckConfig, CheckedMessages, PlanParts, SkipReason, ValidEvent } from './saga-work';
-import { changeTopics, checkMessage, rechecker, validEvent } from './saga-work';
+import { changeTopics, checkMessage, idHash, rechecker, validEvent } from './saga-work';
 
 /**
  * A batch's messages as the check thread takes them: their values end to end in one buffer
@@ -24,6 +24,8 @@ export interface PackedOutcome {
   valid: Int32Array<ArrayBuffer>;
   /** Their event ids, lower case, joined by a newline. */
   ids: string;
+  /** Their ids' hashes (idHash), for dedupe. */
+  idHashes: Uint32Array<ArrayBuffer>;
   /** Their types, as indexes into EVENT_TYPES. */
   types: Uint8Array<ArrayBuffer>;
   /** A change event's commit time; NaN for a contract event. */
@@ -70,6 +72,7 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
   const values = Buffer.from(packed.values);
   const valid: number[] = [];
   const ids: string[] = [];
+  const idHashes: number[] = [];
   const types: number[] = [];
   const committedAt: number[] = [];
   const invalid: PackedOutcome['invalid'] = [];
@@ -89,6 +92,7 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
       plan.add(event);
       valid.push(i);
       ids.push(event.eventId);
+      idHashes.push(idHash(event.eventId));
       types.push(EVENT_TYPES.indexOf(event.type));
       committedAt.push(committedAtMs ?? NaN);
     } catch (error) {
@@ -99,6 +103,7 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
   return {
     valid: Int32Array.from(valid),
     ids: ids.join('\n'),
+    idHashes: Uint32Array.from(idHashes),
     types: Uint8Array.from(types),
     committedAt: Float64Array.from(committedAt),
     invalid,
@@ -127,7 +132,8 @@ export function unpackOutcome(
     kind,
     reason,
   }));
-  return { events, invalid, skipped: outcome.skipped, plan: outcome.plan };
+  const { skipped, plan, idHashes } = outcome;
+  return { events, invalid, skipped, plan, idHashes };
 }
 
 type Reply = { id: number; outcome: PackedOutcome } | { id: number; error: string };

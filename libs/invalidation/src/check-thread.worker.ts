@@ -9,7 +9,8 @@ if (!port) throw new Error('check-thread.worker runs only as a worker thread');
 port.on('message', ({ id, packed }: { id: number; packed: PackedMessages }) => {
   try {
     const outcome = checkPacked(packed, config);
-    const moved = [outcome.valid.buffer, outcome.types.buffer, outcome.committedAt.buffer];
+    const { valid, idHashes, types, committedAt } = outcome;
+    const moved = [valid.buffer, idHashes.buffer, types.buffer, committedAt.buffer];
     port.postMessage({ id, outcome }, moved);
   } catch (error) {
     port.postMessage({ id, error: error instanceof Error ? error.message : String(error) });

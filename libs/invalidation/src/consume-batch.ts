@@ -156,7 +156,7 @@ export class ConsumeBatch implements OnModuleDestroy {
         report.stages.record('fetch', waits.fetch);
         report.stages.record('queue', waits.queue);
       }
-      run.appliedAlone.forEach((id) => report.appliedEventIds.add(id));
+      for (const id of run.appliedAlone) report.appliedEventIds.add(id);
       this.telemetry.completed(report, run, copies, started);
     } catch (error) {
       this.telemetry.batchFailed(error, batch.messages);

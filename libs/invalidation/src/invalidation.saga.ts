@@ -9,7 +9,7 @@ import { VersionRepository, globalVersionString } from '@invalidator/versioning'
 import { BatchLease } from './batch-lease';
 import { StoreRefusedError } from './saga-errors';
 import { SagaTelemetry } from './saga-telemetry';
-import { SagaReport, SagaWork } from './saga-work';
+import { AppliedIds, SagaReport, SagaWork } from './saga-work';
 
 /**
  * One attempt of the invalidation saga: lock (or the row-lock fallback), transaction, publish
@@ -33,7 +33,7 @@ export class InvalidationSaga {
       return {
         path: 'lock',
         dataTypes: [],
-        appliedEventIds: new Set(),
+        appliedEventIds: new AppliedIds(),
         invalidatedKeys: 0,
         versions: [],
         lockWaitMs: 0,
@@ -104,7 +104,7 @@ export class InvalidationSaga {
       return {
         path: lock ? 'lock' : 'fallback',
         dataTypes: work.dataTypes,
-        appliedEventIds: new Set(result.appliedEventIds),
+        appliedEventIds: new AppliedIds(result.appliedEventIds),
         invalidatedKeys: purged.keys,
         versions: result.current,
         lockWaitMs,

@@ -34,7 +34,7 @@ export async function isolatePoison(
     lease.check();
     try {
       const report = await saga.apply(coalesce(part), lease);
-      report.appliedEventIds.forEach((id) => run.appliedAlone.add(id));
+      for (const id of report.appliedEventIds) run.appliedAlone.add(id);
       return undefined;
     } catch (error) {
       if (dispositionOf(error) !== 'dead-letter') throw error;

@@ -172,12 +172,14 @@ export class SagaTelemetry {
     this.metrics.keysPurged.inc(report.invalidatedKeys);
     // After the purge: from each applied change's commit to now (a change Connect delivered
     // again is not purged by this saga: its lag would be the replay's, not the change's).
+    // What the transactions applied, of the batch's valid events; the rest were duplicates.
+    // Each valid id is distinct, and each applied one is valid: as many applied, all applied.
+    const applied = report.appliedEventIds.size;
+    const isApplied = (id: string) => applied === valid.length || report.appliedEventIds.has(id);
     const now = Date.now();
     for (const { eventId, committedAtMs } of valid)
-      if (committedAtMs !== undefined && report.appliedEventIds.has(eventId))
+      if (committedAtMs !== undefined && isApplied(eventId))
         this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
-    // What the transactions applied, of the batch's valid events; the rest were duplicates.
-    const applied = report.appliedEventIds.size;
     const duplicates = valid.length - applied + copies.length;
     // Counted per type and outcome, then one increment each: a saga carries thousands of events.
     const counts = new Map<string, Record<string, number>>();
@@ -191,7 +193,7 @@ export class SagaTelemetry {
       count(eventTypeOf(letter.message), 'dead_lettered');
     }
     for (const { type, eventId } of valid)
-      count(type, report.appliedEventIds.has(eventId) ? 'applied' : 'duplicate');
+      count(type, isApplied(eventId) ? 'applied' : 'duplicate');
     for (const { type } of copies) count(type, 'duplicate');
     for (const [type, byOutcome] of counts)
       for (const [outcome, n] of Object.entries(byOutcome))

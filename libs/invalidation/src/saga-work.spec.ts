@@ -64,3 +64,28 @@ describe('check routes by topic', () => {
     expect(invalid.map((l) => l.kind)).toEqual(['unknown_type']);
   });
 });
+
+describe('dedupe', () => {
+  const event = (n: number) =>
+    message('shop.product-updated', {
+      ...contract,
+      eventId: `8c1f1b0e-6f64-4d0e-9b7c-2f2f6c5f${String(n).padStart(4, '0')}`,
+    });
+  const ids = (events: { eventId: string }[]) => events.map((e) => e.eventId.slice(-2));
+
+  it('keeps the first of each id across the parts, in order; the rest are copies', () => {
+    const first = check([event(1), event(2), event(1)], config);
+    const second = check([event(3), event(2), event(4)], config);
+    const { valid, copies } = dedupe([first, second]);
+    expect(ids(valid)).toEqual(['01', '02', '03', '04']);
+    expect(ids(copies)).toEqual(['01', '02']);
+  });
+
+  it('tells ids apart by the ids themselves when their hashes collide', () => {
+    const parts = [check([event(1), event(2)], config), check([event(3), event(1)], config)];
+    for (const part of parts) part.idHashes = new Uint32Array(part.events.length);
+    const { valid, copies } = dedupe(parts);
+    expect(ids(valid)).toEqual(['01', '02', '03']);
+    expect(ids(copies)).toEqual(['01']);
+  });
+});

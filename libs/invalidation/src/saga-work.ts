@@ -60,10 +60,41 @@ export interface SagaWork {
   actor: string;
 }
 
+/**
+ * The ids a saga applied: a Set's has, size, add and iteration, the set itself built only when
+ * an id is looked up or added (a drain saga applies tens of thousands, and its report is
+ * mostly read by its size). A saga's events are distinct by id (dedupe), so are these.
+ */
+export class AppliedIds implements Iterable<string> {
+  private set?: Set<string>;
+
+  constructor(private readonly ids: readonly string[] = []) {}
+
+  get size(): number {
+    return this.set ? this.set.size : this.ids.length;
+  }
+
+  has(id: string): boolean {
+    return this.all().has(id);
+  }
+
+  add(id: string): void {
+    this.all().add(id);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return (this.set ?? this.ids)[Symbol.iterator]();
+  }
+
+  private all(): Set<string> {
+    return (this.set ??= new Set(this.ids));
+  }
+}
+
 export interface SagaReport {
   path: 'lock' | 'fallback';
   dataTypes: string[];
-  appliedEventIds: Set<string>;
+  appliedEventIds: AppliedIds;
   invalidatedKeys: number;
   versions: VersionState[];
   lockWaitMs: number;
@@ -78,6 +109,15 @@ export interface CheckedMessages {
   skipped: SkipReason[];
   /** The plan of `events` (copies included), when the check thread merged it. */
   plan?: PlanParts;
+  /** Each event's idHash, when the check thread computed them. */
+  idHashes?: Uint32Array;
+}
+
+/** A 32-bit FNV-1a hash of an event id, for dedupe's table. */
+export function idHash(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 /**
@@ -179,13 +219,36 @@ export function dedupe(parts: readonly CheckedMessages[]): {
 } {
   const valid: ValidEvent[] = [];
   const copies: ValidEvent[] = [];
-  const seen = new Set<string>();
-  for (const part of parts)
-    for (const entry of part.events) {
-      if (seen.has(entry.eventId)) copies.push(entry);
-      else valid.push(entry);
-      seen.add(entry.eventId);
+  let total = 0;
+  for (const part of parts) total += part.events.length;
+  // An open-addressing table of the ids' hashes (the check thread's, or made here): no string
+  // set of tens of thousands of ids per saga. Slots hold the index in `valid` plus one.
+  let size = 16;
+  while (size < total * 2) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size);
+  const hashes = new Uint32Array(size);
+  for (const part of parts) {
+    const { events } = part;
+    for (let i = 0; i < events.length; i++) {
+      const entry = events[i];
+      const hash = part.idHashes ? part.idHashes[i] : idHash(entry.eventId);
+      let slot = hash & mask;
+      let copy = false;
+      for (; slots[slot] !== 0; slot = (slot + 1) & mask)
+        if (hashes[slot] === hash && valid[slots[slot] - 1].eventId === entry.eventId) {
+          copy = true;
+          break;
+        }
+      if (copy) {
+        copies.push(entry);
+        continue;
+      }
+      valid.push(entry);
+      slots[slot] = valid.length;
+      hashes[slot] = hash;
     }
+  }
   const invalid = parts.flatMap((p) => p.invalid);
   const skipped = parts.flatMap((p) => p.skipped);
   const plans = parts.map((p) => p.plan);
