@@ -1,11 +1,27 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EVENT_TYPES, EventType, InvalidEventError, MergedPlan } from '@invalidator/contracts';
-import { InvalidEventKind, ShopEvent } from '@invalidator/contracts';
+import {
+  EVENT_TYPES,
+  EventType,
+  InvalidEventError,
+  InvalidEventKind,
+  MergedPlan,
+  ShopEvent,
+} from '@invalidator/contracts';
 import { IncomingMessage } from './incoming-batch';
-import { CheckConfig, CheckedMessages, PlanParts, SkipReason, ValidEvent } from './saga-work';
-import { changeTopics, checkMessage, idHash, rechecker, validEvent } from './saga-work';
+import {
+  CheckConfig,
+  CheckedMessages,
+  PlanParts,
+  SkipReason,
+  ValidEvent,
+  changeTopics,
+  checkMessage,
+  idHash,
+  rechecker,
+  validEvent,
+} from './saga-work';
 
 /**
  * A batch's messages as the check thread takes them: their values end to end in one buffer
