@@ -206,6 +206,11 @@ export class CheckThread {
     });
   }
 
+  /** Starts the thread and has it load its modules, so the first big batch waits for neither. */
+  async warm(): Promise<void> {
+    await this.check([]);
+  }
+
   async close(): Promise<void> {
     const thread = this.thread;
     this.thread = undefined;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@invalidator/config';
 import { dispositionOf } from '@invalidator/contracts';
 import { BatchLease } from './batch-lease';
@@ -33,7 +33,7 @@ type Check = CheckedMessages | Promise<CheckedMessages | undefined> | undefined;
  * fetched again): when it is no longer its own ('abandon'), or when the commit failed.
  */
 @Injectable()
-export class ConsumeBatch implements OnModuleDestroy {
+export class ConsumeBatch implements OnModuleInit, OnModuleDestroy {
   /**
    * Batches checked as they were queued (prepare), until their saga takes them; undefined when
    * the check thread failed (apply checks again on the main thread).
@@ -48,6 +48,14 @@ export class ConsumeBatch implements OnModuleDestroy {
     private readonly telemetry: SagaTelemetry,
   ) {
     this.thread = new CheckThread(config);
+  }
+
+  /** The check thread started before the consumer (a drain's first batch waits for no boot). */
+  async onModuleInit(): Promise<void> {
+    if (this.config.CHECK_THREAD_MIN_MESSAGES > 0)
+      await this.thread
+        .warm()
+        .catch((error: unknown) => this.telemetry.checkThreadFailed(error, 0));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -41,12 +41,15 @@ export function heartbeatIntervalMs(sessionTimeoutMs: number): number {
 
 /**
  * The waits before a batch's saga, in ms: `fetch` from its oldest message's timestamp (the
- * producer's clock, CreateTime) to the hand-over, `queue` from there to `startedAtMs`.
+ * producer's clock, CreateTime) to the hand-over, `queue` from there to `startedAtMs`. The
+ * oldest of each part's first messages (a partition's batch is in offset order): not a
+ * timestamp parsed per event of a drain.
  */
 export function batchWaits(batch: IncomingBatch, startedAtMs: number) {
   if (batch.receivedAtMs === undefined) return undefined;
   let oldest = Infinity;
-  for (const m of batch.messages) oldest = Math.min(oldest, Number(m.timestamp));
+  for (const { messages } of batch.parts ?? [batch])
+    if (messages.length > 0) oldest = Math.min(oldest, Number(messages[0].timestamp));
   return {
     fetch: Number.isFinite(oldest) ? batch.receivedAtMs - oldest : 0,
     queue: startedAtMs - batch.receivedAtMs,

@@ -42,7 +42,7 @@ export interface BatchRun {
   deadLettered: DeadLetter[];
   /** Applied alone by the poison search: in the report, not applied again by the batch. */
   appliedAlone: Set<string>;
-  /** The plan of `events`, merged on the check thread; dropped once the poison search changes them. */
+  /** The plan of `events`, merged as they were checked; dropped once the poison search changes them. */
   plan?: PlanParts;
 }
 
@@ -107,8 +107,8 @@ export interface CheckedMessages {
   events: ValidEvent[];
   invalid: DeadLetter[];
   skipped: SkipReason[];
-  /** The plan of `events` (copies included), when the check thread merged it. */
-  plan?: PlanParts;
+  /** The plan of `events` (copies included), merged as they were checked. */
+  plan: PlanParts;
   /** Each event's idHash, when the check thread computed them. */
   idHashes?: Uint32Array;
 }
@@ -185,6 +185,7 @@ export function check(messages: readonly IncomingMessage[], config: CheckConfig)
   const events: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
   const skipped: SkipReason[] = [];
+  const plan = new MergedPlan();
   const isChange = changeTopics(config);
   const recheck = rechecker(config);
   for (const message of messages) {
@@ -195,13 +196,14 @@ export function check(messages: readonly IncomingMessage[], config: CheckConfig)
         continue;
       }
       const { event, committedAtMs } = outcome;
+      plan.add(event);
       events.push(validEvent(message, event.type, event.eventId, event, committedAtMs, recheck));
     } catch (error) {
       if (!(error instanceof InvalidEventError)) throw error;
       invalid.push({ message, kind: error.kind, reason: error.reason });
     }
   }
-  return { events, invalid, skipped };
+  return { events, invalid, skipped, plan: { dataTypes: plan.dataTypes(), tags: plan.tags() } };
 }
 
 /**
@@ -214,8 +216,8 @@ export function dedupe(parts: readonly CheckedMessages[]): {
   invalid: DeadLetter[];
   copies: ValidEvent[];
   skipped: SkipReason[];
-  /** The parts' plans merged, when every part has one (checked on the check thread). */
-  plan?: PlanParts;
+  /** The parts' plans merged. */
+  plan: PlanParts;
 } {
   const valid: ValidEvent[] = [];
   const copies: ValidEvent[] = [];
@@ -251,8 +253,7 @@ export function dedupe(parts: readonly CheckedMessages[]): {
   }
   const invalid = parts.flatMap((p) => p.invalid);
   const skipped = parts.flatMap((p) => p.skipped);
-  const plans = parts.map((p) => p.plan);
-  const plan = plans.every((p) => p !== undefined) ? mergePlans(plans) : undefined;
+  const plan = mergePlans(parts.map((p) => p.plan));
   return { valid, invalid, copies, skipped, plan };
 }
 
@@ -267,7 +268,7 @@ export function mergePlans(plans: readonly PlanParts[]): PlanParts {
 
 /**
  * The events' data types and tags, merged: sorted types, so locks are always taken in one order.
- * `planned` is their plan when it is known already (merged on the check thread).
+ * `planned` is their plan when it is known already (merged as they were checked).
  */
 export function coalesce(valid: ValidEvent[], planned?: PlanParts): SagaWork {
   if (planned) return { events: valid, ...planned, actor: 'consumer' };
