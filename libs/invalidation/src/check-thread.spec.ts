@@ -100,6 +100,7 @@ describe('the check thread', () => {
   it('checks on a worker thread, and a thread that is gone rejects what it had; the next check starts another', async () => {
     const thread = new CheckThread(config);
     try {
+      await thread.warm();
       const messages = batch();
       expect(columns(await thread.check(messages))).toEqual(columns(check(messages, config)));
 

