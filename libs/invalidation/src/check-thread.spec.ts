@@ -62,6 +62,9 @@ const batch = (): IncomingMessage[] => [
   message('shop.product-updated', product(4, { categoryIds: [5, 'c6'] })),
 ];
 
+const bigBatch = (events: number) =>
+  Array.from({ length: events }, (_, i) => message('shop.product-updated', product(i % 9000)));
+
 /** What a check holds, without the functions and the parsed events (the thread parses none). */
 const columns = (checked: CheckedMessages) => ({
   events: checked.events.map(({ event: _event, recheck: _recheck, ...entry }) => entry),
@@ -97,14 +100,21 @@ describe('the check thread', () => {
     expect(viaThread.events.map(shopEvent)).toEqual(here.events.map((e) => e.event));
   });
 
-  it('checks on a worker thread, and a thread that is gone rejects what it had; the next check starts another', async () => {
+  it('checks on a worker thread; a check that throws (a bug) rejects, and so does a thread gone mid-check; the next check starts another', async () => {
     const thread = new CheckThread(config);
+    // A mapping without its tables: converting a change event throws a TypeError, not a letter.
+    const broken = new CheckThread({ ...config, CDC_MAPPING_FILE: { topics: [CDC] } as never });
     try {
       await thread.warm();
       const messages = batch();
       expect(columns(await thread.check(messages))).toEqual(columns(check(messages, config)));
 
-      const lost = thread.check(messages);
+      await expect(broken.check([message(CDC, change('u', 1))])).rejects.toThrow(
+        /the check thread failed: .*/,
+      );
+
+      // 50,000 events take the thread far longer than terminating it does.
+      const lost = thread.check(bigBatch(50000));
       await thread.close();
       await expect(lost).rejects.toThrow(/the check thread exited/);
 
@@ -114,6 +124,7 @@ describe('the check thread', () => {
       ]);
     } finally {
       await thread.close();
+      await broken.close();
     }
   });
 });

@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import {
-  EVENT_TYPES,
-  EventType,
-  InvalidEventError,
-  InvalidEventKind,
-  MergedPlan,
-  ShopEvent,
-} from '@invalidator/contracts';
+import { EVENT_TYPES, EventType, InvalidEventKind, ShopEvent } from '@invalidator/contracts';
 import { IncomingMessage } from './incoming-batch';
 import {
   CheckConfig,
@@ -18,7 +11,7 @@ import {
   SkipReason,
   ValidEvent,
   changeTopics,
-  checkMessage,
+  checkEach,
   dedupe,
   idHash,
   rechecker,
@@ -95,29 +88,23 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
   const committedAt: number[] = [];
   const invalid: PackedOutcome['invalid'] = [];
   const skipped: SkipReason[] = [];
-  const plan = new MergedPlan();
-  let start = 0;
-  for (let i = 0; i < ends.length; i++) {
-    const value = values.subarray(start, ends[i]);
-    start = ends[i];
-    try {
-      const outcome = checkMessage(value, changeTopic[i] === 1, config);
-      if ('skipped' in outcome) {
-        skipped.push(outcome.skipped);
-        continue;
-      }
-      const { event, committedAtMs } = outcome;
-      plan.add(event);
-      valid.push(i);
-      ids.push(event.eventId);
-      idHashes.push(idHash(event.eventId));
-      types.push(EVENT_TYPES.indexOf(event.type));
-      committedAt.push(committedAtMs ?? NaN);
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
-      invalid.push({ index: i, kind: error.kind, reason: error.reason });
-    }
-  }
+  const plan = checkEach(
+    ends.length,
+    (i) => values.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
+    (i) => changeTopic[i] === 1,
+    config,
+    {
+      event: (i, event, committedAtMs) => {
+        valid.push(i);
+        ids.push(event.eventId);
+        idHashes.push(idHash(event.eventId));
+        types.push(EVENT_TYPES.indexOf(event.type));
+        committedAt.push(committedAtMs ?? NaN);
+      },
+      invalid: (index, { kind, reason }) => invalid.push({ index, kind, reason }),
+      skipped: (reason) => skipped.push(reason),
+    },
+  );
   return {
     valid: Int32Array.from(valid),
     ids: ids.join('\n'),
@@ -126,7 +113,7 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
     committedAt: Float64Array.from(committedAt),
     invalid,
     skipped,
-    plan: { dataTypes: plan.dataTypes(), tags: plan.tags() },
+    plan,
   };
 }
 
@@ -227,7 +214,7 @@ export class CheckThread {
   /**
    * Starts the thread and has it check WARM_UP_EVENTS made-up events, so that a drain's first
    * saga (after a restart, the biggest backlog) waits neither for the thread's start nor for
-   * its cold code: cold, its first 34,000 events took 150 ms on the thread, warm 60.
+   * its cold code: cold, its first 5,600-event batch took 66 ms on the thread, warm 10-25.
    */
   async warm(): Promise<void> {
     const checked = await this.check(warmUpMessages());

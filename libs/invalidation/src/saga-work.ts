@@ -177,6 +177,44 @@ export function validEvent(
   };
 }
 
+/** Where checkEach sends each message's outcome, by the message's index. */
+export interface CheckSink {
+  event(index: number, event: ShopEvent, committedAtMs: number | undefined): void;
+  invalid(index: number, error: InvalidEventError): void;
+  skipped(reason: SkipReason): void;
+}
+
+/**
+ * Parses and validates `count` messages one by one (the i-th's value, and whether its topic
+ * carries change events): each outcome goes to the sink, and the events' plans are merged.
+ * Throws only for what is not a message's fault (a bug): never a letter. `check` and the check
+ * thread (check-thread.ts) both run it.
+ */
+export function checkEach(
+  count: number,
+  valueOf: (index: number) => Buffer | null,
+  isChangeAt: (index: number) => boolean,
+  config: CheckConfig,
+  sink: CheckSink,
+): PlanParts {
+  const plan = new MergedPlan();
+  for (let i = 0; i < count; i++) {
+    try {
+      const outcome = checkMessage(valueOf(i), isChangeAt(i), config);
+      if ('skipped' in outcome) {
+        sink.skipped(outcome.skipped);
+        continue;
+      }
+      plan.add(outcome.event);
+      sink.event(i, outcome.event, outcome.committedAtMs);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      sink.invalid(i, error);
+    }
+  }
+  return { dataTypes: plan.dataTypes(), tags: plan.tags() };
+}
+
 /**
  * Parses and validates each message: an event, a letter for the dead-letter topic, or a change
  * event skipped. Throws only for what is not a message's fault (a bug): never a letter.
@@ -185,25 +223,24 @@ export function check(messages: readonly IncomingMessage[], config: CheckConfig)
   const events: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
   const skipped: SkipReason[] = [];
-  const plan = new MergedPlan();
   const isChange = changeTopics(config);
   const recheck = rechecker(config);
-  for (const message of messages) {
-    try {
-      const outcome = checkMessage(message.value, isChange(message.topic), config);
-      if ('skipped' in outcome) {
-        skipped.push(outcome.skipped);
-        continue;
-      }
-      const { event, committedAtMs } = outcome;
-      plan.add(event);
-      events.push(validEvent(message, event.type, event.eventId, event, committedAtMs, recheck));
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
-      invalid.push({ message, kind: error.kind, reason: error.reason });
-    }
-  }
-  return { events, invalid, skipped, plan: { dataTypes: plan.dataTypes(), tags: plan.tags() } };
+  const plan = checkEach(
+    messages.length,
+    (i) => messages[i].value,
+    (i) => isChange(messages[i].topic),
+    config,
+    {
+      event: (i, event, committedAtMs) => {
+        const message = messages[i];
+        events.push(validEvent(message, event.type, event.eventId, event, committedAtMs, recheck));
+      },
+      invalid: (i, error) =>
+        invalid.push({ message: messages[i], kind: error.kind, reason: error.reason }),
+      skipped: (reason) => skipped.push(reason),
+    },
+  );
+  return { events, invalid, skipped, plan };
 }
 
 /**
