@@ -142,7 +142,7 @@ export function unpackOutcome(
 }
 
 /** Made-up events of each type, checked once at start-up (CheckThread.warm). */
-export const WARM_UP_EVENTS = 20000;
+const WARM_UP_EVENTS = 20000;
 
 function warmUpMessages(): IncomingMessage[] {
   const occurredAt = new Date(0).toISOString();
