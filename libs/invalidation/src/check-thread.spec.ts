@@ -1,7 +1,7 @@
 import { parseCdcMapping, parseEvent } from '@invalidator/contracts';
 import { CheckThread, checkPacked, packMessages, unpackOutcome } from './check-thread';
 import { IncomingMessage } from './incoming-batch';
-import { CheckedMessages, changeTopics, check, coalesce, rechecker, shopEvent } from './saga-work';
+import { CheckedMessages, check, checkersOf, coalesce, shopEvent } from './saga-work';
 
 const CDC = 'catalog.example_shop.products';
 const config = {
@@ -75,8 +75,9 @@ const columns = (checked: CheckedMessages) => ({
 describe('the check thread', () => {
   it('answers in columns what check answers: events, letters and skips alike', () => {
     const messages = batch();
-    const packed = packMessages(messages, changeTopics(config));
-    const viaThread = unpackOutcome(messages, checkPacked(packed, config), rechecker(config));
+    const { isChange, recheck } = checkersOf(config);
+    const packed = packMessages(messages, isChange);
+    const viaThread = unpackOutcome(messages, checkPacked(packed, config), recheck);
     const here = check(messages, config);
 
     expect(columns(viaThread)).toEqual(columns(here));

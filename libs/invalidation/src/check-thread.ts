@@ -10,11 +10,9 @@ import {
   PlanParts,
   SkipReason,
   ValidEvent,
-  changeTopics,
   checkEach,
-  dedupe,
+  checkersOf,
   idHash,
-  rechecker,
   validEvent,
 } from './saga-work';
 
@@ -177,18 +175,19 @@ function workerScript(): { file: string; execArgv: string[] } {
   };
 }
 
-/**
- * Checks big batches on a worker thread, so that a drain's parsing and validation (a quarter
- * of the main thread's time, and much of its garbage) runs on the second core, beside the
- * main thread's fetches and sagas. One thread, started at its first batch, answering in
- * order. A thread that fails or exits rejects what it had; the next batch starts another.
- */
 interface Waiting {
   messages: readonly IncomingMessage[];
   resolve: (checked: CheckedMessages) => void;
   reject: (error: Error) => void;
 }
 
+/**
+ * Checks big batches on a worker thread, so that a drain's parsing and validation (a quarter
+ * of the main thread's time, and much of its garbage) runs on the second core, beside the
+ * main thread's fetches and sagas. One thread, started and warmed before the consumer
+ * (`warm`), answering in order. A thread that fails or exits rejects what it had; the next
+ * batch starts another.
+ */
 export class CheckThread {
   private thread?: { worker: Worker; pending: Map<number, Waiting> };
   private nextId = 0;
@@ -196,8 +195,7 @@ export class CheckThread {
   private readonly recheck: (message: IncomingMessage) => ShopEvent;
 
   constructor(private readonly config: CheckConfig) {
-    this.isChange = changeTopics(config);
-    this.recheck = rechecker(config);
+    ({ isChange: this.isChange, recheck: this.recheck } = checkersOf(config));
   }
 
   check(messages: readonly IncomingMessage[]): Promise<CheckedMessages> {
@@ -217,8 +215,7 @@ export class CheckThread {
    * its cold code: cold, its first 5,600-event batch took 66 ms on the thread, warm 10-25.
    */
   async warm(): Promise<void> {
-    const checked = await this.check(warmUpMessages());
-    dedupe([checked]);
+    await this.check(warmUpMessages());
   }
 
   async close(): Promise<void> {

@@ -239,3 +239,27 @@ describe.each([
     expect(stores.reports).toEqual([]);
   });
 });
+
+describe(`${ConsumeBatch.name}, the check thread gone`, () => {
+  it('a batch the thread lost is checked on the main thread and applied whole; the loss is reported', async () => {
+    const stores = new FakeStores();
+    const config = fakeConfig({ CHECK_THREAD_MIN_MESSAGES: '1' });
+    const sut = new ConsumeBatch(config, stores.saga(config), stores.deadLetters, stores.telemetry);
+    // 20,000 events take the thread far longer than terminating it does.
+    const events = Array.from({ length: 20000 }, (_, i) => productUpdated(String(i)));
+    const batch = stores.batch(events);
+    sut.prepare(batch);
+    await sut.onModuleDestroy();
+
+    await sut.execute(batch);
+
+    expect(stores.checks).toEqual(['main']);
+    expect(stores.failures.map((e) => (e as Error).message)).toEqual([
+      expect.stringMatching(/the check thread exited/),
+    ]);
+    expect(stores.reports).toEqual([
+      expect.objectContaining({ applied: 20000, events: 20000, deadLettered: [] }),
+    ]);
+    expect(stores.journal).toContain('commit-offsets');
+  });
+});

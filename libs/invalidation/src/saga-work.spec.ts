@@ -1,6 +1,6 @@
 import { parseCdcMapping } from '@invalidator/contracts';
 import { IncomingMessage } from './incoming-batch';
-import { check, dedupe } from './saga-work';
+import { check, coalesce, dedupe } from './saga-work';
 
 const CDC = 'catalog.example_shop.products';
 const mapping = parseCdcMapping({
@@ -79,6 +79,34 @@ describe('dedupe', () => {
     const { valid, copies } = dedupe([first, second]);
     expect(ids(valid)).toEqual(['01', '02', '03', '04']);
     expect(ids(copies)).toEqual(['01', '02']);
+  });
+
+  it("merges the parts' plans into the plan of their events: no tag a saga must purge is left out", () => {
+    const part = (productIds: string[], categoryId: number) =>
+      check(
+        [
+          ...productIds.map((productId, i) =>
+            message('shop.product-updated', {
+              ...contract,
+              eventId: `8c1f1b0e-6f64-4d0e-9b7c-2f2f6c5f${productId.padStart(4, '0')}`,
+              productId,
+              categoryIds: [categoryId + i],
+            }),
+          ),
+          message('shop.category-updated', {
+            ...contract,
+            eventId: `9c1f1b0e-6f64-4d0e-9b7c-2f2f6c5f${String(categoryId).padStart(4, '0')}`,
+            type: 'CategoryUpdated',
+            categoryId,
+          }),
+        ],
+        config,
+      );
+    const { valid, plan } = dedupe([part(['1', '2'], 10), part(['2', '3'], 20)]);
+    const expected = coalesce(valid);
+    expect(plan.dataTypes).toEqual(expected.dataTypes);
+    expect([...plan.tags].sort()).toEqual([...expected.tags].sort());
+    expect(plan.tags).toEqual(expect.arrayContaining(['product:3', 'category:21', 'categories']));
   });
 
   it('tells ids apart by the ids themselves when their hashes collide', () => {

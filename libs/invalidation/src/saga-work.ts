@@ -136,20 +136,28 @@ export function checkMessage(
     : { event: parseEvent(value), committedAtMs: undefined };
 }
 
-/** Tells whether a topic carries change events (one set per config, not per batch). */
-export function changeTopics(config: CheckConfig): (topic: string) => boolean {
-  const topics = new Set(config.CDC_MAPPING_FILE?.topics);
-  return (topic) => topics.has(topic);
+/** Whether a topic carries change events, and a message's event parsed again (ValidEvent.recheck). */
+export interface Checkers {
+  isChange: (topic: string) => boolean;
+  recheck: (message: IncomingMessage) => ShopEvent;
 }
 
-/** A message's event again, for a ValidEvent checked elsewhere (ValidEvent.recheck). */
-export function rechecker(config: CheckConfig): (message: IncomingMessage) => ShopEvent {
-  const isChange = changeTopics(config);
-  return (message) => {
+const checkersByConfig = new WeakMap<CheckConfig, Checkers>();
+
+/** The config's checkers, made once per config (not per batch). */
+export function checkersOf(config: CheckConfig): Checkers {
+  let checkers = checkersByConfig.get(config);
+  if (checkers) return checkers;
+  const topics = new Set(config.CDC_MAPPING_FILE?.topics);
+  const isChange = (topic: string) => topics.has(topic);
+  const recheck = (message: IncomingMessage) => {
     const outcome = checkMessage(message.value, isChange(message.topic), config);
     if ('skipped' in outcome) throw new Error(`a checked event became a skip: ${outcome.skipped}`);
     return outcome.event;
   };
+  checkers = { isChange, recheck };
+  checkersByConfig.set(config, checkers);
+  return checkers;
 }
 
 /** The ledger entry and event of a message that passed the check. */
@@ -223,8 +231,7 @@ export function check(messages: readonly IncomingMessage[], config: CheckConfig)
   const events: ValidEvent[] = [];
   const invalid: DeadLetter[] = [];
   const skipped: SkipReason[] = [];
-  const isChange = changeTopics(config);
-  const recheck = rechecker(config);
+  const { isChange, recheck } = checkersOf(config);
   const plan = checkEach(
     messages.length,
     (i) => messages[i].value,
