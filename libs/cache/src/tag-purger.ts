@@ -4,7 +4,7 @@ import { tagKey } from '@invalidator/client';
 import {
   REDIS_CLIENT,
   RedisClient,
-  execReplicated,
+  execOnNodes,
   groupBySlot,
   isCluster,
   keyInSlotOf,
@@ -106,37 +106,40 @@ export class TagPurger {
       members: [] as string[],
     }));
     // No WAIT: a claim a failover loses leaves the tag set whole, which is safe to purge again.
-    await Promise.all(
-      sets.map(async (set) => {
-        set.members = (await cluster.eval(CLAIM_SCRIPT, 2, set.key, set.held)) as string[];
-      }),
+    const claimed = await execOnNodes(
+      cluster,
+      sets.map((set) => ({
+        key: set.key,
+        add: (p) => p.eval(CLAIM_SCRIPT, 2, set.key, set.held),
+      })),
+      { replicated: false },
     );
+    sets.forEach((set, i) => (set.members = claimed[i] as string[]));
     const members = [...new Set(sets.flatMap((set) => set.members))];
     // Members are the web tier's full key names; the client adds REDIS_KEY_PREFIX to every key
     // it sends, so strip it (a member outside the prefix is not ours to reach; it has its TTL).
     const prefix = this.redis.options.keyPrefix ?? '';
     const unprefixed = members.map((m) => (m.startsWith(prefix) ? m.slice(prefix.length) : null));
     const ours = unprefixed.filter((m): m is string => m !== null);
-    await Promise.all(
-      groupBySlot(this.redis, ours, (k) => k).map((group) =>
-        execReplicated(cluster, (p) => {
-          for (let i = 0; i < group.length; i += CHUNK) p.unlink(...group.slice(i, i + CHUNK));
-        }),
-      ),
+    const unlinks = groupBySlot(this.redis, ours, (k) => k).flatMap((group) =>
+      chunks(group).map((keys) => ({ key: keys[0], add: (p: Pipeline) => p.unlink(...keys) })),
     );
-    await Promise.all(
-      groupBySlot(cluster, sets, (set) => set.held).map((group) =>
-        group.every((set) => set.members.length === 0)
-          ? undefined
-          : execReplicated(cluster, (p) => {
-              for (const { held, members: of } of group) {
-                for (let j = 0; j < of.length; j += CHUNK) p.srem(held, ...of.slice(j, j + CHUNK));
-              }
-            }),
-      ),
+    if (unlinks.length > 0) await execOnNodes(cluster, unlinks, { replicated: true });
+    const removals = sets.flatMap(({ held, members: of }) =>
+      chunks(of).map((keys) => ({ key: held, add: (p: Pipeline) => p.srem(held, ...keys) })),
     );
+    if (removals.length > 0) await execOnNodes(cluster, removals, { replicated: true });
     return members.length;
   }
+}
+
+type Pipeline = ReturnType<Cluster['pipeline']>;
+
+/** Items a command at a time (CHUNK each). */
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }
 
 function sumReplies(results: [Error | null, unknown][] | null): number {

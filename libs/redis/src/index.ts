@@ -5,6 +5,7 @@ export { RedisReadiness } from './redis-readiness';
 export { scanKeys } from './scan-keys';
 export {
   clusterHealth,
+  execOnNodes,
   execReplicated,
   groupBySlot,
   isCluster,

@@ -75,6 +75,10 @@ export function groupBySlot<T>(client: RedisClient, items: T[], keyOf: (item: T)
  */
 export const REPLICA_ACK_TIMEOUT_MS = 100;
 
+/** A reply that names another node for the key's slot: a failover or a slot migration. */
+const isRedirect = (error: Error | null) =>
+  error !== null && /^(MOVED|ASK|TRYAGAIN) /.test(error.message);
+
 /**
  * Runs one slot's commands with WAIT after them (same node connection); throws their errors.
  * A pipeline does not follow MOVED/ASK by itself when another of its commands (the WAIT)
@@ -89,12 +93,8 @@ export async function execReplicated(
     build(pipeline);
     pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
     const results = (await pipeline.exec()) ?? [];
-    const redirected = results.some(
-      ([error]) => error && /^(MOVED|ASK|TRYAGAIN) /.test(error.message),
-    );
-    if (redirected && attempt < MAX_REDIRECTIONS) {
-      await refreshSlots(client);
-      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    if (results.some(([error]) => isRedirect(error)) && attempt < MAX_REDIRECTIONS) {
+      await refreshSlots(client, attempt);
       continue;
     }
     return results.map(([error, value]) => {
@@ -104,10 +104,64 @@ export async function execReplicated(
   }
 }
 
+/** One command of execOnNodes: its first key, and the call that adds it to a pipeline. */
+export interface NodeCommand {
+  key: string;
+  add: (pipeline: ReturnType<Cluster['pipeline']>) => void;
+}
+
+/**
+ * Runs commands of many slots as one pipeline per node, the nodes in parallel: a cluster
+ * pipeline may hold commands of every slot that one node serves (each command still within
+ * one slot), so thousands of tag sets cost a round trip per master, not one per set. With
+ * `replicated`, each node's commands end with WAIT (execReplicated). A command redirected (a
+ * failover, a slot migration) runs again on the refreshed slot map; the others' replies stand,
+ * none runs twice. The replies, in the commands' order; the first error is thrown.
+ */
+export async function execOnNodes(
+  client: Cluster,
+  commands: NodeCommand[],
+  options: { replicated: boolean },
+): Promise<unknown[]> {
+  const replies = new Array<unknown>(commands.length);
+  let pending = commands.map((_, i) => i);
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const byNode = new Map<string, number[]>();
+    for (const i of pending) {
+      const slot = slotOf(client, commands[i].key);
+      // The slot map ioredis routes by; a slot it does not know yet goes alone.
+      const node = client.slots[slot]?.join(',') ?? `slot ${slot}`;
+      const group = byNode.get(node);
+      if (group) group.push(i);
+      else byNode.set(node, [i]);
+    }
+    const redirected: number[] = [];
+    await Promise.all(
+      [...byNode.values()].map(async (group) => {
+        const pipeline = client.pipeline();
+        for (const i of group) commands[i].add(pipeline);
+        if (options.replicated) pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
+        const results = (await pipeline.exec()) ?? [];
+        results.forEach(([error, value], k) => {
+          if (isRedirect(error) && attempt < MAX_REDIRECTIONS && k < group.length)
+            redirected.push(group[k]);
+          else if (error) throw error;
+          else if (k < group.length) replies[group[k]] = value;
+        });
+      }),
+    );
+    pending = redirected;
+    if (pending.length > 0) await refreshSlots(client, attempt);
+  }
+  return replies;
+}
+
 const MAX_REDIRECTIONS = 8;
 
-function refreshSlots(client: Cluster): Promise<void> {
-  return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
+/** The slot map read again, then a pause that grows with the attempt (a migration settles). */
+async function refreshSlots(client: Cluster, attempt: number): Promise<void> {
+  await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));
+  await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
 }
 
 /** The servers holding keys: the one server, or every master of the cluster (for SCAN). */
