@@ -9,6 +9,10 @@ const pairKey = (topic: string, partition: number) => `${topic}\u0000${partition
 /** a < b for Kafka offsets (non-negative, no leading zeros): exact, and no bigint per event. */
 const offsetBelow = (a: string, b: string) => (a.length !== b.length ? a.length < b.length : a < b);
 
+/** An event below its partition's next offset (none without a ledger row). */
+const isBelow = (event: LedgerEvent, mark: string | undefined) =>
+  mark !== undefined && offsetBelow(event.offset, mark);
+
 /** A partition whose events sat below the ledger's mark but were not the events it applied. */
 export interface OffsetRegression {
   topic: string;
@@ -25,6 +29,11 @@ export interface OffsetRegression {
 export interface Statement {
   sql: string;
   params: unknown[];
+  /**
+   * Sent as a prepared statement (the binary protocol): its buffers travel as they are, not
+   * as hex in the SQL text; for the few statements whose text does not vary.
+   */
+  prepared?: true;
 }
 
 /** A partition's ledger row as claim's locking read returns it. */
@@ -45,8 +54,20 @@ interface Slice {
   entries: LedgerEvent[];
 }
 
-/** Events grouped by partition, partitions in primary-key order (the one lock order). */
+/** Each events array's slices, made once: a saga's ledger steps all take the same array. */
+const slicesOf = new WeakMap<LedgerEvent[], Slice[]>();
+
+/**
+ * Events grouped by partition, partitions in primary-key order (the one lock order). The
+ * arrays given are not changed afterwards (each bump builds its own), so the grouping is kept.
+ */
 function slices(events: LedgerEvent[]): Slice[] {
+  let made = slicesOf.get(events);
+  if (!made) slicesOf.set(events, (made = group(events)));
+  return made;
+}
+
+function group(events: LedgerEvent[]): Slice[] {
   const byPartition = new Map<string, Slice>();
   let slice: Slice | undefined;
   for (const event of events) {
@@ -121,6 +142,10 @@ export function unpackEvents(
   return events;
 }
 
+const RECORD_BATCH_SQL = `INSERT INTO applied_batches
+  (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, NOW(6))`;
+
 /**
  * Exactly-once by offset: partition_offsets holds each partition's next offset to apply. A
  * saga locks its partitions' rows, applies only events at or past that offset, and moves the
@@ -177,14 +202,20 @@ export class OffsetLedger {
     if (events.length === 0) return { applied: [], regressions: [] };
     const parts = slices(events);
     const next = new Map(rows.map((r) => [pairKey(r.topic, r.partition), String(r.next_offset)]));
-    const applied: LedgerEvent[] = [];
-    const regressions: OffsetRegression[] = [];
-    for (const part of parts) {
+    const marks = parts.map((part) => {
       const from = next.get(pairKey(part.topic, part.partition));
       // ensureRows ran before the transaction; a row missing now was deleted by hand.
       if (from === undefined) this.known.delete(pairKey(part.topic, part.partition));
-      const below =
-        from === undefined ? [] : part.entries.filter((e) => offsetBelow(e.offset, from));
+      return from;
+    });
+    // A drain's saga: every event past its partition's mark, all applied (the array itself).
+    if (parts.every((part, i) => !part.entries.some((e) => isBelow(e, marks[i]))))
+      return { applied: events, regressions: [] };
+    const applied: LedgerEvent[] = [];
+    const regressions: OffsetRegression[] = [];
+    for (const [i, part] of parts.entries()) {
+      const from = marks[i];
+      const below = part.entries.filter((e) => isBelow(e, from));
       if (below.length === 0) {
         // A loop, not a spread: a saga's partition can hold more events than a call's arguments.
         for (const entry of part.entries) applied.push(entry);
@@ -293,20 +324,22 @@ export class OffsetLedger {
         params: group.flatMap((b) => [b.part.topic, b.part.partition, b.next.toString()]),
       });
     }
-    statements.push({
-      sql: `INSERT INTO applied_batches
-         (topic, \`partition\`, first_offset, next_offset, event_count, event_ids, fence_token, applied_at)
-       VALUES ${batches.map(() => '(?, ?, ?, ?, ?, ?, ?, NOW(6))').join(', ')}`,
-      params: batches.flatMap((b) => [
-        b.part.topic,
-        b.part.partition,
-        b.first.toString(),
-        b.next.toString(),
-        b.part.entries.length,
-        b.packed,
-        fenceToken.toString(),
-      ]),
-    });
+    // A partition's row per statement, prepared: a drain's packed ids (20 bytes an event) go as
+    // bytes, where in the SQL text they would be twice as long and escaped, then parsed back.
+    for (const b of batches)
+      statements.push({
+        sql: RECORD_BATCH_SQL,
+        params: [
+          b.part.topic,
+          b.part.partition,
+          b.first.toString(),
+          b.next.toString(),
+          b.part.entries.length,
+          b.packed,
+          fenceToken.toString(),
+        ],
+        prepared: true,
+      });
     return statements;
   }
 }

@@ -72,6 +72,8 @@ interface VersionRow {
 
 /** Kafka events (applied once per offset) and manual bumps' keys (partition -1, once per id). */
 function bySource(events: LedgerEvent[]): { streamed: LedgerEvent[]; keyed: LedgerEvent[] } {
+  // A saga's batch: Kafka events only, the array itself (the ledger groups it once).
+  if (events.every((e) => e.partition >= 0)) return { streamed: events, keyed: [] };
   const streamed: LedgerEvent[] = [];
   const keyed: LedgerEvent[] = [];
   for (const event of events) (event.partition >= 0 ? streamed : keyed).push(event);
@@ -85,7 +87,11 @@ function bySource(events: LedgerEvent[]): { streamed: LedgerEvent[]; keyed: Ledg
 function typesOf(events: LedgerEvent[]): Set<string> {
   const types = new Set<string>();
   const seen = new Set<readonly string[]>();
+  let last: readonly string[] | undefined;
   for (const { dataTypes } of events) {
+    // Events of a type mostly come in runs: the array compared before it is looked up.
+    if (dataTypes === last) continue;
+    last = dataTypes;
     if (seen.has(dataTypes)) continue;
     seen.add(dataTypes);
     dataTypes.forEach((t) => types.add(t));
@@ -119,6 +125,7 @@ interface QueuedConnection {
     params: unknown[],
     done: (error: unknown, result: unknown) => void,
   ): void;
+  execute: QueuedConnection['query'];
   destroy(): void;
 }
 
@@ -140,9 +147,9 @@ async function send(runner: QueryRunner, statements: Statement[]): Promise<unkno
   };
   return Promise.all(
     statements.map(
-      ({ sql, params }) =>
+      ({ sql, params, prepared }) =>
         new Promise((resolve, reject) =>
-          connection.query({ sql, timeout }, params, (error, result) => {
+          connection[prepared ? 'execute' : 'query']({ sql, timeout }, params, (error, result) => {
             if (!error) return resolve(result);
             destroyIfTimedOut(error, connection);
             reject(error);
@@ -416,14 +423,13 @@ export class VersionRepository {
     const keyed = await this.insertKeys(runner, sources.keyed);
     const streamed = await this.ledger.claimFrom(runner, sources.streamed, locked.ledger);
     // A change event written again at a new offset is new to the ledger: its id tells it.
-    const firstSeen = new Set(
-      await this.insertKeys(
-        runner,
-        streamed.applied.filter((e) => e.oncePerId),
-      ),
-    );
-    const fresh = streamed.applied.filter((e) => !e.oncePerId || firstSeen.has(e));
-    const applied = [...keyed, ...fresh];
+    const oncePerId = streamed.applied.filter((e) => e.oncePerId);
+    const firstSeen = new Set(await this.insertKeys(runner, oncePerId));
+    const fresh =
+      oncePerId.length === 0
+        ? streamed.applied
+        : streamed.applied.filter((e) => !e.oncePerId || firstSeen.has(e));
+    const applied = keyed.length === 0 ? fresh : [...keyed, ...fresh];
     const dataTypes = typesOf(applied);
     const { fenceToken } = locked;
     const types = [...dataTypes].sort();
