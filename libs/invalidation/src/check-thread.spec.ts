@@ -101,6 +101,38 @@ describe('the check thread', () => {
     expect(viaThread.events.map(shopEvent)).toEqual(here.events.map((e) => e.event));
   });
 
+  it('packs each value as it was, wherever it lies: in order in one response, apart, out of order, null', () => {
+    // A fetch response: each value after its record's framing, a few far apart.
+    const values = bigBatch(300).map((m) => m.value as Buffer);
+    const framing = (i: number) => (i % 50 === 49 ? 1000 : i % 7) + 20;
+    const response = Buffer.alloc(values.reduce((n, v, i) => n + v.length + framing(i), 0));
+    let at = 0;
+    const inResponse = values.map((v, i) => {
+      at += framing(i);
+      v.copy(response, at);
+      at += v.length;
+      return response.subarray(at - v.length, at);
+    });
+    const messages = inResponse.map((value) => ({
+      ...message('shop.product-updated', null),
+      value,
+    }));
+    // Out of order, in buffers of their own, null.
+    [messages[48], messages[49]] = [messages[49], messages[48]];
+    messages.splice(100, 0, message('shop.product-updated', product(9001)));
+    messages.splice(200, 0, message('shop.product-updated', null));
+    const packed = packMessages(messages, () => false);
+    const packedValues = Buffer.from(packed.values);
+    messages.forEach((m, i) =>
+      expect(packedValues.subarray(packed.starts[i], packed.ends[i])).toEqual(
+        m.value ?? Buffer.alloc(0),
+      ),
+    );
+    // The framing within a run travels too, but not what lies far apart.
+    expect(packed.values.byteLength).toBeLessThan(response.length);
+    expect(packed.values.byteLength).toBeGreaterThan(values.reduce((n, v) => n + v.length, 0));
+  });
+
   it('checks on a worker thread; a check that throws (a bug) rejects, and so does a thread gone mid-check; the next check starts another', async () => {
     const thread = new CheckThread(config);
     // A mapping without its tables: converting a change event throws a TypeError, not a letter.

@@ -17,12 +17,13 @@ import {
 } from './saga-work';
 
 /**
- * A batch's messages as the check thread takes them: their values end to end in one buffer
- * (moved to the thread, not copied again), where each ends, whether it is a change event.
- * A null value travels as an empty one: both checks take the two alike.
+ * A batch's messages as the check thread takes them: their values in one buffer (moved to the
+ * thread, not copied again), where each starts and ends, whether it is a change event. A null
+ * value travels as an empty one: both checks take the two alike.
  */
 export interface PackedMessages {
   values: ArrayBuffer;
+  starts: Int32Array<ArrayBuffer>;
   ends: Int32Array<ArrayBuffer>;
   changeTopic: Uint8Array<ArrayBuffer>;
 }
@@ -45,26 +46,40 @@ export interface PackedOutcome {
   plan: PlanParts;
 }
 
+/**
+ * The most bytes between two values copied with them: a fetch response holds a partition's
+ * records in order, each value followed by its record's framing (headers, the next record's
+ * length, key and so on, tens of bytes), so a run of values is copied as one region.
+ */
+const FRAMING_BYTES = 256;
+
 export function packMessages(
   messages: readonly IncomingMessage[],
   isChange: (topic: string) => boolean,
 ): PackedMessages {
-  let total = 0;
-  for (const m of messages) total += m.value?.length ?? 0;
-  // Its own memory (never the Buffer pool's), as it is moved to the thread.
-  const values = new Uint8Array(total);
+  const starts = new Int32Array(messages.length);
   const ends = new Int32Array(messages.length);
   const changeTopic = new Uint8Array(messages.length);
-  let at = 0;
+  // Runs of values in order in one buffer, each to be copied whole: a memcpy per run, not per
+  // value. `at` is where a run starts in the packed buffer.
+  const runs: { source: ArrayBufferLike; from: number; to: number; at: number }[] = [];
+  let run: (typeof runs)[number] | undefined;
+  let total = 0;
   let topic: string | undefined;
   let change = false;
   for (let i = 0; i < messages.length; i++) {
     const { value } = messages[i];
     if (value) {
-      values.set(value, at);
-      at += value.length;
+      const from = value.byteOffset;
+      if (!run || run.source !== value.buffer || from < run.to || from - run.to > FRAMING_BYTES) {
+        if (run) total += run.to - run.from;
+        run = { source: value.buffer, from, to: from, at: total };
+        runs.push(run);
+      }
+      starts[i] = run.at + from - run.from;
+      ends[i] = starts[i] + value.length;
+      run.to = from + value.length;
     }
-    ends[i] = at;
     // A batch's messages come a partition at a time: the topic is looked up once per run.
     if (messages[i].topic !== topic) {
       topic = messages[i].topic;
@@ -72,12 +87,17 @@ export function packMessages(
     }
     changeTopic[i] = change ? 1 : 0;
   }
-  return { values: values.buffer, ends, changeTopic };
+  if (run) total += run.to - run.from;
+  // Its own memory (never the Buffer pool's), as it is moved to the thread.
+  const values = new Uint8Array(total);
+  for (const { source, from, to, at } of runs)
+    values.set(new Uint8Array(source, from, to - from), at);
+  return { values: values.buffer, starts, ends, changeTopic };
 }
 
 /** The check thread's work: `check` over packed messages, answered in columns. */
 export function checkPacked(packed: PackedMessages, config: CheckConfig): PackedOutcome {
-  const { ends, changeTopic } = packed;
+  const { starts, ends, changeTopic } = packed;
   const values = Buffer.from(packed.values);
   const valid: number[] = [];
   const ids: string[] = [];
@@ -88,7 +108,7 @@ export function checkPacked(packed: PackedMessages, config: CheckConfig): Packed
   const skipped: SkipReason[] = [];
   const plan = checkEach(
     ends.length,
-    (i) => values.subarray(i === 0 ? 0 : ends[i - 1], ends[i]),
+    (i) => values.subarray(starts[i], ends[i]),
     (i) => changeTopic[i] === 1,
     config,
     {
@@ -204,7 +224,8 @@ export class CheckThread {
     const packed = packMessages(messages, this.isChange);
     return new Promise((resolve, reject) => {
       pending.set(id, { messages, resolve, reject });
-      const moved = [packed.values, packed.ends.buffer, packed.changeTopic.buffer];
+      const { values, starts, ends, changeTopic } = packed;
+      const moved = [values, starts.buffer, ends.buffer, changeTopic.buffer];
       worker.postMessage({ id, packed }, moved);
     });
   }
