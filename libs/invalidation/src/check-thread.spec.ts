@@ -113,7 +113,7 @@ describe('the check thread', () => {
       at += v.length;
       return response.subarray(at - v.length, at);
     });
-    const messages = inResponse.map((value) => ({
+    const messages: IncomingMessage[] = inResponse.map((value) => ({
       ...message('shop.product-updated', null),
       value,
     }));

@@ -181,19 +181,28 @@ export class SagaTelemetry {
       if (committedAtMs !== undefined && isApplied(eventId))
         this.metrics.cdcLag.observe((now - committedAtMs) / 1000);
     const duplicates = valid.length - applied + copies.length;
-    // Counted per type and outcome, then one increment each: a saga carries thousands of events.
+    // Counted per type and outcome, then one increment each: a saga carries thousands of events,
+    // mostly in runs of one type (a run counted at its end).
     const counts = new Map<string, Record<string, number>>();
-    const count = (type: string, outcome: string) => {
+    const count = (type: string, outcome: string, n = 1) => {
       let byOutcome = counts.get(type);
       if (!byOutcome) counts.set(type, (byOutcome = {}));
-      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + n;
     };
     for (const letter of invalid) {
       this.metrics.deadLetters.inc({ reason: letter.kind });
       count(eventTypeOf(letter.message), 'dead_lettered');
     }
-    for (const { type, eventId } of valid)
-      count(type, isApplied(eventId) ? 'applied' : 'duplicate');
+    let streak = { type: '', outcome: '', n: 0 };
+    for (const { type, eventId } of valid) {
+      const outcome = isApplied(eventId) ? 'applied' : 'duplicate';
+      if (type === streak.type && outcome === streak.outcome) streak.n++;
+      else {
+        if (streak.n > 0) count(streak.type, streak.outcome, streak.n);
+        streak = { type, outcome, n: 1 };
+      }
+    }
+    if (streak.n > 0) count(streak.type, streak.outcome, streak.n);
     for (const { type } of copies) count(type, 'duplicate');
     for (const [type, byOutcome] of counts)
       for (const [outcome, n] of Object.entries(byOutcome))
