@@ -58,6 +58,12 @@ const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 3);
  * ones 8.
  */
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 4);
+/**
+ * Ceiling-and-drain pairs, each on a backlog of its own, back to back: the machine's speed
+ * drifts by a third between runs minutes apart (the ceiling alone 189,000-361,000 in one hour),
+ * so the ratio is reported for each pair and as their median. BENCH_QUICK=1: 1 by default.
+ */
+const DRAIN_PAIRS = Number(process.env.BENCH_DRAIN_PAIRS ?? (QUICK ? 1 : 3));
 const OUT = join(__dirname, '..', '..', '.stack', 'bench-results.json');
 /** BENCH_SERVICE_ENV="NAME=value ...": settings for every service the bench starts (A/B runs). */
 const SERVICE_ENV = Object.fromEntries(
@@ -422,6 +428,37 @@ async function withWorld<T>(name: string, use: (world: World) => Promise<T>): Pr
   }
 }
 
+type DrainResult = Awaited<ReturnType<typeof drain>>['result'];
+
+/** One more ceiling and drain, on a backlog of its own (DRAIN_PAIRS). */
+function drainPair(pair: number, idleCpu: number) {
+  return withWorld(`bench_pair${pair}`, async (world) => {
+    await world.publish(backlog(EVENTS));
+    const raw = await rawCeiling(world, EVENTS);
+    const drained = await drain(world, EVENTS, {}, idleCpu);
+    await drained.service.stop();
+    return { raw, service: drained.result };
+  });
+}
+
+/** Each pair's drain ÷ its ceiling, cold and warm, and the medians. */
+function pairRatios(pairs: { raw: { eventsPerSecond: number }; service: DrainResult }[]) {
+  const of = (rate: (d: DrainResult) => number) => {
+    const each = pairs.map((p) => rate(p.service) / p.raw.eventsPerSecond);
+    return {
+      each,
+      median: percentile(
+        [...each].sort((a, b) => a - b),
+        50,
+      ),
+    };
+  };
+  return { cold: of((d) => d.eventsPerSecond), warm: of((d) => d.steadyEventsPerSecond) };
+}
+
+const ratioList = ({ each, median }: { each: number[]; median: number }) =>
+  `${median.toFixed(2)} (${each.map((r) => r.toFixed(2)).join(', ')})`;
+
 async function main() {
   // Before minutes of other work: a missing CDC stack fails the bench now, naming the fix.
   if (CDC_BENCH && !QUICK && !LATENCY_ONLY) await requireCdcBench();
@@ -448,13 +485,21 @@ async function main() {
       await drained.service.stop();
     }
   });
+  const pairs = [{ raw, service }];
+  for (let pair = 1; pair < DRAIN_PAIRS; pair++) pairs.push(await drainPair(pair, idleCpu));
+  const ratios = pairRatios(pairs);
   if (QUICK) {
-    console.log(
-      `raw ${raw.eventsPerSecond} ev/s; service ${service.eventsPerSecond} ev/s ` +
-        `(warm ${service.steadyEventsPerSecond}) ` +
-        `(x${(service.eventsPerSecond / raw.eventsPerSecond).toFixed(2)}), ` +
-        `${service.eventsPerSaga} events per saga, ${service.cpuSecondsPer100k.toFixed(2)} CPU s per 100k`,
-    );
+    for (const pair of pairs)
+      console.log(
+        `raw ${pair.raw.eventsPerSecond} ev/s; service ${pair.service.eventsPerSecond} ev/s ` +
+          `(warm ${pair.service.steadyEventsPerSecond}) ` +
+          `(x${(pair.service.eventsPerSecond / pair.raw.eventsPerSecond).toFixed(2)}), ` +
+          `${pair.service.eventsPerSaga} events per saga, ${pair.service.cpuSecondsPer100k.toFixed(2)} CPU s per 100k`,
+      );
+    if (pairs.length > 1)
+      console.log(
+        `median of ${pairs.length}: x${ratioList(ratios.cold)}, warm x${ratioList(ratios.warm)}`,
+      );
     return;
   }
   if (LATENCY_ONLY) {
@@ -511,6 +556,16 @@ async function main() {
       `${service.steadyEventsPerSecond} ev/s`,
       ratio(service.steadyEventsPerSecond),
     ],
+    [
+      `drain ÷ ceiling, median of ${pairs.length} pairs (each)`,
+      ratioList(ratios.cold),
+      ratios.cold.median.toFixed(2),
+    ],
+    [
+      `  warm, median of ${pairs.length} pairs (each)`,
+      ratioList(ratios.warm),
+      ratios.warm.median.toFixed(2),
+    ],
     ['events per saga (empty history)', String(service.eventsPerSaga), ''],
     ['MySQL commits per event (Handler_commit)', service.mysqlCommitsPerEvent.toFixed(4), ''],
     ['  per-event design', perEvent.mysqlCommitsPerEvent.toFixed(2), ''],
@@ -541,6 +596,8 @@ async function main() {
         date: new Date().toISOString(),
         raw,
         service,
+        pairs,
+        ratios,
         history,
         perEvent,
         latency,
