@@ -10,8 +10,8 @@ const pairKey = (topic: string, partition: number) => `${topic}\u0000${partition
 const offsetBelow = (a: string, b: string) => (a.length !== b.length ? a.length < b.length : a < b);
 
 /** An event below its partition's next offset (none without a ledger row). */
-const isBelow = (event: LedgerEvent, mark: string | undefined) =>
-  mark !== undefined && offsetBelow(event.offset, mark);
+const isBelow = (offset: string, mark: string | undefined) =>
+  mark !== undefined && offsetBelow(offset, mark);
 
 /** A partition whose events sat below the ledger's mark but were not the events it applied. */
 export interface OffsetRegression {
@@ -52,6 +52,10 @@ interface Slice {
   topic: string;
   partition: number;
   entries: LedgerEvent[];
+  /** The lowest offset of the entries. */
+  lowest: string;
+  /** Whether the entries are in offset order (as a partition's batch is). */
+  ordered: boolean;
 }
 
 /** Each events array's slices, made once: a saga's ledger steps all take the same array. */
@@ -76,11 +80,17 @@ function group(events: LedgerEvent[]): Slice[] {
       const key = pairKey(event.topic, event.partition);
       slice = byPartition.get(key);
       if (!slice) {
-        slice = { topic: event.topic, partition: event.partition, entries: [] };
+        const { topic, partition, offset } = event;
+        slice = { topic, partition, entries: [], lowest: offset, ordered: true };
         byPartition.set(key, slice);
       }
     }
-    slice.entries.push(event);
+    const { entries } = slice;
+    if (entries.length > 0 && !offsetBelow(entries[entries.length - 1].offset, event.offset)) {
+      slice.ordered = false;
+      if (offsetBelow(event.offset, slice.lowest)) slice.lowest = event.offset;
+    }
+    entries.push(event);
   }
   return [...byPartition.values()].sort((a, b) =>
     a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
@@ -209,13 +219,13 @@ export class OffsetLedger {
       return from;
     });
     // A drain's saga: every event past its partition's mark, all applied (the array itself).
-    if (parts.every((part, i) => !part.entries.some((e) => isBelow(e, marks[i]))))
+    if (parts.every((part, i) => !isBelow(part.lowest, marks[i])))
       return { applied: events, regressions: [] };
     const applied: LedgerEvent[] = [];
     const regressions: OffsetRegression[] = [];
     for (const [i, part] of parts.entries()) {
       const from = marks[i];
-      const below = part.entries.filter((e) => isBelow(e, from));
+      const below = part.entries.filter((e) => isBelow(e.offset, from));
       if (below.length === 0) {
         // A loop, not a spread: a saga's partition can hold more events than a call's arguments.
         for (const entry of part.entries) applied.push(entry);
@@ -296,10 +306,7 @@ export class OffsetLedger {
     if (parts.length === 0) return [];
     const batches = parts.map((part) => {
       const { entries } = part;
-      const inOrder = entries.every(
-        (e, i) => i === 0 || offsetBelow(entries[i - 1].offset, e.offset),
-      );
-      const ordered = inOrder
+      const ordered = part.ordered
         ? entries
         : [...entries].sort((a, b) => (offsetBelow(a.offset, b.offset) ? -1 : 1));
       const first = BigInt(ordered[0].offset);
