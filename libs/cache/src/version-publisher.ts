@@ -6,7 +6,7 @@ import {
   versionKey,
   versionValue,
 } from '@invalidator/client';
-import { REDIS_CLIENT, RedisClient, execReplicated, isCluster } from '@invalidator/redis';
+import { REDIS_CLIENT, RedisClient, execOnNodes, isCluster } from '@invalidator/redis';
 
 export interface PublishedVersion {
   dataType: string;
@@ -123,9 +123,12 @@ export class VersionPublisher {
    */
   private async publishPerSlot(versions: PublishedVersion[], globalVersion: string) {
     const cluster = this.redis as Cluster;
-    const outcomes = await Promise.all(
-      versions.map(async (v) => {
-        const [outcome] = await execReplicated(cluster, (p) =>
+    // Every key's compare-and-set in one pipeline per master, each followed by WAIT.
+    const outcomes = await execOnNodes(
+      cluster,
+      versions.map((v) => ({
+        key: versionKey(v.dataType),
+        add: (p) =>
           p.eval(
             VERSION_CAS_SCRIPT,
             1,
@@ -133,15 +136,28 @@ export class VersionPublisher {
             v.version.toString(),
             versionValue(v),
           ),
-        );
-        return outcome;
-      }),
+      })),
+      { replicated: true },
     );
     const gi = versions.findIndex((v) => v.dataType === 'global');
     if (gi < 0 || Number(outcomes[gi]) === 0) return;
     const global = versions[gi];
-    await execReplicated(cluster, (p) =>
-      p.eval(GLOBAL_CAS_SCRIPT, 1, GLOBAL_VERSION_KEY, global.version.toString(), globalVersion),
+    await execOnNodes(
+      cluster,
+      [
+        {
+          key: GLOBAL_VERSION_KEY,
+          add: (p) =>
+            p.eval(
+              GLOBAL_CAS_SCRIPT,
+              1,
+              GLOBAL_VERSION_KEY,
+              global.version.toString(),
+              globalVersion,
+            ),
+        },
+      ],
+      { replicated: true },
     );
   }
 }

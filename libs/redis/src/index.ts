@@ -6,7 +6,6 @@ export { scanKeys } from './scan-keys';
 export {
   clusterHealth,
   execOnNodes,
-  execReplicated,
   groupBySlot,
   isCluster,
   keyInSlotOf,

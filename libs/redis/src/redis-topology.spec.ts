@@ -48,15 +48,15 @@ describe('keyInSlotOf', () => {
 });
 
 describe('execOnNodes', () => {
-  /** A cluster whose pipelines answer from `answer` and record what each one carried. */
+  /**
+   * A cluster whose pipelines answer each GET with a value (MOVED for the keys `move` names,
+   * until the slot map is refreshed) and record what each one carried.
+   */
   function fakeCluster(nodeOfSlot: (slot: number) => string) {
     const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
     const sent: string[][] = [];
     let moved = new Set<string>();
-    const assign = () => {
-      cluster.slots = Array.from({ length: 16384 }, (_, slot) => [nodeOfSlot(slot)]);
-    };
-    assign();
+    cluster.slots = Array.from({ length: 16384 }, (_, slot) => [nodeOfSlot(slot)]);
     jest.spyOn(cluster, 'pipeline').mockImplementation(() => {
       const commands: string[] = [];
       const fake = {

@@ -79,31 +79,6 @@ export const REPLICA_ACK_TIMEOUT_MS = 100;
 const isRedirect = (error: Error | null) =>
   error !== null && /^(MOVED|ASK|TRYAGAIN) /.test(error.message);
 
-/**
- * Runs one slot's commands with WAIT after them (same node connection); throws their errors.
- * A pipeline does not follow MOVED/ASK by itself when another of its commands (the WAIT)
- * succeeded: after a failover or during a slot migration, refresh the slot map and run it again.
- */
-export async function execReplicated(
-  client: Cluster,
-  build: (pipeline: ReturnType<Cluster['pipeline']>) => void,
-): Promise<unknown[]> {
-  for (let attempt = 0; ; attempt++) {
-    const pipeline = client.pipeline();
-    build(pipeline);
-    pipeline.wait(1, REPLICA_ACK_TIMEOUT_MS);
-    const results = (await pipeline.exec()) ?? [];
-    if (results.some(([error]) => isRedirect(error)) && attempt < MAX_REDIRECTIONS) {
-      await refreshSlots(client, attempt);
-      continue;
-    }
-    return results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-  }
-}
-
 /** One command of execOnNodes: its first key, and the call that adds it to a pipeline. */
 export interface NodeCommand {
   key: string;
@@ -114,9 +89,11 @@ export interface NodeCommand {
  * Runs commands of many slots as one pipeline per node, the nodes in parallel: a cluster
  * pipeline may hold commands of every slot that one node serves (each command still within
  * one slot), so thousands of tag sets cost a round trip per master, not one per set. With
- * `replicated`, each node's commands end with WAIT (execReplicated). A command redirected (a
- * failover, a slot migration) runs again on the refreshed slot map; the others' replies stand,
- * none runs twice. The replies, in the commands' order; the first error is thrown.
+ * `replicated`, each node's commands end with WAIT on the same connection (REPLICA_ACK_TIMEOUT_MS).
+ * A pipeline does not follow MOVED/ASK by itself when another of its commands (the WAIT)
+ * succeeded: a command redirected (a failover, a slot migration) runs again on the refreshed
+ * slot map; the others' replies stand, none runs twice. The replies, in the commands' order;
+ * the first error is thrown.
  */
 export async function execOnNodes(
   client: Cluster,

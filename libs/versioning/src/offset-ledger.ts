@@ -181,21 +181,7 @@ export class OffsetLedger {
     missing.forEach((s) => this.known.add(pairKey(s.topic, s.partition)));
   }
 
-  /**
-   * Locks the partitions' rows and splits the events into those to apply and those applied.
-   * An event below its partition's next offset is a redelivery only if a retained
-   * applied_batches row holds that very event id at that very offset; any other event there
-   * is new (the topic was recreated, the log truncated, the database met another cluster)
-   * and is applied: a bump costs a cache miss, a skip would cost staleness. Such partitions
-   * come back as regressions, and record() moves their rows to the new offsets.
-   */
-  async claim(runner: QueryRunner, events: LedgerEvent[]): Promise<Claim> {
-    const read = this.claimRead(events);
-    if (!read) return { applied: [], regressions: [] };
-    return this.claimFrom(runner, events, await runner.query(read.sql, read.params));
-  }
-
-  /** claim()'s locking read, for a caller that sends it with other statements. */
+  /** The locking read of the events' partitions' rows, sent with the transaction's opening reads. */
   claimRead(events: LedgerEvent[]): Statement | undefined {
     if (events.length === 0) return undefined;
     const parts = slices(events);
@@ -207,7 +193,14 @@ export class OffsetLedger {
     };
   }
 
-  /** claim() given the rows of its locking read. */
+  /**
+   * Given the rows of the locking read, splits the events into those to apply and those
+   * applied. An event below its partition's next offset is a redelivery only if a retained
+   * applied_batches row holds that very event id at that very offset; any other event there
+   * is new (the topic was recreated, the log truncated, the database met another cluster)
+   * and is applied: a bump costs a cache miss, a skip would cost staleness. Such partitions
+   * come back as regressions, and recordStatements() moves their rows to the new offsets.
+   */
   async claimFrom(runner: QueryRunner, events: LedgerEvent[], rows: LedgerRow[]): Promise<Claim> {
     if (events.length === 0) return { applied: [], regressions: [] };
     const parts = slices(events);
@@ -285,18 +278,10 @@ export class OffsetLedger {
     return found;
   }
 
-  /** Moves each partition's next offset past what was applied and records the events. */
-  async record(
-    runner: QueryRunner,
-    applied: LedgerEvent[],
-    fenceToken: bigint,
-    regressions: OffsetRegression[] = [],
-  ): Promise<void> {
-    for (const { sql, params } of this.recordStatements(applied, fenceToken, regressions))
-      await runner.query(sql, params);
-  }
-
-  /** record()'s writes, for a caller that sends them with other statements. */
+  /**
+   * The writes that move each partition's next offset past what was applied and record the
+   * events, sent with the version transaction's other writes.
+   */
   recordStatements(
     applied: LedgerEvent[],
     fenceToken: bigint,
